@@ -1,0 +1,115 @@
+// Package store defines how Tollgate persists its configuration: one interface per aggregate,
+// reached through transactions scoped to a region. Every backend (embedded SQLite, PostgreSQL)
+// implements it and must pass the conformance suite in storetest.
+//
+// Contract for all backends:
+//   - Update runs fn in a read-write transaction that is durably committed before Update returns
+//     nil; if fn returns an error nothing it wrote is kept. Backends MAY run fn more than once when
+//     they detect a serialization conflict, so fn must not have side effects outside the Tx.
+//   - Put* methods do optimistic concurrency on the aggregate's Rev: Rev 0 inserts (ErrConflict if
+//     the id exists), Rev n updates only the row stored at Rev n (ErrConflict otherwise); on success
+//     the stored Rev is written back into the argument.
+//   - Get* methods return ErrNotFound for a missing row. Ids are unique across regions, but a row
+//     is only visible through transactions of its own region.
+//   - Every committed write bumps the change sequence and wakes subscribers (see Changes).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+)
+
+// Sentinel errors every backend returns (wrapped or bare; test with errors.Is).
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Store is a configuration store.
+type Store interface {
+	// Update runs fn in a read-write transaction for region.
+	Update(ctx context.Context, region string, fn func(Tx) error) error
+	// View runs fn in a read-only transaction for region.
+	View(ctx context.Context, region string, fn func(Tx) error) error
+	// Regions lists the regions that hold any state.
+	Regions(ctx context.Context) ([]string, error)
+	// Changes returns the current change sequence and a channel that receives a value (coalesced)
+	// after every commit that changed something, until ctx ends. The data plane rebuilds its
+	// snapshot when woken.
+	Changes(ctx context.Context) (seq int64, wake <-chan struct{}, err error)
+	// Close releases the backend. Pending Update calls finish first.
+	Close() error
+}
+
+// Page asks for one page of a list: the items after Cursor (an opaque string the previous page
+// returned; "" for the first page), at most Limit of them (Limit > 0).
+type Page struct {
+	Cursor string
+	Limit  int
+}
+
+// ApiKeyFilter narrows ListApiKeys. NamePrefix is a case-sensitive prefix ("" matches all, keys
+// without a name never match a non-empty prefix); CustomerID an exact match when non-empty.
+type ApiKeyFilter struct {
+	NamePrefix string
+	CustomerID string
+}
+
+// Tx is one transaction, scoped to one region. Lists return the page and the cursor of the next
+// page ("" when this is the last one).
+type Tx interface {
+	// GetAccount returns the region's account, or ErrNotFound before it was first written.
+	GetAccount() (*apigw.Account, error)
+	PutAccount(a *apigw.Account) error
+
+	GetApiKey(id string) (*apigw.ApiKey, error)
+	GetApiKeyByValue(value string) (*apigw.ApiKey, error)
+	PutApiKey(k *apigw.ApiKey) error
+	// DeleteApiKey removes the key and its usage plan keys.
+	DeleteApiKey(id string) error
+	// ListApiKeys lists newest first.
+	ListApiKeys(f ApiKeyFilter, p Page) ([]*apigw.ApiKey, string, error)
+
+	GetUsagePlan(id string) (*apigw.UsagePlan, error)
+	PutUsagePlan(u *apigw.UsagePlan) error
+	// DeleteUsagePlan removes the plan and its usage plan keys.
+	DeleteUsagePlan(id string) error
+	// ListUsagePlans lists newest first; a non-empty keyID keeps the plans that have that key.
+	ListUsagePlans(keyID string, p Page) ([]*apigw.UsagePlan, string, error)
+
+	GetUsagePlanKey(planID, keyID string) (*apigw.UsagePlanKey, error)
+	// PutUsagePlanKey inserts the association (ErrConflict if present).
+	PutUsagePlanKey(k *apigw.UsagePlanKey) error
+	DeleteUsagePlanKey(planID, keyID string) error
+	// ListUsagePlanKeys lists a plan's keys, most recently added first, with the keys themselves;
+	// namePrefix as in ApiKeyFilter.
+	ListUsagePlanKeys(planID, namePrefix string, p Page) ([]*apigw.ApiKey, string, error)
+	// PlanIDsOfKey lists the ids of the plans that contain the key.
+	PlanIDsOfKey(keyID string) ([]string, error)
+
+	GetRestApi(id string) (*apigw.RestApi, error)
+	PutRestApi(a *apigw.RestApi) error
+	// DeleteRestApi removes the API with its deployments and stages.
+	DeleteRestApi(id string) error
+	// ListRestApis lists in creation order.
+	ListRestApis(p Page) ([]*apigw.RestApi, string, error)
+
+	GetDeployment(apiID, id string) (*apigw.Deployment, error)
+	// PutDeployment inserts (deployments are immutable once created).
+	PutDeployment(d *apigw.Deployment) error
+	DeleteDeployment(apiID, id string) error
+	// ListDeployments lists in creation order.
+	ListDeployments(apiID string, p Page) ([]*apigw.Deployment, string, error)
+
+	GetStage(apiID, name string) (*apigw.Stage, error)
+	PutStage(s *apigw.Stage) error
+	DeleteStage(apiID, name string) error
+	// ListStages lists all stages of an API in creation order.
+	ListStages(apiID string) ([]*apigw.Stage, error)
+}
+
+// Clock is how backends and use cases read time; tests inject a fake.
+type Clock func() time.Time
