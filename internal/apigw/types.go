@@ -133,8 +133,8 @@ type Method struct {
 	ApiKeyRequired      bool                       `json:"apiKeyRequired"`
 	RequestValidatorID  string                     `json:"requestValidatorId,omitempty"`
 	OperationName       string                     `json:"operationName,omitempty"`
-	RequestParameters   map[string]bool            `json:"requestParameters,omitempty"`
-	RequestModels       map[string]string          `json:"requestModels,omitempty"`
+	RequestParameters   map[string]bool            `json:"requestParameters"`
+	RequestModels       map[string]string          `json:"requestModels"`
 	AuthorizationScopes []string                   `json:"authorizationScopes,omitempty"`
 	MethodResponses     map[string]*MethodResponse `json:"methodResponses,omitempty"`
 	Integration         *Integration               `json:"integration,omitempty"`
@@ -170,8 +170,8 @@ type Integration struct {
 	ConnectionType       string                          `json:"connectionType,omitempty"`
 	ConnectionID         string                          `json:"connectionId,omitempty"`
 	Credentials          string                          `json:"credentials,omitempty"`
-	RequestParameters    map[string]string               `json:"requestParameters,omitempty"`
-	RequestTemplates     map[string]string               `json:"requestTemplates,omitempty"`
+	RequestParameters    map[string]string               `json:"requestParameters"`
+	RequestTemplates     map[string]string               `json:"requestTemplates"`
 	PassthroughBehavior  string                          `json:"passthroughBehavior,omitempty"`
 	ContentHandling      string                          `json:"contentHandling,omitempty"`
 	TimeoutInMillis      int64                           `json:"timeoutInMillis"`
@@ -181,13 +181,16 @@ type Integration struct {
 	IntegrationResponses map[string]*IntegrationResponse `json:"integrationResponses,omitempty"`
 }
 
+// Maps in Method, MethodResponse, Integration and IntegrationResponse keep nil (never supplied)
+// apart from empty (supplied as {}): AWS echoes the latter.
+//
 // IntegrationResponse (addendum §2.6). SelectionPattern nil means "not supplied" (the default
 // response); a nil template value is echoed as JSON null.
 type IntegrationResponse struct {
 	StatusCode         string             `json:"statusCode"`
 	SelectionPattern   *string            `json:"selectionPattern,omitempty"`
-	ResponseParameters map[string]string  `json:"responseParameters,omitempty"`
-	ResponseTemplates  map[string]*string `json:"responseTemplates,omitempty"`
+	ResponseParameters map[string]string  `json:"responseParameters"`
+	ResponseTemplates  map[string]*string `json:"responseTemplates"`
 	ContentHandling    string             `json:"contentHandling,omitempty"`
 }
 
