@@ -1,0 +1,159 @@
+// Package config is Tollgate's configuration: every option has a flag, an environment variable
+// (TOLLGATE_<NAME>), a default and one line of doc, so `tollgate serve -h` documents itself and
+// `tollgate check-config` validates without starting anything. Flags win over the environment.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the validated configuration of one Tollgate process.
+type Config struct {
+	Addr              string
+	DataDir           string
+	Region            string
+	AccountID         string
+	AccessKeyID       string
+	SecretAccessKey   string
+	MaxSkew           time.Duration
+	InsecureSkipAuth  bool
+	AccountRateLimit  float64
+	AccountBurstLimit int64
+	LogLevel          string
+
+	// DefaultCredentials is true when the test/test credentials were filled in because none were
+	// configured (only allowed on a loopback address).
+	DefaultCredentials bool
+}
+
+// Default credentials for local use; refused unless the listener is on loopback.
+const (
+	DefaultAccessKeyID     = "test"
+	DefaultSecretAccessKey = "test"
+)
+
+// option describes one setting.
+type option struct {
+	name, def, doc string
+	secret         bool // from the environment only (never a flag: it would show in ps)
+	set            func(c *Config, v string) error
+}
+
+var options = []option{
+	{name: "addr", def: "127.0.0.1:4566", doc: "listen address of the management API and the data plane", set: func(c *Config, v string) error { c.Addr = v; return nil }},
+	{name: "data-dir", def: "./tollgate-data", doc: "directory of the embedded store (SQLite, WAL)", set: func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{name: "region", def: "us-east-1", doc: "default region (state is kept per region, taken from each request's SigV4 scope)", set: func(c *Config, v string) error { c.Region = v; return nil }},
+	{name: "account-id", def: "000000000000", doc: "12-digit account id used in ARNs and messages", set: func(c *Config, v string) error { c.AccountID = v; return nil }},
+	{name: "access-key-id", secret: true, doc: "management access key id (env TOLLGATE_ACCESS_KEY_ID); default test, loopback only", set: func(c *Config, v string) error { c.AccessKeyID = v; return nil }},
+	{name: "secret-access-key", secret: true, doc: "management secret (env TOLLGATE_SECRET_ACCESS_KEY); default test, loopback only", set: func(c *Config, v string) error { c.SecretAccessKey = v; return nil }},
+	{name: "max-skew", def: "5m", doc: "allowed SigV4 clock skew (AWS API Gateway allows 5 minutes)", set: func(c *Config, v string) (err error) { c.MaxSkew, err = time.ParseDuration(v); return }},
+	{name: "insecure-skip-auth", def: "false", doc: "DEV ONLY: accept any well-formed signature from any access key", set: func(c *Config, v string) (err error) { c.InsecureSkipAuth, err = strconv.ParseBool(v); return }},
+	{name: "account-rate-limit", def: "10000", doc: "account-level throttle rate (requests/s), shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountRateLimit, err = strconv.ParseFloat(v, 64); return }},
+	{name: "account-burst-limit", def: "5000", doc: "account-level throttle burst, shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountBurstLimit, err = strconv.ParseInt(v, 10, 64); return }},
+	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
+}
+
+// EnvName is the environment variable of an option: TOLLGATE_ + upper-case name with '_'.
+func EnvName(name string) string {
+	return "TOLLGATE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Load reads args (after the subcommand) and the environment (getenv) into a validated Config.
+// Errors name the offending flag or variable.
+func Load(cmd string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("tollgate "+cmd, flag.ContinueOnError)
+	fs.SetOutput(usage)
+	vals := map[string]*string{}
+	for _, o := range options {
+		if o.secret {
+			continue
+		}
+		vals[o.name] = fs.String(o.name, "", fmt.Sprintf("%s (env %s, default %q)", o.doc, EnvName(o.name), o.def))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "Usage: tollgate %s [flags]\n\nFlags:\n", cmd)
+		fs.PrintDefaults()
+		fmt.Fprintf(usage, "\nCredentials come from the environment only: %s, %s.\n", EnvName("access-key-id"), EnvName("secret-access-key"))
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, o := range options {
+		v, src := o.def, "default"
+		if e := getenv(EnvName(o.name)); e != "" {
+			v, src = e, EnvName(o.name)
+		}
+		if p := vals[o.name]; p != nil && *p != "" {
+			v, src = *p, "--"+o.name
+		}
+		if err := o.set(&c, v); err != nil {
+			return c, fmt.Errorf("%s: invalid value %q: %v", src, v, err)
+		}
+	}
+	return c, c.validate()
+}
+
+var (
+	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+func (c *Config) validate() error {
+	var errs []error
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: %v", c.Addr, err))
+	}
+	if !accountIDRe.MatchString(c.AccountID) {
+		errs = append(errs, fmt.Errorf("--account-id %q: must be 12 digits", c.AccountID))
+	}
+	if !regionRe.MatchString(c.Region) {
+		errs = append(errs, fmt.Errorf("--region %q: not a region name like us-east-1", c.Region))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if c.MaxSkew <= 0 {
+		errs = append(errs, errors.New("--max-skew must be positive"))
+	}
+	if c.AccountRateLimit < 0 || c.AccountBurstLimit < 0 {
+		errs = append(errs, errors.New("--account-rate-limit and --account-burst-limit must not be negative"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: one of debug, info, warn, error", c.LogLevel))
+	}
+	switch {
+	case (c.AccessKeyID == "") != (c.SecretAccessKey == ""):
+		errs = append(errs, fmt.Errorf("set both %s and %s, or neither", EnvName("access-key-id"), EnvName("secret-access-key")))
+	case c.AccessKeyID == "":
+		if err == nil && !IsLoopback(host) {
+			errs = append(errs, fmt.Errorf("--addr %s is not a loopback address: set %s and %s (the test/test default is for loopback only)",
+				c.Addr, EnvName("access-key-id"), EnvName("secret-access-key")))
+		}
+		c.AccessKeyID, c.SecretAccessKey, c.DefaultCredentials = DefaultAccessKeyID, DefaultSecretAccessKey, true
+	}
+	return errors.Join(errs...)
+}
+
+// IsLoopback reports whether a listen host only accepts local connections.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
