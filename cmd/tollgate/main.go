@@ -25,9 +25,16 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/config"
 	"github.com/tollgate/tollgate/internal/control"
+	"github.com/tollgate/tollgate/internal/dataplane"
+	"github.com/tollgate/tollgate/internal/gateway"
+	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/mgmt"
 	"github.com/tollgate/tollgate/internal/obs"
+	"github.com/tollgate/tollgate/internal/quota"
+	"github.com/tollgate/tollgate/internal/quota/quotastore"
 	"github.com/tollgate/tollgate/internal/sigv4"
+	"github.com/tollgate/tollgate/internal/snapshot"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
 )
 
@@ -107,8 +114,8 @@ func versionString() string {
 	return "(devel)"
 }
 
-// serve runs the server until ctx ends, then shuts down gracefully: in-flight requests finish and
-// the store is closed cleanly.
+// serve runs the server until ctx ends, then shuts down gracefully: in-flight requests finish,
+// usage counts are flushed, unused quota leases are returned and the store is closed cleanly.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.DefaultCredentials {
 		log.Warn("no management credentials configured: accepting access key id 'test' with secret 'test' (loopback only); set TOLLGATE_ACCESS_KEY_ID and TOLLGATE_SECRET_ACCESS_KEY")
@@ -125,34 +132,59 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			log.Error("closing store", "err", err)
 		}
 	}()
-	svc := control.New(st, control.Config{
-		AccountID:       cfg.AccountID,
-		AccountThrottle: apigw.Throttle{BurstLimit: cfg.AccountBurstLimit, RateLimit: cfg.AccountRateLimit},
-	}, nil)
+	accountThrottle := apigw.Throttle{BurstLimit: cfg.AccountBurstLimit, RateLimit: cfg.AccountRateLimit}
+
+	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
+	quotas := quota.New(quotastore.Ledger(st), quota.Options{OnError: func(err error) { log.Warn("quota lease", "err", err) }})
+	usage := meter.New(st, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) { log.Warn("usage flush", "err", err) }})
+	dp := dataplane.NewHandler(dataplane.Options{
+		Enforcer:         &dataplane.Enforcer{Limiter: limit.NewLocal(), FailOpen: cfg.QuotaFailOpen},
+		RateLimitHeaders: cfg.RateLimitHeaders,
+	})
+	syncer := &gateway.Syncer{Store: st, Counters: st, Throttle: accountThrottle, Target: dp,
+		Binder: snapshot.Binder{
+			QuotaEntry: quotas.Entry,
+			Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },
+		}}
+	if err := syncer.Rebuild(ctx); err != nil {
+		return fmt.Errorf("loading the data-plane configuration: %w", err)
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go syncer.Run(bg)
+	go usage.Run(bg)
+
+	// Management plane.
+	svc := control.New(st, control.Config{AccountID: cfg.AccountID, AccountThrottle: accountThrottle}, nil)
+	svc.SetUsage(control.UsageBackend{Counters: st, Flush: usage.Flush, Changed: syncer.Rebuild})
 	auth := sigv4.New(sigv4.Config{
 		Credentials: map[string]string{cfg.AccessKeyID: cfg.SecretAccessKey},
 		Service:     "apigateway",
 		MaxSkew:     cfg.MaxSkew,
 		Insecure:    cfg.InsecureSkipAuth,
 	})
-	handler := obs.WithRequestID(mgmt.New(svc, auth))
+	api := mgmt.New(svc, auth)
+	api.AfterWrite = syncer.Sync
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	servers := []*http.Server{newServer(obs.WithRequestID(route(dp, api)), log)}
+	addrs := []string{cfg.Addr}
+	if cfg.GatewayAddr != "" {
+		servers = append(servers, newServer(obs.WithRequestID(dp), log))
+		addrs = append(addrs, cfg.GatewayAddr)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // large imports
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		ln, err := net.Listen("tcp", addrs[i])
+		if err != nil {
+			return err
+		}
+		go func() { errc <- srv.Serve(ln) }()
+		if i == 0 {
+			log.Info("tollgate listening", "addr", ln.Addr().String(), "data-dir", cfg.DataDir, "region", cfg.Region, "version", versionString())
+		} else {
+			log.Info("tollgate data plane listening", "gateway-addr", ln.Addr().String())
+		}
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("tollgate listening", "addr", ln.Addr().String(), "data-dir", cfg.DataDir, "region", cfg.Region, "version", versionString())
 
 	select {
 	case err := <-errc:
@@ -162,9 +194,45 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("shutting down: waiting for in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
 	}
-	log.Info("stopped cleanly")
-	return nil
+	stopBG()
+	if err := usage.Flush(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("flushing usage: %w", err))
+	}
+	if err := quotas.Close(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("returning quota leases: %w", err))
+	}
+	if len(errs) == 0 {
+		log.Info("stopped cleanly")
+	}
+	return errors.Join(errs...)
+}
+
+// route sends invocations (execute-api hosts and the LocalStack path forms) to the data plane and
+// everything else to the management API.
+func route(dp, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if dataplane.IsDataPlane(r.Host, r.URL.EscapedPath()) {
+			dp.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // large imports and uploads
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

@@ -23,6 +23,7 @@ var rules = []struct {
 	{"internal/control", []string{mod + "internal/mgmt", mod + "internal/sigv4", "modernc.org/sqlite", mod + "internal/store/sqlite"}},
 	{"internal/keyimport", []string{mod + "internal/store", mod + "internal/control", mod + "internal/mgmt"}},
 	{"internal/openapi", []string{mod + "internal/store", mod + "internal/control", mod + "internal/mgmt"}},
+	{"internal/snapshot", []string{mod + "internal/store", mod + "internal/mgmt", mod + "internal/awswire", mod + "internal/control"}},
 	{"internal/dataplane", []string{mod + "internal/store", mod + "internal/mgmt", mod + "internal/awswire", mod + "internal/sigv4", "modernc.org/sqlite", "github.com/jackc/pgx"}},
 }
 

@@ -28,6 +28,10 @@ type Config struct {
 	AccountRateLimit  float64
 	AccountBurstLimit int64
 	LogLevel          string
+	GatewayAddr       string
+	FlushInterval     time.Duration
+	RateLimitHeaders  bool
+	QuotaFailOpen     bool
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -58,6 +62,10 @@ var options = []option{
 	{name: "insecure-skip-auth", def: "false", doc: "DEV ONLY: accept any well-formed signature from any access key", set: func(c *Config, v string) (err error) { c.InsecureSkipAuth, err = strconv.ParseBool(v); return }},
 	{name: "account-rate-limit", def: "10000", doc: "account-level throttle rate (requests/s), shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountRateLimit, err = strconv.ParseFloat(v, 64); return }},
 	{name: "account-burst-limit", def: "5000", doc: "account-level throttle burst, shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountBurstLimit, err = strconv.ParseInt(v, 10, 64); return }},
+	{name: "gateway-addr", def: "", doc: "optional second listener that serves only the data plane (invocations); empty: none", set: func(c *Config, v string) error { c.GatewayAddr = v; return nil }},
+	{name: "usage-flush-interval", def: "1s", doc: "how often usage counts are written to the store (at most this much is lost on kill -9)", set: func(c *Config, v string) (err error) { c.FlushInterval, err = time.ParseDuration(v); return }},
+	{name: "ratelimit-headers", def: "false", doc: "beyond AWS: send IETF RateLimit-* headers, and Retry-After on 429s", set: func(c *Config, v string) (err error) { c.RateLimitHeaders, err = strconv.ParseBool(v); return }},
+	{name: "quota-fail-open", def: "false", doc: "admit requests when quota leases cannot be obtained from the store (default: fail closed, 503)", set: func(c *Config, v string) (err error) { c.QuotaFailOpen, err = strconv.ParseBool(v); return }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -124,6 +132,14 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if c.GatewayAddr != "" {
+		if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--gateway-addr %q: %v", c.GatewayAddr, err))
+		}
+	}
+	if c.FlushInterval <= 0 {
+		errs = append(errs, errors.New("--usage-flush-interval must be positive"))
 	}
 	if c.MaxSkew <= 0 {
 		errs = append(errs, errors.New("--max-skew must be positive"))

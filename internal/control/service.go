@@ -25,6 +25,7 @@ type Service struct {
 	store store.Store
 	cfg   Config
 	now   func() time.Time
+	usage UsageBackend
 }
 
 // New returns a Service. now may be nil (time.Now).

@@ -5,10 +5,12 @@ package mgmt
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -65,6 +67,10 @@ type Server struct {
 	svc    *control.Service
 	auth   Authenticator
 	routes []route
+	// AfterWrite, when set, runs after every successful write and before its response is sent:
+	// the data plane uses it to install the new configuration, so a change holds for the very next
+	// invocation.
+	AfterWrite func(ctx context.Context) error
 }
 
 // New builds the management API over svc, authenticating with auth.
@@ -121,9 +127,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	req := &Request{Request: hr, Region: region, params: params, Body: body}
+	if s.AfterWrite != nil && hr.Method != http.MethodGet {
+		w = &syncWriter{ResponseWriter: w, ctx: hr.Context(), sync: s.AfterWrite}
+	}
 	if err := rt.h(w, req); err != nil {
 		awswire.WriteError(w, hr, err)
 	}
+}
+
+// syncWriter runs the AfterWrite hook when a successful status is about to be written.
+type syncWriter struct {
+	http.ResponseWriter
+	ctx  context.Context
+	sync func(context.Context) error
+	done bool
+}
+
+func (w *syncWriter) WriteHeader(status int) {
+	if !w.done && status < 300 {
+		w.done = true
+		if err := w.sync(w.ctx); err != nil {
+			slog.Error("installing the new configuration in the data plane", "err", err)
+		}
+	}
+	w.done = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *syncWriter) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {

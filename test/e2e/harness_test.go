@@ -57,7 +57,7 @@ type server struct {
 	exited   chan struct{}
 }
 
-var listenRe = regexp.MustCompile(`tollgate listening addr=(\S+)`)
+var listenRe = regexp.MustCompile(`tollgate listening"? addr=(\S+)`)
 
 // startServer starts `tollgate serve` on a free loopback port with the given extra environment
 // (TOLLGATE_…=…) and data dir ("" → a fresh temp dir), and waits until it listens.

@@ -1,0 +1,239 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/store/sqlite"
+)
+
+const importRegion = "us-east-1"
+
+func newImportService(t *testing.T) *Service {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "import.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 9, 13, 12, 0, 0, 0, time.UTC)
+	return New(st, Config{AccountID: "123456789012"}, func() time.Time { return now })
+}
+
+// Documents shared by the import tests. original has /pets GET (MOCK) and /old GET; update has
+// /pets GET (HTTP) and POST, and /new.
+const (
+	importOriginal = `{"openapi":"3.0.1","info":{"title":"original","description":"first","version":"1"},
+		"x-amazon-apigateway-binary-media-types":["image/png"],
+		"paths":{"/pets":{"get":{"x-amazon-apigateway-integration":{"type":"MOCK"}}},"/old":{"get":{}}}}`
+	importUpdate = `swagger: "2.0"
+info: {title: updated, version: 2}
+x-amazon-apigateway-binary-media-types: [image/jpeg, image/png]
+paths:
+  /pets:
+    get:
+      responses: {}
+      x-amazon-apigateway-integration: {type: http, httpMethod: GET, uri: "http://backend/pets"}
+    post:
+      responses: {}
+  /new:
+    get:
+      responses: {}
+`
+	importWarns = `{"openapi":"3.0.1","info":{"title":"w","version":"1"},"x-amazon-apigateway-gateway-responses":{},
+		"x-amazon-apigateway-request-validators":{},"paths":{"/a":{"get":{}}}}`
+)
+
+// paths lists "path VERB,VERB" lines of an API, sorted.
+func apiPaths(a *apigw.RestApi) []string {
+	var out []string
+	for _, r := range a.Resources {
+		line := a.Path(r.ID)
+		var verbs []string
+		for v := range r.Methods {
+			verbs = append(verbs, v)
+		}
+		slices.Sort(verbs)
+		if len(verbs) > 0 {
+			line += " " + strings.Join(verbs, ",")
+		}
+		out = append(out, line)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func wantImportErr(t *testing.T, err error, kind apigw.Kind, msg string) {
+	t.Helper()
+	var e *apigw.Error
+	if !errors.As(err, &e) || e.Kind != kind || e.Message != msg {
+		t.Fatalf("err = %v, want kind %v %q", err, kind, msg)
+	}
+}
+
+func TestImportRestApiEndpointTypes(t *testing.T) {
+	cases := []struct {
+		param, wantType, wantIP, wantErr string
+	}{
+		{"", "EDGE", "ipv4", ""},
+		{"regional", "REGIONAL", "ipv4", ""},
+		{"PRIVATE", "PRIVATE", "dualstack", ""},
+		{"bogus", "", "", "Invalid EndpointTypes specified. Valid options are REGIONAL,EDGE,PRIVATE"},
+		{"EDGE,REGIONAL", "", "", "Cannot create an api with multiple Endpoint Types."},
+	}
+	for _, tc := range cases {
+		t.Run("types="+tc.param, func(t *testing.T) {
+			s := newImportService(t)
+			a, warnings, err := s.ImportRestApi(context.Background(), importRegion, ImportInput{Body: []byte(importOriginal), EndpointConfigurationTypes: tc.param})
+			if tc.wantErr != "" {
+				wantImportErr(t, err, apigw.KindBadRequest, tc.wantErr)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ec := a.EndpointConfiguration
+			if !slices.Equal(ec.Types, []string{tc.wantType}) || ec.IPAddressType != tc.wantIP || len(warnings) != 0 {
+				t.Errorf("endpoint %+v warnings %q", ec, warnings)
+			}
+		})
+	}
+}
+
+func TestImportRestApiStores(t *testing.T) {
+	s := newImportService(t)
+	ctx := context.Background()
+	a, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importOriginal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetRestApi(ctx, importRegion, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "original" || got.Description != "first" || got.Version != "1" || got.ApiKeySource != "HEADER" ||
+		!slices.Equal(got.BinaryMediaTypes, []string{"image/png"}) || !slices.Equal(got.Models, []string{"Empty", "Error"}) {
+		t.Errorf("stored API = %+v", got)
+	}
+	if want := []string{"/", "/old GET", "/pets GET"}; !slices.Equal(apiPaths(got), want) {
+		t.Errorf("paths = %q, want %q", apiPaths(got), want)
+	}
+	if root := got.Resource(got.RootResourceID); root == nil || root.ParentID != "" || len(got.RootResourceID) != apigw.RootResourceIDLen {
+		t.Errorf("root resource %q missing from %+v", got.RootResourceID, got.Resources)
+	}
+}
+
+func TestImportRestApiFailOnWarnings(t *testing.T) {
+	s := newImportService(t)
+	ctx := context.Background()
+	_, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importWarns), FailOnWarnings: true})
+	wantImportErr(t, err, apigw.KindBadRequest, "Warnings found during import:\n\t"+
+		"Unsupported extension 'x-amazon-apigateway-gateway-responses' was ignored\n\t"+
+		"Request validators are not supported: x-amazon-apigateway-request-validators was ignored")
+	if pg, _ := s.GetRestApis(ctx, importRegion, "", 25); len(pg.Items) != 0 {
+		t.Errorf("a failed import created %d APIs", len(pg.Items))
+	}
+	_, warnings, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importWarns)})
+	if err != nil || len(warnings) != 2 {
+		t.Errorf("err %v warnings %q, want the two warnings", err, warnings)
+	}
+}
+
+func TestPutRestApiErrors(t *testing.T) {
+	s := newImportService(t)
+	ctx := context.Background()
+	a, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importOriginal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, id, body, mode string
+		kind                 apigw.Kind
+		msg                  string
+	}{
+		{"bad body before lookup", "nosuchapi1", "{", "", apigw.KindBadRequest, "Invalid OpenAPI input."},
+		{"unknown API", "nosuchapi1", importUpdate, "", apigw.KindNotFound, "Invalid API identifier specified 123456789012:nosuchapi1"},
+		{"bad mode", a.ID, importUpdate, "replace", apigw.KindValidation,
+			"1 validation error detected: Value 'replace' at 'mode' failed to satisfy constraint: Member must satisfy enum value set: [merge, overwrite]"},
+		{"variable sibling clash on merge", a.ID, `{"openapi":"3.0.0","info":{"title":"x"},"paths":{"/old/{a}":{},"/old/{b}":{}}}`, "merge",
+			apigw.KindBadRequest, "A sibling ({a}) of this resource already has a variable path part -- only one is allowed"},
+		{"fail on warnings", a.ID, importWarns, "overwrite", apigw.KindBadRequest, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := s.PutRestApi(ctx, importRegion, tc.id, ImportInput{Body: []byte(tc.body), Mode: tc.mode, FailOnWarnings: true})
+			if tc.msg == "" {
+				if apigw.KindOf(err) != tc.kind {
+					t.Fatalf("err = %v, want kind %v", err, tc.kind)
+				}
+			} else {
+				wantImportErr(t, err, tc.kind, tc.msg)
+			}
+		})
+	}
+	got, _ := s.GetRestApi(ctx, importRegion, a.ID)
+	if want := []string{"/", "/old GET", "/pets GET"}; got.Name != "original" || !slices.Equal(apiPaths(got), want) {
+		t.Errorf("failed updates changed the API: %s %q", got.Name, apiPaths(got))
+	}
+}
+
+func TestPutRestApiMerge(t *testing.T) {
+	s := newImportService(t)
+	ctx := context.Background()
+	a, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importOriginal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	petsID := pathIDs(a.Resources)["/pets"]
+	got, _, err := s.PutRestApi(ctx, importRegion, a.ID, ImportInput{Body: []byte(importUpdate)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"/", "/new GET", "/old GET", "/pets GET,POST"}; !slices.Equal(apiPaths(got), want) {
+		t.Errorf("paths = %q, want %q", apiPaths(got), want)
+	}
+	if got.Name != "updated" || got.Version != "2" || got.Description != "first" ||
+		!slices.Equal(got.BinaryMediaTypes, []string{"image/png", "image/jpeg"}) {
+		t.Errorf("top level = %q %q %q %q", got.Name, got.Version, got.Description, got.BinaryMediaTypes)
+	}
+	pets := got.Resource(petsID)
+	if pets == nil || got.Path(petsID) != "/pets" {
+		t.Fatalf("/pets lost its id %s", petsID)
+	}
+	if in := pets.Methods["GET"].Integration; in == nil || in.Type != "HTTP" || in.CacheNamespace != petsID {
+		t.Errorf("GET /pets integration = %+v, want the document's HTTP one", in)
+	}
+	if got.RootResourceID != a.RootResourceID || got.Resource(a.RootResourceID) == nil {
+		t.Errorf("root id changed")
+	}
+}
+
+func TestPutRestApiOverwrite(t *testing.T) {
+	s := newImportService(t)
+	ctx := context.Background()
+	a, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importOriginal), EndpointConfigurationTypes: "REGIONAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, warnings, err := s.PutRestApi(ctx, importRegion, a.ID, ImportInput{Body: []byte(importUpdate), Mode: "overwrite"})
+	if err != nil || len(warnings) != 0 {
+		t.Fatal(err, warnings)
+	}
+	if want := []string{"/", "/new GET", "/pets GET,POST"}; !slices.Equal(apiPaths(got), want) {
+		t.Errorf("paths = %q, want %q", apiPaths(got), want)
+	}
+	if got.Name != "updated" || got.Description != "" || !slices.Equal(got.BinaryMediaTypes, []string{"image/jpeg", "image/png"}) ||
+		!slices.Equal(got.EndpointConfiguration.Types, []string{"REGIONAL"}) || got.RootResourceID != a.RootResourceID {
+		t.Errorf("overwritten API = %+v", got)
+	}
+	stored, _ := s.GetRestApi(ctx, importRegion, a.ID)
+	if !slices.Equal(apiPaths(stored), apiPaths(got)) {
+		t.Errorf("stored paths %q differ from the response's %q", apiPaths(stored), apiPaths(got))
+	}
+}

@@ -1,0 +1,201 @@
+package dataplane
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/quota"
+	"github.com/tollgate/tollgate/internal/quota/quotamem"
+	"github.com/tollgate/tollgate/internal/quota/quotastore"
+	"github.com/tollgate/tollgate/internal/snapshot"
+)
+
+type countUsage struct{ n atomic.Int64 }
+
+func (c *countUsage) Add(time.Time) { c.n.Add(1) }
+
+// fixture is one API ("api1", stage "dev") with GET /pets (key required), GET /open (no key),
+// GET /pets/{id} (key required) and a plan with one key.
+type fixture struct {
+	snap  *snapshot.Snapshot
+	e     *Enforcer
+	usage *countUsage
+	stage *snapshot.Stage
+}
+
+const keyValue = "the-key-value-0123456789"
+
+func newFixture(t testing.TB, plan apigw.UsagePlan, settings map[string]apigw.MethodSetting, account apigw.Throttle) *fixture {
+	return newFixtureFull(t, plan, nil, settings, account)
+}
+
+func newFixtureWithMethodThrottle(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Throttle) *fixture {
+	return newFixtureFull(t, plan, mt, nil, wide)
+}
+
+func newFixtureFull(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Throttle, settings map[string]apigw.MethodSetting, account apigw.Throttle) *fixture {
+	res := []*apigw.Resource{
+		{ID: "root"},
+		{ID: "pets", ParentID: "root", PathPart: "pets", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", ApiKeyRequired: true, Integration: &apigw.Integration{Type: "MOCK"}}}},
+		{ID: "pet", ParentID: "pets", PathPart: "{id}", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", ApiKeyRequired: true, Integration: &apigw.Integration{Type: "MOCK"}}}},
+		{ID: "open", ParentID: "root", PathPart: "open", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", Integration: &apigw.Integration{Type: "MOCK"}}}},
+	}
+	plan.ID = "plan1"
+	plan.ApiStages = []apigw.ApiStage{{ApiID: "api1", Stage: "dev", Throttle: mt}}
+	in := snapshot.Input{Regions: []snapshot.RegionInput{{
+		Region:      "us-east-1",
+		Throttle:    account,
+		Apis:        []*apigw.RestApi{{ID: "api1", ApiKeySource: "HEADER"}},
+		Deployments: []*apigw.Deployment{{ID: "d1", ApiID: "api1", Resources: res}},
+		Stages:      []*apigw.Stage{{ApiID: "api1", StageName: "dev", DeploymentID: "d1", MethodSettings: settings}},
+		Plans:       []*apigw.UsagePlan{&plan},
+		Keys: []*apigw.ApiKey{
+			{ID: "key1", Value: keyValue, Enabled: true},
+			{ID: "key2", Value: "disabled-key-0123456789", Enabled: false},
+			{ID: "key3", Value: "planless-key-0123456789", Enabled: true},
+		},
+		PlanKeys: map[string][]string{"plan1": {"key1", "key2"}},
+	}}}
+	counter := quota.New(quotastore.Ledger(quotamem.New()), quota.Options{})
+	t.Cleanup(func() { counter.Close(context.Background()) })
+	u := &countUsage{}
+	snap := snapshot.Build(in, snapshot.Binder{
+		QuotaEntry: counter.Entry,
+		Usage:      func(string, string, string) snapshot.UsageCounter { return u },
+	})
+	return &fixture{snap: snap, e: &Enforcer{Limiter: limit.NewLocal()}, usage: u, stage: snap.API("api1").Stage("dev")}
+}
+
+func (f *fixture) check(method, path, key string, now time.Time) *GatewayError {
+	var o Outcome
+	f.e.Check(context.Background(), f.stage, &View{Method: method, Path: path, APIKey: key}, now, &o)
+	return o.Err
+}
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+var wide = apigw.Throttle{RateLimit: 10000, BurstLimit: 5000}
+
+func TestCheckRows(t *testing.T) {
+	f := newFixture(t, apigw.UsagePlan{}, nil, wide)
+	tests := []struct {
+		name, method, path, key string
+		want                    *GatewayError
+	}{
+		{"no key", "GET", "/pets", "", ErrForbidden},
+		{"unknown key", "GET", "/pets", "nope-nope-nope-nope-nope", ErrForbidden},
+		{"disabled key", "GET", "/pets", "disabled-key-0123456789", ErrForbidden},
+		{"key in no plan for the stage", "GET", "/pets", "planless-key-0123456789", ErrForbidden},
+		{"no route", "GET", "/nothing", keyValue, ErrMissingAuthToken},
+		{"wrong verb", "POST", "/pets", keyValue, ErrMissingAuthToken},
+		{"ok", "GET", "/pets", keyValue, nil},
+		{"ok with param", "GET", "/pets/7", keyValue, nil},
+		{"no key needed", "GET", "/open", "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := f.check(tc.method, tc.path, tc.key, t0); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if n := f.usage.n.Load(); n != 2 {
+		t.Fatalf("metered %d requests, want 2 (unmetered and rejected requests do not count)", n)
+	}
+}
+
+func TestPlanThrottleRefillsWithTheClock(t *testing.T) {
+	f := newFixture(t, apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 2, BurstLimit: 3}}, nil, wide)
+	for i := 0; i < 3; i++ {
+		if err := f.check("GET", "/pets", keyValue, t0); err != nil {
+			t.Fatalf("burst request %d: %v", i, err)
+		}
+	}
+	if err := f.check("GET", "/pets", keyValue, t0); err != ErrTooManyRequests {
+		t.Fatalf("over burst: %v", err)
+	}
+	if err := f.check("GET", "/pets", keyValue, t0.Add(500*time.Millisecond)); err != nil {
+		t.Fatalf("after one refill interval: %v", err)
+	}
+	if err := f.check("GET", "/pets", keyValue, t0.Add(500*time.Millisecond)); err != ErrTooManyRequests {
+		t.Fatalf("second request in the same instant: %v", err)
+	}
+	if n := f.usage.n.Load(); n != 4 {
+		t.Fatalf("metered %d, want 4 (throttled requests are not counted)", n)
+	}
+}
+
+func TestMethodThrottleReplacesPlanBucket(t *testing.T) {
+	plan := apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 0, BurstLimit: 1}}
+	f := newFixtureWithMethodThrottle(t, plan, map[string]apigw.Throttle{"/pets/{id}/GET": {RateLimit: 0, BurstLimit: 3}})
+	for i := 0; i < 3; i++ {
+		if err := f.check("GET", "/pets/1", keyValue, t0); err != nil {
+			t.Fatalf("method bucket request %d: %v", i, err)
+		}
+	}
+	if err := f.check("GET", "/pets/1", keyValue, t0); err != ErrTooManyRequests {
+		t.Fatalf("method bucket exhausted: %v", err)
+	}
+	// The plan bucket (burst 1) is separate and still full.
+	if err := f.check("GET", "/pets", keyValue, t0); err != nil {
+		t.Fatalf("plan bucket: %v", err)
+	}
+	if err := f.check("GET", "/pets", keyValue, t0); err != ErrTooManyRequests {
+		t.Fatalf("plan bucket exhausted: %v", err)
+	}
+}
+
+func TestStageAndAccountThrottles(t *testing.T) {
+	settings := map[string]apigw.MethodSetting{"*/*": {ThrottlingRateLimit: 0, ThrottlingBurstLimit: 2}}
+	f := newFixture(t, apigw.UsagePlan{}, settings, wide)
+	for i := 0; i < 2; i++ {
+		if err := f.check("GET", "/open", "", t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.check("GET", "/open", "", t0); err != ErrTooManyRequests {
+		t.Fatalf("stage bucket: %v", err)
+	}
+	f = newFixture(t, apigw.UsagePlan{}, nil, apigw.Throttle{RateLimit: 0, BurstLimit: 1})
+	if err := f.check("GET", "/open", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.check("GET", "/open", "", t0); err != ErrTooManyRequests {
+		t.Fatalf("account bucket: %v", err)
+	}
+}
+
+func TestQuotaIsExactAndPeriodic(t *testing.T) {
+	f := newFixture(t, apigw.UsagePlan{Quota: &apigw.Quota{Limit: 3, Period: apigw.PeriodDay}}, nil, wide)
+	for i := 0; i < 3; i++ {
+		if err := f.check("GET", "/pets", keyValue, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.check("GET", "/pets", keyValue, t0); err != ErrLimitExceeded {
+		t.Fatalf("exhausted: %v", err)
+	}
+	if err := f.check("GET", "/pets", keyValue, t0.Add(24*time.Hour)); err != nil {
+		t.Fatalf("next day: %v", err)
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	f := newFixture(b, apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 1e9, BurstLimit: 1e9}, Quota: &apigw.Quota{Limit: 1 << 40, Period: apigw.PeriodMonth}}, nil,
+		apigw.Throttle{RateLimit: 1e9, BurstLimit: 1e9})
+	v := View{Method: "GET", Path: "/pets/42", APIKey: keyValue}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var o Outcome
+		f.e.Check(ctx, f.stage, &v, t0, &o)
+		if o.Err != nil {
+			b.Fatal(o.Err)
+		}
+	}
+}

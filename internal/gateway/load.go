@@ -1,0 +1,138 @@
+// Package gateway wires the data plane to the store: it reads the configuration into a
+// snapshot.Input, compiles it and swaps it into the data-plane handler whenever the store reports a
+// change. It is the only data-plane-side package that talks to the store.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/quota"
+	"github.com/tollgate/tollgate/internal/snapshot"
+	"github.com/tollgate/tollgate/internal/store"
+)
+
+// pageSize is how many rows one list call reads while loading.
+const pageSize = 1000
+
+// Load reads every region's configuration. throttle is the account throttle (operator config);
+// counters (may be nil) supplies UpdateUsage overrides for the current periods.
+func Load(ctx context.Context, st store.Store, counters store.Counters, throttle apigw.Throttle, now time.Time) (snapshot.Input, error) {
+	seq, _, err := changeSeq(ctx, st)
+	if err != nil {
+		return snapshot.Input{}, err
+	}
+	in := snapshot.Input{Seq: seq}
+	regions, err := st.Regions(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, region := range regions {
+		ri := snapshot.RegionInput{Region: region, Throttle: throttle, PlanKeys: map[string][]string{}}
+		err := st.View(ctx, region, func(tx store.Tx) error { return loadRegion(tx, &ri) })
+		if err != nil {
+			return in, err
+		}
+		if counters != nil {
+			if err := loadOverrides(ctx, counters, &ri, now); err != nil {
+				return in, err
+			}
+		}
+		in.Regions = append(in.Regions, ri)
+	}
+	return in, nil
+}
+
+func changeSeq(ctx context.Context, st store.Store) (int64, <-chan struct{}, error) {
+	c, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return st.Changes(c)
+}
+
+func loadRegion(tx store.Tx, ri *snapshot.RegionInput) error {
+	var err error
+	if ri.Apis, err = all(func(p store.Page) ([]*apigw.RestApi, string, error) { return tx.ListRestApis(p) }); err != nil {
+		return err
+	}
+	for _, a := range ri.Apis {
+		stages, err := tx.ListStages(a.ID)
+		if err != nil {
+			return err
+		}
+		for _, s := range stages {
+			d, err := tx.GetDeployment(a.ID, s.DeploymentID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			ri.Deployments = append(ri.Deployments, d)
+			ri.Stages = append(ri.Stages, s)
+		}
+	}
+	if ri.Plans, err = all(func(p store.Page) ([]*apigw.UsagePlan, string, error) { return tx.ListUsagePlans("", p) }); err != nil {
+		return err
+	}
+	if ri.Keys, err = all(func(p store.Page) ([]*apigw.ApiKey, string, error) { return tx.ListApiKeys(store.ApiKeyFilter{}, p) }); err != nil {
+		return err
+	}
+	for _, p := range ri.Plans {
+		keys, err := all(func(pg store.Page) ([]*apigw.ApiKey, string, error) { return tx.ListUsagePlanKeys(p.ID, "", pg) })
+		if err != nil {
+			return err
+		}
+		ids := make([]string, len(keys))
+		for i, k := range keys {
+			ids[i] = k.ID
+		}
+		ri.PlanKeys[p.ID] = ids
+	}
+	return nil
+}
+
+// loadOverrides keeps the UpdateUsage allowances that apply to each plan's current period.
+func loadOverrides(ctx context.Context, c store.Counters, ri *snapshot.RegionInput, now time.Time) error {
+	for _, p := range ri.Plans {
+		if p.Quota == nil {
+			continue
+		}
+		start := quota.PeriodStart(p.Quota.Period, now)
+		ovs, err := c.Allowances(ctx, ri.Region, p.ID, start)
+		if err != nil {
+			return err
+		}
+		for k, a := range ovs {
+			if !k.PeriodStart.Equal(start) {
+				continue
+			}
+			if ri.Overrides == nil {
+				ri.Overrides = map[string]map[string]snapshot.Override{}
+			}
+			if ri.Overrides[p.ID] == nil {
+				ri.Overrides[p.ID] = map[string]snapshot.Override{}
+			}
+			ri.Overrides[p.ID][k.KeyID] = snapshot.Override{PeriodStart: start, Allowance: a}
+		}
+	}
+	return nil
+}
+
+// all reads every page of a list.
+func all[T any](list func(store.Page) ([]T, string, error)) ([]T, error) {
+	var out []T
+	cursor := ""
+	for {
+		items, next, err := list(store.Page{Cursor: cursor, Limit: pageSize})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}

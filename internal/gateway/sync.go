@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/snapshot"
+	"github.com/tollgate/tollgate/internal/store"
+)
+
+// Target receives compiled snapshots (the data-plane handler).
+type Target interface {
+	Swap(*snapshot.Snapshot)
+}
+
+// Syncer keeps the data plane's snapshot equal to the store's configuration.
+type Syncer struct {
+	Store    store.Store
+	Counters store.Counters
+	Throttle apigw.Throttle
+	Target   Target
+	// Binder attaches quota entries and usage counters to each new snapshot.
+	Binder snapshot.Binder
+	Now    func() time.Time
+	// Resync is the period of the safety-net full rebuild (default 1 minute).
+	Resync time.Duration
+
+	mu  sync.Mutex // one rebuild at a time
+	seq int64      // change sequence of the installed snapshot
+	ok  bool       // a snapshot is installed
+}
+
+// Sync rebuilds and installs the snapshot if the store changed since the last one. The
+// management API calls it after every write, so a change (a disabled key, a detached plan) holds
+// for the very next request.
+func (s *Syncer) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seq, err := s.currentSeq(ctx)
+	if err != nil {
+		return err
+	}
+	if s.ok && seq == s.seq {
+		return nil
+	}
+	return s.rebuild(ctx)
+}
+
+// Rebuild rebuilds unconditionally (counters-only changes such as UpdateUsage overrides do not
+// bump the configuration sequence).
+func (s *Syncer) Rebuild(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rebuild(ctx)
+}
+
+func (s *Syncer) rebuild(ctx context.Context) error {
+	start := time.Now()
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	in, err := Load(ctx, s.Store, s.Counters, s.Throttle, now())
+	if err != nil {
+		return err
+	}
+	snap := snapshot.Build(in, s.Binder)
+	s.Target.Swap(snap)
+	s.seq, s.ok = in.Seq, true
+	slog.Debug("data-plane snapshot installed", "seq", in.Seq, "took", time.Since(start))
+	return nil
+}
+
+func (s *Syncer) currentSeq(ctx context.Context) (int64, error) {
+	seq, _, err := changeSeq(ctx, s.Store)
+	return seq, err
+}
+
+// Run keeps syncing until ctx ends: on every store change notification, and every Resync as a
+// safety net. Call Sync (or Rebuild) once before serving.
+func (s *Syncer) Run(ctx context.Context) {
+	_, wake, err := s.Store.Changes(ctx)
+	if err != nil {
+		slog.Error("subscribing to store changes", "err", err)
+		return
+	}
+	every := s.Resync
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+			if err := s.Sync(ctx); err != nil && ctx.Err() == nil {
+				slog.Error("rebuilding data-plane snapshot", "err", err)
+			}
+		case <-t.C:
+			if err := s.Rebuild(ctx); err != nil && ctx.Err() == nil {
+				slog.Error("rebuilding data-plane snapshot", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,228 @@
+// Package quota owns usage-plan quotas (spec §5): calendar period maths, the allowance rule (one
+// function, Allowance) and Counter, an exact per-key request counter backed by durable leases.
+//
+// Exactness without a database call per request: a node admits a request only against quota it
+// has already reserved durably (Ledger.ReserveQuota, atomic in the backend). Each Entry holds the
+// unused part of its lease in one atomic int64 and admits with a CAS that keeps it ≥ 0, so the
+// requests admitted by all nodes sharing a ledger never exceed the allowance. A node killed
+// with a lease in hand loses that lease: the key is under-admitted by at most the lease size,
+// never over-admitted. Leases are sized adaptively — large while much of the allowance remains,
+// shrinking to a single request near the limit — and topped up in the background before they
+// run dry, so a request waits for the ledger only when a key starts a period or nears its limit.
+//
+// The package never imports the store: the data plane links it and must not reach a database
+// (see internal/archtest). quotastore adapts a store.Counters to Ledger.
+package quota
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Key identifies one quota counter: a key's allowance in one plan for the period starting at
+// PeriodStart (UTC). It mirrors store.QuotaKey field for field, so the two convert directly.
+type Key struct {
+	Region      string
+	PlanID      string
+	KeyID       string
+	PeriodStart time.Time
+}
+
+// Ledger is the durable side of the counters (store.Counters has the same contract).
+type Ledger interface {
+	// ReserveQuota atomically raises the reservation of k by up to want, never beyond limit,
+	// and returns what it granted (0 when exhausted) and the new total. MUST be durable before
+	// it returns.
+	ReserveQuota(ctx context.Context, k Key, want, limit int64) (granted, total int64, err error)
+	// ReleaseQuota gives back n reserved but unused requests.
+	ReleaseQuota(ctx context.Context, k Key, n int64) error
+}
+
+// Errors returned by Take.
+var (
+	ErrClosed    = errors.New("quota: counter closed")
+	ErrBadPolicy = errors.New("quota: policy without a DAY, WEEK or MONTH period")
+)
+
+// Options tune a Counter. Zero fields take the defaults.
+type Options struct {
+	// MaxLease caps one reservation (default 1000): it bounds what a killed node can strand.
+	MaxLease int64
+	// Divisor sizes a reservation as the remaining allowance divided by Divisor (default 16),
+	// so concurrent nodes share what is left instead of one node hoarding it.
+	Divisor int64
+	// Queue is the capacity of the background job queue (default 1024).
+	Queue int
+	// Timeout bounds each background ledger call (default 5s).
+	Timeout time.Duration
+	// OnError receives failures of background work (refills ahead, lease releases). Optional.
+	OnError func(error)
+}
+
+func (o *Options) defaults() {
+	if o.MaxLease <= 0 {
+		o.MaxLease = 1000
+	}
+	if o.Divisor <= 0 {
+		o.Divisor = 16
+	}
+	if o.Queue <= 0 {
+		o.Queue = 1024
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+}
+
+// Counter is the registry of quota entries of one node. Create it with New, end it with Close.
+type Counter struct {
+	ledger Ledger
+	opt    Options
+
+	mu      sync.Mutex
+	entries map[entryID]*Entry
+
+	jobs    chan job
+	stop    chan struct{}
+	stopped chan struct{}
+	closed  atomic.Bool
+}
+
+type entryID struct{ region, planID, keyID string }
+
+// job is background work: refill e ahead when e is set, otherwise release n of key.
+type job struct {
+	e   *Entry
+	key Key
+	n   int64
+}
+
+// New returns a Counter leasing from l and starts its background goroutine (one per Counter).
+func New(l Ledger, opt Options) *Counter {
+	opt.defaults()
+	c := &Counter{
+		ledger:  l,
+		opt:     opt,
+		entries: map[entryID]*Entry{},
+		jobs:    make(chan job, opt.Queue),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go c.run()
+	return c
+}
+
+// Entry returns the counter of a key in a plan, creating it. The pointer is stable for the
+// Counter's lifetime — across periods, policy changes and snapshots — so the data plane binds it
+// once per snapshot and never looks it up per request.
+func (c *Counter) Entry(region, planID, keyID string) *Entry {
+	id := entryID{region, planID, keyID}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[id]
+	if e == nil {
+		e = &Entry{c: c, id: id, lastTotal: -1}
+		e.low.Store(-1)
+		c.entries[id] = e
+	}
+	return e
+}
+
+// Close stops the background goroutine, finishes queued releases and gives back every unused
+// lease, so the next node (or this one restarted) can use them. Takes after Close fail with
+// ErrClosed. A node that exits without Close only under-admits by its unused leases.
+func (c *Counter) Close(ctx context.Context) error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(c.stop)
+	<-c.stopped
+	var errs []error
+	for drained := false; !drained; {
+		select {
+		case j := <-c.jobs:
+			if j.e != nil {
+				j.e.pending.Store(false)
+			} else if err := c.ledger.ReleaseQuota(ctx, j.key, j.n); err != nil {
+				errs = append(errs, err)
+			}
+		default:
+			drained = true
+		}
+	}
+	c.mu.Lock()
+	entries := make([]*Entry, 0, len(c.entries))
+	for _, e := range c.entries {
+		entries = append(entries, e)
+	}
+	c.mu.Unlock()
+	for _, e := range entries {
+		if err := e.releaseAll(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// run is the Counter's background goroutine: refills ahead and deferred releases.
+func (c *Counter) run() {
+	defer close(c.stopped)
+	for {
+		select {
+		case <-c.stop:
+			return
+		case j := <-c.jobs:
+			ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)
+			if j.e != nil {
+				j.e.refillAhead(ctx)
+			} else if err := c.ledger.ReleaseQuota(ctx, j.key, j.n); err != nil {
+				c.report(fmt.Errorf("quota: release %d of %v: %w", j.n, j.key, err))
+			}
+			cancel()
+		}
+	}
+}
+
+// kick asks the background goroutine to refill e ahead, at most once at a time per entry. It
+// never blocks: with the queue full the refill happens synchronously when the lease runs out.
+func (c *Counter) kick(e *Entry) {
+	if !e.pending.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case c.jobs <- job{e: e}:
+	default:
+		e.pending.Store(false)
+	}
+}
+
+// releaseLater queues the release of an unused lease that no longer matters for admission (a
+// past period's, or one whose synchronous release failed). Dropped when the queue is full: the
+// key is then under-counted as if the node had been killed, which is the safe direction.
+func (c *Counter) releaseLater(k Key, n int64) {
+	select {
+	case c.jobs <- job{key: k, n: n}:
+	default:
+		c.report(fmt.Errorf("quota: queue full, lease of %d for %v stranded", n, k))
+	}
+}
+
+func (c *Counter) report(err error) {
+	if c.opt.OnError != nil {
+		c.opt.OnError(err)
+	}
+}
+
+// leaseSize is how much to reserve given the allowance and the last total reservation seen (-1
+// when unknown): a Divisor-th of what remains, between 1 and MaxLease.
+func (c *Counter) leaseSize(allowance, lastTotal int64) int64 {
+	rem := allowance
+	if lastTotal >= 0 {
+		rem -= lastTotal
+	}
+	return min(max(rem/c.opt.Divisor, 1), c.opt.MaxLease)
+}

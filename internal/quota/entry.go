@@ -1,0 +1,193 @@
+package quota
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Entry counts one key's requests in one plan. Take is safe for concurrent use.
+//
+// avail is the unused part of the node's lease for the current period: Take admits by
+// decrementing it with a CAS that never goes below 0; refills add to it and releases swap it to
+// 0, both under mu. So at every moment the ledger's reservation covers what this node admitted
+// plus avail, and nothing is admitted beyond a grant.
+type Entry struct {
+	avail   atomic.Int64
+	low     atomic.Int64 // refill ahead when avail drops to this (-1: never)
+	state   atomic.Pointer[entryState]
+	pending atomic.Bool // a refill ahead is queued or running
+
+	c  *Counter
+	id entryID
+
+	mu        sync.Mutex // serialises ledger calls and state changes
+	lastTotal int64      // total reservation the ledger last reported (-1: unknown); guarded by mu
+}
+
+// entryState is the period and allowance the lease in avail was reserved for. Immutable.
+type entryState struct {
+	policy     *Policy
+	period     string
+	key        Key
+	start, end int64 // the period, [start, end) in Unix ns
+	allowance  int64
+}
+
+// Take admits one request at time now under policy p, or reports that the key's quota for the
+// period is exhausted (false, nil). When the lease is empty it reserves more from the ledger
+// synchronously; a ledger failure returns (false, err) and the caller chooses to fail open or
+// closed. p must stay the same pointer while the policy is unchanged (build it once per
+// snapshot): a new pointer makes Take recompute the period's allowance and, if it changed, give
+// back the unused lease and reserve again against the new allowance.
+func (e *Entry) Take(ctx context.Context, p *Policy, now time.Time) (bool, error) {
+	if s := e.state.Load(); s != nil && s.policy == p {
+		if ns := now.UnixNano(); ns >= s.start && ns < s.end && e.takeLease(true) {
+			return true, nil
+		}
+	}
+	return e.takeSlow(ctx, p, now)
+}
+
+// Unused returns the unused part of this node's lease.
+func (e *Entry) Unused() int64 { return e.avail.Load() }
+
+// takeLease takes one request from the lease, lock-free. With kick, the request that brings the
+// lease down to the low watermark asks for a refill ahead (exactly one request sees that value).
+func (e *Entry) takeLease(kick bool) bool {
+	for {
+		a := e.avail.Load()
+		if a <= 0 {
+			return false
+		}
+		if e.avail.CompareAndSwap(a, a-1) {
+			if kick && a-1 == e.low.Load() {
+				e.c.kick(e)
+			}
+			return true
+		}
+	}
+}
+
+func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c.closed.Load() {
+		return false, ErrClosed
+	}
+	s, err := e.sync(ctx, p, now)
+	if err != nil {
+		return false, err
+	}
+	for {
+		if e.takeLease(false) {
+			return true, nil
+		}
+		// Lock-free takers may drain a fresh grant before we get to it: reserve again until the
+		// ledger says the allowance is exhausted.
+		if g, err := e.reserve(ctx, s); err != nil || g == 0 {
+			return false, err
+		}
+	}
+}
+
+// sync makes the entry's state match policy p at time now (e.mu held) and returns it. A new
+// period starts with an empty lease, the old one released in the background; a changed
+// allowance in the same period releases the lease synchronously first, so the re-reservation
+// is checked against the new allowance with this node's unused lease no longer counted.
+func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState, error) {
+	s := e.state.Load()
+	if s != nil && s.policy == p && now.UnixNano() < s.end {
+		return s, nil // a caller from before the period started is charged to this one
+	}
+	if p == nil || !ValidPeriod(p.Quota.Period) {
+		return nil, ErrBadPolicy
+	}
+	start := PeriodStart(p.Quota.Period, now)
+	if s != nil && s.period == p.Quota.Period && start.Before(s.key.PeriodStart) {
+		start = s.key.PeriodStart // never step back into a finished period
+	}
+	allowance := p.AllowanceAt(start)
+	samePeriod := s != nil && s.key.PeriodStart.Equal(start)
+	if samePeriod && s.allowance == allowance {
+		ns := *s
+		ns.policy, ns.period = p, p.Quota.Period
+		e.state.Store(&ns)
+		return &ns, nil
+	}
+	if s != nil {
+		if n := e.avail.Swap(0); n > 0 {
+			if !samePeriod {
+				e.c.releaseLater(s.key, n)
+			} else if err := e.c.ledger.ReleaseQuota(ctx, s.key, n); err != nil {
+				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, s.key, err))
+				e.c.releaseLater(s.key, n)
+			}
+		}
+	}
+	ns := &entryState{
+		policy:    p,
+		period:    p.Quota.Period,
+		key:       Key{Region: e.id.region, PlanID: e.id.planID, KeyID: e.id.keyID, PeriodStart: start},
+		start:     start.UnixNano(),
+		end:       PeriodEnd(p.Quota.Period, start).UnixNano(),
+		allowance: allowance,
+	}
+	e.lastTotal = -1
+	e.low.Store(-1)
+	e.state.Store(ns)
+	return ns, nil
+}
+
+// reserve leases more of s's allowance from the ledger (e.mu held) and returns the grant.
+func (e *Entry) reserve(ctx context.Context, s *entryState) (int64, error) {
+	want := e.c.leaseSize(s.allowance, e.lastTotal)
+	g, total, err := e.c.ledger.ReserveQuota(ctx, s.key, want, s.allowance)
+	if err != nil {
+		return 0, fmt.Errorf("quota: reserve %d of %v: %w", want, s.key, err)
+	}
+	e.lastTotal = total
+	if g > 0 {
+		// Refill ahead when a quarter of the grant is left; tiny grants near the limit are
+		// not prefetched, so nodes do not hoard the last requests of a key.
+		low := int64(-1)
+		if g >= 4 {
+			low = g / 4
+		}
+		e.low.Store(low)
+		e.avail.Add(g)
+	}
+	return g, nil
+}
+
+// refillAhead is the background refill the low watermark asked for.
+func (e *Entry) refillAhead(ctx context.Context) {
+	defer e.pending.Store(false)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.state.Load()
+	if s == nil || e.c.closed.Load() || e.avail.Load() > e.low.Load() {
+		return
+	}
+	if _, err := e.reserve(ctx, s); err != nil {
+		e.c.report(err)
+	}
+}
+
+// releaseAll gives back the unused lease (Close).
+func (e *Entry) releaseAll(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.state.Load()
+	if s == nil {
+		return nil
+	}
+	if n := e.avail.Swap(0); n > 0 {
+		if err := e.c.ledger.ReleaseQuota(ctx, s.key, n); err != nil {
+			return fmt.Errorf("quota: release %d of %v: %w", n, s.key, err)
+		}
+	}
+	return nil
+}

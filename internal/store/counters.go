@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// QuotaKey identifies one quota counter: a key's allowance in one plan for one period (the period
+// starting at PeriodStart, UTC).
+type QuotaKey struct {
+	Region      string
+	PlanID      string
+	KeyID       string
+	PeriodStart time.Time
+}
+
+// UsageDelta is a number of admitted requests to add to a key's count for one UTC day.
+type UsageDelta struct {
+	Region string
+	PlanID string
+	KeyID  string
+	Day    time.Time // 00:00 UTC
+	Count  int64
+}
+
+// Counters is the durable side of quotas and usage metering. The data plane counts in memory and
+// talks to Counters only off the request path (lease refills, background flushes), except for the
+// rare synchronous lease a key needs at the start of a period.
+//
+// Quota leases make kill -9 safe: a node admits a request only against quota it has already
+// reserved durably, so a restarted (or another) node resumes from the reservation, never from a
+// count that may have lost its last flush. Under-admission is bounded by the unused leases.
+type Counters interface {
+	// ReserveQuota atomically raises the reservation of k by up to want, never beyond limit
+	// (the allowance of the period), and returns how much it granted (0 when exhausted) and the
+	// new total reservation. MUST be durable before it returns.
+	ReserveQuota(ctx context.Context, k QuotaKey, want, limit int64) (granted, total int64, err error)
+	// ReleaseQuota gives back n unused reserved requests (on graceful shutdown or idle).
+	ReleaseQuota(ctx context.Context, k QuotaKey, n int64) error
+	// QuotaReserved returns the current reservation of k (0 if none).
+	QuotaReserved(ctx context.Context, k QuotaKey) (int64, error)
+
+	// SetAllowance records an UpdateUsage override: the key's allowance for that period becomes
+	// allowance (used-so-far + the new remaining). HasAllowance/Allowance read it back.
+	SetAllowance(ctx context.Context, k QuotaKey, allowance int64) error
+	// Allowances returns every override of a plan for periods starting at or after since.
+	Allowances(ctx context.Context, region, planID string, since time.Time) (map[QuotaKey]int64, error)
+
+	// AddUsage adds deltas in one transaction.
+	AddUsage(ctx context.Context, deltas []UsageDelta) error
+	// Usage returns per-key, per-day counts of a plan for days in [from, to] (UTC days); keys
+	// with no rows are absent.
+	Usage(ctx context.Context, region, planID string, from, to time.Time) (map[string]map[time.Time]int64, error)
+}

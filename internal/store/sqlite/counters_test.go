@@ -1,0 +1,87 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/tollgate/tollgate/internal/quota/quotatest"
+	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/storetest"
+)
+
+// openCounters opens a store at path, closed at cleanup.
+func openCounters(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestCountersConformance(t *testing.T) {
+	storetest.RunCounters(t, func(t *testing.T) store.Counters {
+		return openCounters(t, filepath.Join(t.TempDir(), "tollgate.db"))
+	})
+}
+
+func TestCountersDurability(t *testing.T) {
+	storetest.RunCountersDurability(t, func(t *testing.T) (store.Counters, func() store.Counters) {
+		path := filepath.Join(t.TempDir(), "tollgate.db")
+		s := openCounters(t, path)
+		return s, func() store.Counters {
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = openCounters(t, path)
+			return s
+		}
+	})
+}
+
+// Counter writes are not configuration: they must not wake snapshot rebuilds.
+func TestCounterWritesDoNotPublishChanges(t *testing.T) {
+	s := openCounters(t, filepath.Join(t.TempDir(), "tollgate.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seq, wake, err := s.Changes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := store.QuotaKey{Region: "r", PlanID: "p", KeyID: "k"}
+	if _, _, err := s.ReserveQuota(ctx, k, 1, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAllowance(ctx, k, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUsage(ctx, []store.UsageDelta{{Region: "r", PlanID: "p", KeyID: "k", Count: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+		t.Fatal("a counter write woke the change subscribers")
+	default:
+	}
+	if seq2, _, _ := s.Changes(ctx); seq2 != seq {
+		t.Fatalf("change sequence moved from %d to %d", seq, seq2)
+	}
+}
+
+func TestCountersAfterClose(t *testing.T) {
+	s := openCounters(t, filepath.Join(t.TempDir(), "tollgate.db"))
+	s.Close()
+	if _, _, err := s.ReserveQuota(context.Background(), store.QuotaKey{}, 1, 1); err != ErrClosed {
+		t.Fatalf("ReserveQuota after Close: %v, want ErrClosed", err)
+	}
+}
+
+// The quota invariants (exact admission, kill -9 safety, allowance changes) over real SQLite
+// reservations.
+func TestQuotaOverSQLite(t *testing.T) {
+	quotatest.Run(t, func(t *testing.T) store.Counters {
+		return openCounters(t, filepath.Join(t.TempDir(), "tollgate.db"))
+	})
+}

@@ -1,0 +1,294 @@
+package storetest
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/store"
+)
+
+// CountersOpener returns new, empty counters; the opener arranges for them to be closed at test
+// cleanup.
+type CountersOpener func(t *testing.T) store.Counters
+
+// CountersReopener returns new, empty counters with a function that closes them and opens the
+// same data again.
+type CountersReopener func(t *testing.T) (c store.Counters, reopen func() store.Counters)
+
+// Fixtures of the counters suite (names prefixed: other files of this package own the short ones).
+var (
+	ctrSep    = time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	ctrAug    = time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+	ctrOct    = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	ctrKey    = store.QuotaKey{Region: "eu-west-1", PlanID: "p1", KeyID: "k1", PeriodStart: ctrSep}
+	ctrDay12  = time.Date(2026, 9, 12, 0, 0, 0, 0, time.UTC)
+	ctrDay13  = time.Date(2026, 9, 13, 0, 0, 0, 0, time.UTC)
+	ctrDay14  = time.Date(2026, 9, 14, 0, 0, 0, 0, time.UTC)
+	ctrPlus2  = time.FixedZone("UTC+2", 2*3600)
+	ctrCtx    = context.Background()
+	ctrRegion = "eu-west-1"
+)
+
+// ctrVariant returns ctrKey with one field changed by f.
+func ctrVariant(f func(*store.QuotaKey)) store.QuotaKey {
+	k := ctrKey
+	f(&k)
+	return k
+}
+
+// RunCounters runs the store.Counters conformance suite, each group on fresh counters.
+func RunCounters(t *testing.T, open CountersOpener) {
+	groups := []struct {
+		name string
+		run  func(*testing.T, store.Counters)
+	}{
+		{"Reserve", ctrReserve},
+		{"ReserveConcurrent", ctrReserveConcurrent},
+		{"Allowances", ctrAllowances},
+		{"Usage", ctrUsage},
+		{"UsageConcurrent", ctrUsageConcurrent},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) { g.run(t, open(t)) })
+	}
+}
+
+// ctrReserve walks one script of reservations and releases; after each step the reservation
+// of the step's key must be total.
+func ctrReserve(t *testing.T, c store.Counters) {
+	otherRegion := ctrVariant(func(k *store.QuotaKey) { k.Region = "us-west-2" })
+	otherPlan := ctrVariant(func(k *store.QuotaKey) { k.PlanID = "p2" })
+	otherKey := ctrVariant(func(k *store.QuotaKey) { k.KeyID = "k2" })
+	otherPeriod := ctrVariant(func(k *store.QuotaKey) { k.PeriodStart = ctrOct })
+	sameInstant := ctrVariant(func(k *store.QuotaKey) { k.PeriodStart = ctrSep.In(ctrPlus2) })
+	steps := []struct {
+		what        string
+		key         store.QuotaKey
+		release     bool
+		want, limit int64 // release: want is n
+		granted     int64
+		total       int64
+	}{
+		{what: "first grant", key: ctrKey, want: 10, limit: 25, granted: 10, total: 10},
+		{what: "second grant", key: ctrKey, want: 10, limit: 25, granted: 10, total: 20},
+		{what: "capped at the limit", key: ctrKey, want: 10, limit: 25, granted: 5, total: 25},
+		{what: "exhausted", key: ctrKey, want: 1, limit: 25, granted: 0, total: 25},
+		{what: "raised limit", key: ctrKey, want: 1, limit: 30, granted: 1, total: 26},
+		{what: "limit below the total", key: ctrKey, want: 5, limit: 20, granted: 0, total: 26},
+		{what: "want 0", key: ctrKey, want: 0, limit: 100, granted: 0, total: 26},
+		{what: "release", key: ctrKey, release: true, want: 6, total: 20},
+		{what: "released quota is granted again", key: ctrKey, want: 10, limit: 25, granted: 5, total: 25},
+		{what: "same period in another zone", key: sameInstant, want: 1, limit: 26, granted: 1, total: 26},
+		{what: "release more than reserved", key: ctrKey, release: true, want: 100, total: 0},
+		{what: "limit 0", key: ctrKey, want: 3, limit: 0, granted: 0, total: 0},
+		{what: "negative limit", key: ctrKey, want: 3, limit: -1, granted: 0, total: 0},
+		{what: "other region", key: otherRegion, want: 4, limit: 25, granted: 4, total: 4},
+		{what: "other plan", key: otherPlan, want: 4, limit: 25, granted: 4, total: 4},
+		{what: "other key", key: otherKey, want: 4, limit: 25, granted: 4, total: 4},
+		{what: "other period", key: otherPeriod, want: 4, limit: 25, granted: 4, total: 4},
+		{what: "first key untouched", key: ctrKey, want: 1, limit: 25, granted: 1, total: 1},
+		{what: "release of an unknown key", key: ctrVariant(func(k *store.QuotaKey) { k.KeyID = "none" }), release: true, want: 5, total: 0},
+	}
+	for i, s := range steps {
+		if s.release {
+			if err := c.ReleaseQuota(ctrCtx, s.key, s.want); err != nil {
+				t.Fatalf("step %d (%s): ReleaseQuota: %v", i, s.what, err)
+			}
+		} else {
+			g, total, err := c.ReserveQuota(ctrCtx, s.key, s.want, s.limit)
+			if err != nil {
+				t.Fatalf("step %d (%s): ReserveQuota: %v", i, s.what, err)
+			}
+			if g != s.granted || total != s.total {
+				t.Errorf("step %d (%s): ReserveQuota = %d, %d; want %d, %d", i, s.what, g, total, s.granted, s.total)
+			}
+		}
+		got, err := c.QuotaReserved(ctrCtx, s.key)
+		if err != nil {
+			t.Fatalf("step %d (%s): QuotaReserved: %v", i, s.what, err)
+		}
+		if got != s.total {
+			t.Errorf("step %d (%s): QuotaReserved = %d, want %d", i, s.what, got, s.total)
+		}
+	}
+}
+
+// ctrReserveConcurrent races reservations of one key: the grants sum to the limit exactly.
+func ctrReserveConcurrent(t *testing.T, c store.Counters) {
+	const goroutines, limit = 8, 120
+	var mu sync.Mutex
+	sum := int64(0)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for {
+				g, total, err := c.ReserveQuota(ctrCtx, ctrKey, 3, limit)
+				if err != nil {
+					t.Errorf("ReserveQuota: %v", err)
+					return
+				}
+				if total > limit || g < 0 || g > 3 {
+					t.Errorf("ReserveQuota = %d, %d: outside want 3, limit %d", g, total, limit)
+				}
+				if g == 0 {
+					return
+				}
+				mu.Lock()
+				sum += g
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	got, err := c.QuotaReserved(ctrCtx, ctrKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != limit || got != limit {
+		t.Fatalf("granted %d in total, reservation %d; want both %d", sum, got, limit)
+	}
+}
+
+func ctrAllowances(t *testing.T, c store.Counters) {
+	k2 := ctrVariant(func(k *store.QuotaKey) { k.KeyID = "k2" })
+	aug := ctrVariant(func(k *store.QuotaKey) { k.PeriodStart = ctrAug })
+	sets := []struct {
+		key store.QuotaKey
+		a   int64
+	}{
+		{ctrKey, 500},
+		{k2, 0},
+		{aug, 50},
+		{ctrVariant(func(k *store.QuotaKey) { k.PeriodStart = ctrSep.In(ctrPlus2) }), 700}, // overwrites ctrKey
+		{ctrVariant(func(k *store.QuotaKey) { k.PlanID = "p2" }), 1},
+		{ctrVariant(func(k *store.QuotaKey) { k.Region = "us-west-2" }), 2},
+	}
+	for _, s := range sets {
+		if err := c.SetAllowance(ctrCtx, s.key, s.a); err != nil {
+			t.Fatalf("SetAllowance(%v): %v", s.key, err)
+		}
+	}
+	for _, q := range []struct {
+		region, plan string
+		since        time.Time
+		want         map[store.QuotaKey]int64
+	}{
+		{ctrRegion, "p1", ctrSep, map[store.QuotaKey]int64{ctrKey: 700, k2: 0}},
+		{ctrRegion, "p1", ctrSep.Add(-time.Second), map[store.QuotaKey]int64{ctrKey: 700, k2: 0}},
+		{ctrRegion, "p1", ctrAug, map[store.QuotaKey]int64{ctrKey: 700, k2: 0, aug: 50}},
+		{ctrRegion, "p1", ctrSep.Add(time.Second), map[store.QuotaKey]int64{}},
+		{ctrRegion, "p1", ctrOct, map[store.QuotaKey]int64{}},
+		{ctrRegion, "none", ctrAug, map[store.QuotaKey]int64{}},
+		{"us-west-2", "p1", ctrAug, map[store.QuotaKey]int64{ctrVariant(func(k *store.QuotaKey) { k.Region = "us-west-2" }): 2}},
+	} {
+		got, err := c.Allowances(ctrCtx, q.region, q.plan, q.since)
+		if err != nil {
+			t.Fatalf("Allowances(%s, %s, %v): %v", q.region, q.plan, q.since, err)
+		}
+		if len(got) != len(q.want) || (len(got) > 0 && !reflect.DeepEqual(got, q.want)) {
+			t.Errorf("Allowances(%s, %s, %v) = %v, want %v", q.region, q.plan, q.since, got, q.want)
+		}
+	}
+}
+
+func ctrDelta(plan, key string, day time.Time, n int64) store.UsageDelta {
+	return store.UsageDelta{Region: ctrRegion, PlanID: plan, KeyID: key, Day: day, Count: n}
+}
+
+func ctrUsage(t *testing.T, c store.Counters) {
+	batches := [][]store.UsageDelta{
+		{
+			ctrDelta("p1", "k1", ctrDay13, 5),
+			ctrDelta("p1", "k1", ctrDay13, 2), // the same row twice in one batch
+			ctrDelta("p1", "k2", ctrDay13, 1),
+			ctrDelta("p1", "k1", ctrDay14, 3),
+			ctrDelta("p2", "k1", ctrDay13, 9),
+			{Region: "us-west-2", PlanID: "p1", KeyID: "k1", Day: ctrDay13, Count: 9},
+		},
+		{ctrDelta("p1", "k1", ctrDay13, 10), ctrDelta("p1", "k1", ctrDay12, 4)},
+		nil,
+	}
+	for i, b := range batches {
+		if err := c.AddUsage(ctrCtx, b); err != nil {
+			t.Fatalf("AddUsage batch %d: %v", i, err)
+		}
+	}
+	type days = map[time.Time]int64
+	for _, q := range []struct {
+		region, plan string
+		from, to     time.Time
+		want         map[string]days
+	}{
+		{ctrRegion, "p1", ctrDay13, ctrDay13, map[string]days{"k1": {ctrDay13: 17}, "k2": {ctrDay13: 1}}},
+		{ctrRegion, "p1", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay12: 4, ctrDay13: 17, ctrDay14: 3}, "k2": {ctrDay13: 1}}},
+		{ctrRegion, "p1", ctrDay14, ctrDay14.Add(15 * time.Hour), map[string]days{"k1": {ctrDay14: 3}}},
+		{ctrRegion, "p1", ctrDay14.AddDate(0, 0, 1), ctrDay14.AddDate(0, 0, 9), map[string]days{}},
+		{ctrRegion, "p2", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}},
+		{"us-west-2", "p1", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}},
+		{ctrRegion, "none", ctrDay12, ctrDay14, map[string]days{}},
+	} {
+		got, err := c.Usage(ctrCtx, q.region, q.plan, q.from, q.to)
+		if err != nil {
+			t.Fatalf("Usage(%s, %s, %v, %v): %v", q.region, q.plan, q.from, q.to, err)
+		}
+		if len(got) != len(q.want) || (len(got) > 0 && !reflect.DeepEqual(got, q.want)) {
+			t.Errorf("Usage(%s, %s, %v, %v) = %v, want %v", q.region, q.plan, q.from, q.to, got, q.want)
+		}
+	}
+}
+
+// ctrUsageConcurrent: concurrent AddUsage calls on the same rows lose nothing.
+func ctrUsageConcurrent(t *testing.T, c store.Counters) {
+	const goroutines, calls = 4, 25
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range calls {
+				if err := c.AddUsage(ctrCtx, []store.UsageDelta{ctrDelta("p1", "k1", ctrDay13, 1), ctrDelta("p1", "k2", ctrDay13, 2)}); err != nil {
+					t.Errorf("AddUsage: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[time.Time]int64{"k1": {ctrDay13: goroutines * calls}, "k2": {ctrDay13: 2 * goroutines * calls}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Usage = %v, want %v", got, want)
+	}
+}
+
+// RunCountersDurability checks that reservations, allowances and usage survive a reopen:
+// reservations must, or a restarted node would hand out quota twice.
+func RunCountersDurability(t *testing.T, open CountersReopener) {
+	c, reopen := open(t)
+	if _, _, err := c.ReserveQuota(ctrCtx, ctrKey, 7, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAllowance(ctrCtx, ctrKey, 42); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddUsage(ctrCtx, []store.UsageDelta{ctrDelta("p1", "k1", ctrDay13, 3)}); err != nil {
+		t.Fatal(err)
+	}
+	c = reopen()
+	g, total, err := c.ReserveQuota(ctrCtx, ctrKey, 7, 10)
+	if err != nil || g != 3 || total != 10 {
+		t.Errorf("ReserveQuota after reopen = %d, %d, %v; want 3, 10", g, total, err)
+	}
+	a, err := c.Allowances(ctrCtx, ctrRegion, "p1", ctrSep)
+	if err != nil || !reflect.DeepEqual(a, map[store.QuotaKey]int64{ctrKey: 42}) {
+		t.Errorf("Allowances after reopen = %v, %v", a, err)
+	}
+	u, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	if err != nil || !reflect.DeepEqual(u, map[string]map[time.Time]int64{"k1": {ctrDay13: 3}}) {
+		t.Errorf("Usage after reopen = %v, %v", u, err)
+	}
+}
