@@ -4,6 +4,7 @@
 package awswire
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -63,7 +64,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	h := w.Header()
 	h.Set("X-Amzn-Errortype", t.Code)
 	h.Set("Content-Type", "application/json")
-	body, _ := json.Marshal(struct {
+	body, _ := Marshal(struct {
 		Message string `json:"message"`
 	}{e.Message})
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -73,7 +74,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 
 // WriteJSON writes v as a JSON response with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := Marshal(v)
 	if err != nil {
 		slog.Error("encoding response", "err", err)
 		w.WriteHeader(http.StatusInternalServerError)
@@ -84,6 +85,18 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// Marshal encodes v as AWS does: compact, and without Go's HTML escaping, so that texts such as
+// "<apidId:stageName>" and mapping templates keep their "<", ">" and "&" bytes.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // WriteEmpty writes a response with no body (202 on deletes, 204 on method-level deletes).

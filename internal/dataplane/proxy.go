@@ -191,9 +191,7 @@ func (p *proxy) upstreamURL(in *snapshot.Integration, r *http.Request, st *snaps
 				continue
 			}
 			val, _ := resolveParam(expr, r, st, o)
-			if strings.HasSuffix(name, "+") {
-				name = name[:len(name)-1]
-			}
+			name = strings.TrimSuffix(name, "+")
 			raw = strings.ReplaceAll(raw, "{"+name+"+}", escapeGreedy(val))
 			raw = strings.ReplaceAll(raw, "{"+name+"}", escapeGreedy(val))
 		}

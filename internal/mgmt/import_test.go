@@ -143,14 +143,13 @@ func TestImportRestApiHandlerErrors(t *testing.T) {
 func TestPutRestApiHandler(t *testing.T) {
 	h := newHarness(t)
 	id := importID(t, h.do(http.MethodPost, "/restapis?mode=import", importDocOAS3))
-	ids := importIDs(t, h, id)
 
 	// Merge (the default mode): the document's /base/pets joins /echo/{data}; binary types unite.
 	r := h.do(http.MethodPut, "/restapis/"+id+"?basepath=prepend", importDocSwagger)
 	if r.Status != http.StatusOK {
 		t.Fatalf("merge: status %d: %s", r.Status, r.Body)
 	}
-	ids = importIDs(t, h, id)
+	ids := importIDs(t, h, id)
 	golden(t, "import_put_merge", r, ids)
 	golden(t, "import_put_merge_resources", h.do(http.MethodGet, "/restapis/"+id+"/resources", ""), ids)
 

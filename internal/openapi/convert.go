@@ -68,8 +68,6 @@ type conv struct {
 	models map[string]bool
 	byPath map[string]*apigw.Resource
 	order  []*apigw.Resource
-	// authorizerSchemes names the security schemes that carry x-amazon-apigateway-authorizer.
-	authorizerSchemes map[string]bool
 }
 
 func (c *conv) warn(format string, args ...any) {
