@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/awswire"
 	"github.com/tollgate/tollgate/internal/control"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
 )
@@ -114,5 +115,14 @@ func golden(t *testing.T, name string, r response, subst map[string]string) {
 	}
 	if !bytes.Equal(want, b.Bytes()) {
 		t.Errorf("%s: response differs from golden file\n--- want\n%s\n--- got\n%s", name, want, b.Bytes())
+	}
+}
+
+// A position token from one list sent to another is a 400, not a 500.
+func TestForeignPositionIsBadRequest(t *testing.T) {
+	h := newHarness(t)
+	r := h.do(http.MethodGet, "/apikeys?position="+awswire.EncodePosition("not-a-number"), "")
+	if r.Status != http.StatusBadRequest || r.ErrorType != "BadRequestException" {
+		t.Fatalf("got %d %s %s", r.Status, r.ErrorType, r.Body)
 	}
 }

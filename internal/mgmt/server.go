@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/awswire"
 	"github.com/tollgate/tollgate/internal/control"
+	"github.com/tollgate/tollgate/internal/store"
 )
 
 // Authenticator verifies a management request (SigV4) and returns the region it is scoped to.
@@ -131,6 +132,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		w = &syncWriter{ResponseWriter: w, ctx: hr.Context(), sync: s.AfterWrite}
 	}
 	if err := rt.h(w, req); err != nil {
+		if errors.Is(err, store.ErrBadCursor) {
+			err = apigw.BadRequest("Invalid position specified: %s", hr.URL.Query().Get("position"))
+		}
 		awswire.WriteError(w, hr, err)
 	}
 }

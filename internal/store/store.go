@@ -11,7 +11,11 @@
 //     the stored Rev is written back into the argument.
 //   - Get* methods return ErrNotFound for a missing row. Ids are unique across regions, but a row
 //     is only visible through transactions of its own region.
-//   - Every committed write bumps the change sequence and wakes subscribers (see Changes).
+//   - Inserting a usage plan key, deployment or stage whose parent is missing in the region
+//     returns ErrNotFound.
+//   - A cursor the backend did not produce returns ErrBadCursor; Page.Limit <= 0 means no limit.
+//   - Every committed write bumps the change sequence and wakes subscribers (see Changes); the
+//     channel is closed when the subscriber's context ends or the store closes.
 package store
 
 import (
@@ -26,6 +30,9 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: conflict")
+	// ErrBadCursor reports a page cursor this list cannot have produced (a client's position
+	// token from another list, or a forged one).
+	ErrBadCursor = errors.New("store: invalid cursor")
 )
 
 // Store is a configuration store.

@@ -10,7 +10,7 @@ import (
 	"github.com/tollgate/tollgate/internal/store"
 )
 
-// This file implements store.Counters on the SQLite store (tables in migrations/0100_counters.sql).
+// This file implements store.Counters on the SQLite store (tables in migrations/0002_counters.sql).
 // Writes go through the single writer connection like Update does, so they queue behind
 // configuration writes instead of failing with SQLITE_BUSY, and synchronous=FULL makes each one
 // durable before it returns. They do not touch the change log: counters are not configuration.

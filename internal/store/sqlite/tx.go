@@ -238,7 +238,7 @@ func pageBounds(p store.Page, newestFirst bool) (bound int64, limit int64, err e
 	case p.Cursor != "":
 		bound, err = strconv.ParseInt(p.Cursor, 10, 64)
 		if err != nil || bound < 0 {
-			return 0, 0, fmt.Errorf("sqlite store: invalid cursor %q", p.Cursor)
+			return 0, 0, fmt.Errorf("%w %q", store.ErrBadCursor, p.Cursor)
 		}
 	case newestFirst:
 		bound = 1<<63 - 1
