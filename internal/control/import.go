@@ -253,7 +253,7 @@ func mergeApi(a, cur *apigw.RestApi, res *openapi.Result) error {
 		if parent == nil {
 			return fmt.Errorf("control: merged resource %s has no parent %s", r.ID, r.ParentID)
 		}
-		if err := CheckChild(a.Resources, parent, r.PathPart, ""); err != nil {
+		if err := apigw.CheckChild(a.Resources, parent, r.PathPart, ""); err != nil {
 			return err
 		}
 		a.Resources = append(a.Resources, r)

@@ -154,7 +154,7 @@ func applyResourceOp(a *apigw.RestApi, r *apigw.Resource, op patch.Op) error {
 			return apigw.BadRequest("Root resource cannot update its pathPart.")
 		}
 		v := op.V()
-		if err := CheckChild(a.Resources, a.Resource(r.ParentID), v, r.ID); err != nil {
+		if err := apigw.CheckChild(a.Resources, a.Resource(r.ParentID), v, r.ID); err != nil {
 			return err
 		}
 		if apigw.IsGreedy(v) && len(a.Children(r.ID)) > 0 {
@@ -173,7 +173,7 @@ func applyResourceOp(a *apigw.RestApi, r *apigw.Resource, op patch.Op) error {
 		if isDescendant(a.Resources, v, r.ID) {
 			return apigw.BadRequest("Resources cannot be cyclical.")
 		}
-		if err := CheckChild(a.Resources, parent, r.PathPart, r.ID); err != nil {
+		if err := apigw.CheckChild(a.Resources, parent, r.PathPart, r.ID); err != nil {
 			return err
 		}
 		r.ParentID = v

@@ -314,41 +314,6 @@ func (s *Service) DeleteRestApi(ctx context.Context, region, id string) error {
 		if err := tx.DeleteRestApi(id); err != nil {
 			return err
 		}
-		return removeApiFromPlans(tx, id)
+		return dropStagesFromPlans(tx, id, func(string) bool { return true })
 	})
-}
-
-// removeApiFromPlans drops every apiStages entry naming apiID. Plans are collected first and
-// written afterwards so that writes cannot disturb the paging.
-func removeApiFromPlans(tx store.Tx, apiID string) error {
-	var changed []*apigw.UsagePlan
-	cursor := ""
-	for {
-		plans, next, err := tx.ListUsagePlans("", store.Page{Cursor: cursor, Limit: 500})
-		if err != nil {
-			return err
-		}
-		for _, p := range plans {
-			kept := p.ApiStages[:0:0]
-			for _, st := range p.ApiStages {
-				if st.ApiID != apiID {
-					kept = append(kept, st)
-				}
-			}
-			if len(kept) != len(p.ApiStages) {
-				p.ApiStages = kept
-				changed = append(changed, p)
-			}
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	for _, p := range changed {
-		if err := tx.PutUsagePlan(p); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
-	"github.com/tollgate/tollgate/internal/control"
 	"github.com/tollgate/tollgate/internal/store"
-	"github.com/tollgate/tollgate/internal/store/sqlite"
 )
 
 // deployHarness is newHarness with the store at hand: deployment, stage and tag tests store
@@ -25,18 +21,8 @@ type deployHarness struct {
 
 func newDeployHarness(t *testing.T) *deployHarness {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := &harness{t: t, now: fixedNow}
-	h.svc = control.New(st, control.Config{
-		AccountID:       "123456789012",
-		AccountThrottle: apigw.Throttle{BurstLimit: 5000, RateLimit: 10000},
-	}, func() time.Time { return h.now })
-	h.srv = New(h.svc, testAuth{})
-	dh := &deployHarness{harness: h, st: st, ids: map[string]string{}}
+	h := newHarness(t)
+	dh := &deployHarness{harness: h, st: h.st, ids: map[string]string{}}
 	dh.put(func(tx store.Tx) error {
 		for _, api := range []*apigw.RestApi{petsAPI("a1b2c3d4e5", true), petsAPI("emptyapi01", false), noIntegrationAPI("noint00001")} {
 			if err := tx.PutRestApi(api); err != nil {

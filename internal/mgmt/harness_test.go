@@ -41,6 +41,7 @@ type harness struct {
 	t   *testing.T
 	srv *Server
 	svc *control.Service
+	st  *sqlite.Store // for tests that seed fixtures directly, independent of other handlers
 	now time.Time
 }
 
@@ -51,7 +52,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h := &harness{t: t, now: fixedNow}
+	h := &harness{t: t, st: st, now: fixedNow}
 	h.svc = control.New(st, control.Config{
 		AccountID:       "123456789012",
 		AccountThrottle: apigw.Throttle{BurstLimit: 5000, RateLimit: 10000},

@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
-	"github.com/tollgate/tollgate/internal/control"
 	"github.com/tollgate/tollgate/internal/store"
-	"github.com/tollgate/tollgate/internal/store/sqlite"
 )
 
 // planHarness is newHarness with the store at hand: usage plan tests store REST APIs, stages and
@@ -28,18 +24,8 @@ type planHarness struct {
 // key1 ("alpha"), key2 ("beta", added later) and key3 (no name).
 func newPlanHarness(t *testing.T) *planHarness {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := &harness{t: t, now: fixedNow}
-	h.svc = control.New(st, control.Config{
-		AccountID:       "123456789012",
-		AccountThrottle: apigw.Throttle{BurstLimit: 5000, RateLimit: 10000},
-	}, func() time.Time { return h.now })
-	h.srv = New(h.svc, testAuth{})
-	ph := &planHarness{harness: h, st: st, ids: map[string]string{}}
+	h := newHarness(t)
+	ph := &planHarness{harness: h, st: h.st, ids: map[string]string{}}
 	ph.seedAPI("api1", "dev", "prod")
 	ph.seedAPI("api2", "dev")
 	ph.seedKey("key1", "alpha")

@@ -102,7 +102,7 @@ func (d *Document) Convert(opts Options) (*Result, error) {
 	if err := c.paths(prefix); err != nil {
 		return nil, err
 	}
-	if err := ValidateTree(c.order); err != nil {
+	if err := apigw.ValidateTree(c.order); err != nil {
 		return nil, err
 	}
 	c.res.Resources = apigw.PreOrder(c.order)
@@ -143,8 +143,8 @@ func joinPath(segs []string) string { return "/" + strings.Join(segs, "/") }
 func (c *conv) ensure(segs []string) (*apigw.Resource, error) {
 	parent := c.byPath["/"]
 	for i, seg := range segs {
-		if !ValidPathPart(seg) {
-			return nil, apigw.BadRequest(MsgInvalidPathPart)
+		if !apigw.ValidPathPart(seg) {
+			return nil, apigw.BadRequest(apigw.MsgBadPathPart)
 		}
 		p := joinPath(segs[:i+1])
 		r := c.byPath[p]

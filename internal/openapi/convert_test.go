@@ -316,8 +316,8 @@ func TestConvertErrors(t *testing.T) {
 		{"no version key", `{"foo":1,"paths":{}}`, "", apigw.KindBadRequest, MsgNoImporter},
 		{"no paths", `{"openapi":"3.0.1",` + info + `}`, "", apigw.KindBadRequest, MsgNoImporter},
 		{"Swagger 1.2", `{"swagger":"1.2",` + info + `,"paths":{}}`, "", apigw.KindBadRequest, MsgNoImporter},
-		{"invalid path part", `{"openapi":"3.0.0",` + info + `,"paths":{"/a b":{}}}`, "", apigw.KindBadRequest, MsgInvalidPathPart},
-		{"partial variable", `{"openapi":"3.0.0",` + info + `,"paths":{"/a{id}":{}}}`, "", apigw.KindBadRequest, MsgInvalidPathPart},
+		{"invalid path part", `{"openapi":"3.0.0",` + info + `,"paths":{"/a b":{}}}`, "", apigw.KindBadRequest, apigw.MsgBadPathPart},
+		{"partial variable", `{"openapi":"3.0.0",` + info + `,"paths":{"/a{id}":{}}}`, "", apigw.KindBadRequest, apigw.MsgBadPathPart},
 		{"child of greedy", `{"openapi":"3.0.0",` + info + `,"paths":{"/{proxy+}/x":{}}}`, "", apigw.KindBadRequest,
 			"Cannot create a child of a resource with a greedy path variable: {proxy+}"},
 		{"two variable siblings", `{"openapi":"3.0.0",` + info + `,"paths":{"/pets/{id}":{},"/pets/{name}":{}}}`, "", apigw.KindBadRequest,
@@ -355,7 +355,7 @@ func TestValidateTree(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ValidateTree(tc.rs)
+			err := apigw.ValidateTree(tc.rs)
 			if tc.kind < 0 {
 				if err != nil {
 					t.Fatal(err)

@@ -61,7 +61,7 @@ func checkTree(t *testing.T, rs []*apigw.Resource) {
 			t.Fatalf("duplicate id %s", r.ID)
 		}
 		ids[r.ID] = true
-		if r.ID != "root" && (r.ParentID == "" || !ValidPathPart(r.PathPart)) {
+		if r.ID != "root" && (r.ParentID == "" || !apigw.ValidPathPart(r.PathPart)) {
 			t.Fatalf("invalid resource %+v", r)
 		}
 		if apigw.ResourcePath(rs, r.ID) == "" {
@@ -71,7 +71,7 @@ func checkTree(t *testing.T, rs []*apigw.Resource) {
 	if len(apigw.PreOrder(rs)) != len(rs) {
 		t.Fatalf("tree is not connected: %d of %d resources reachable", len(apigw.PreOrder(rs)), len(rs))
 	}
-	if err := ValidateTree(rs); err != nil {
+	if err := apigw.ValidateTree(rs); err != nil {
 		t.Fatalf("produced tree is invalid: %v", err)
 	}
 }
