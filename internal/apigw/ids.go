@@ -1,9 +1,6 @@
 package apigw
 
-import (
-	"crypto/rand"
-	"math/big"
-)
+import "crypto/rand"
 
 const (
 	lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -29,14 +26,20 @@ func NewID(n int) string { return randomString(n, lowerAlnum) }
 func NewApiKeyValue() string { return randomString(ApiKeyValueLen, alnum) }
 
 func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range b {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
+	// Rejection sampling over random bytes: values at or above the largest multiple of the
+	// alphabet size are dropped, so every character is uniform; one read usually covers all.
+	limit := byte(256 - 256%len(alphabet))
+	out := make([]byte, 0, n)
+	var buf [64]byte
+	for len(out) < n {
+		if _, err := rand.Read(buf[:]); err != nil {
 			panic("apigw: crypto/rand failed: " + err.Error())
 		}
-		b[i] = alphabet[v.Int64()]
+		for _, b := range buf {
+			if b < limit && len(out) < n {
+				out = append(out, alphabet[int(b)%len(alphabet)])
+			}
+		}
 	}
-	return string(b)
+	return string(out)
 }
