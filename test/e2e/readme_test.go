@@ -48,7 +48,8 @@ func TestReadmeQuickStart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("README block failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{`"name": "alice"`, `"name": "bob"`, `"value": "bob-0123456789abcdefghij"`, `"type": "API_KEY"`} {
+	for _, want := range []string{`{"message":"Forbidden"}`, `{"hello":"world"}`, "200 200 200 200 429", "[\n                5,\n                0\n            ]",
+		`"name": "alice"`, `"name": "bob"`, `"value": "bob-0123456789abcdefghij"`, `"type": "API_KEY"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %s:\n%s", want, out)
 		}
