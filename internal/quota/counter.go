@@ -61,9 +61,16 @@ type Options struct {
 	Timeout time.Duration
 	// OnError receives failures of background work (refills ahead, lease releases). Optional.
 	OnError func(error)
+	// Recheck is how long a key whose allowance is spent is rejected without asking the ledger
+	// again (default 1s). Only leases other nodes give back can make such a key admissible
+	// again before the period ends, so this bounds how late they are noticed.
+	Recheck time.Duration
 }
 
 func (o *Options) defaults() {
+	if o.Recheck <= 0 {
+		o.Recheck = time.Second
+	}
 	if o.MaxLease <= 0 {
 		o.MaxLease = 1000
 	}

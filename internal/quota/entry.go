@@ -25,6 +25,12 @@ type Entry struct {
 
 	mu        sync.Mutex // serialises ledger calls and state changes
 	lastTotal int64      // total reservation the ledger last reported (-1: unknown); guarded by mu
+
+	// exhausted remembers that the ledger granted nothing for that state, until exhaustedUntil
+	// (Unix ns): requests of a spent key are rejected without a store round trip, and the ledger
+	// is asked again at most once per Options.Recheck in case another node gave leases back.
+	exhausted      atomic.Pointer[entryState]
+	exhaustedUntil atomic.Int64
 }
 
 // entryState is the period and allowance the lease in avail was reserved for. Immutable.
@@ -44,8 +50,13 @@ type entryState struct {
 // back the unused lease and reserve again against the new allowance.
 func (e *Entry) Take(ctx context.Context, p *Policy, now time.Time) (bool, error) {
 	if s := e.state.Load(); s != nil && s.policy == p {
-		if ns := now.UnixNano(); ns >= s.start && ns < s.end && e.takeLease(true) {
-			return true, nil
+		if ns := now.UnixNano(); ns >= s.start && ns < s.end {
+			if e.takeLease(true) {
+				return true, nil
+			}
+			if e.exhausted.Load() == s && ns < e.exhaustedUntil.Load() {
+				return false, nil
+			}
 		}
 	}
 	return e.takeSlow(ctx, p, now)
@@ -87,8 +98,14 @@ func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, e
 		}
 		// Lock-free takers may drain a fresh grant before we get to it: reserve again until the
 		// ledger says the allowance is exhausted.
-		if g, err := e.reserve(ctx, s); err != nil || g == 0 {
+		g, err := e.reserve(ctx, s)
+		if err != nil {
 			return false, err
+		}
+		if g == 0 {
+			e.exhaustedUntil.Store(min(now.Add(e.c.opt.Recheck).UnixNano(), s.end))
+			e.exhausted.Store(s)
+			return false, nil
 		}
 	}
 }

@@ -1,0 +1,220 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate/tollgate/internal/store"
+)
+
+// This file implements store.Counters (tables in migrations/0002_counters.sql). Every write is
+// one autocommit statement, durable when it returns (synchronous_commit is on for the pool's
+// sessions), and none takes the configuration write lock: row locks taken by the statement
+// itself are all the atomicity they need. They do not touch the change log: counters are not
+// configuration.
+
+const secondsPerDay = 86400
+
+// counterDay returns the Unix seconds of 00:00 UTC of the day containing t.
+func counterDay(t time.Time) int64 {
+	s := t.Unix()
+	return s - ((s%secondsPerDay)+secondsPerDay)%secondsPerDay
+}
+
+// ceilUnix returns t in Unix seconds, rounded up: the first whole second at or after t.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// reserveSQL grants min(want, limit - reserved), never below 0, in one upsert. Under concurrent
+// calls ON CONFLICT DO UPDATE locks the row and evaluates the SET clauses against its newest
+// committed version, so grants from all nodes sum to at most the limit. All SET expressions read
+// the old row, which is why last_grant can be computed next to reserved and returned with it.
+const reserveSQL = `INSERT INTO quota_reservations AS q (region, plan_id, key_id, period_start, reserved, last_grant)
+	VALUES ($1, $2, $3, $4, LEAST($5::bigint, $6::bigint), LEAST($5::bigint, $6::bigint))
+	ON CONFLICT (region, plan_id, key_id, period_start) DO UPDATE SET
+		reserved   = q.reserved + GREATEST(0, LEAST($5::bigint, $6::bigint - q.reserved)),
+		last_grant = GREATEST(0, LEAST($5::bigint, $6::bigint - q.reserved))
+	RETURNING last_grant, reserved`
+
+// ReserveQuota implements store.Counters.
+func (s *Store) ReserveQuota(ctx context.Context, k store.QuotaKey, want, limit int64) (granted, total int64, err error) {
+	if want <= 0 {
+		total, err = s.QuotaReserved(ctx, k)
+		return 0, total, err
+	}
+	done, err := s.enter()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer done()
+	err = retry(ctx, func() error {
+		return s.pool.QueryRow(ctx, reserveSQL, k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix(), want, max(limit, 0)).
+			Scan(&granted, &total)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres store: reserve quota: %w", err)
+	}
+	return granted, total, nil
+}
+
+// ReleaseQuota implements store.Counters; the reservation never drops below 0.
+func (s *Store) ReleaseQuota(ctx context.Context, k store.QuotaKey, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	return s.counterExec(ctx, "release quota", `UPDATE quota_reservations SET reserved = GREATEST(reserved - $5, 0)
+		WHERE region = $1 AND plan_id = $2 AND key_id = $3 AND period_start = $4`,
+		k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix(), n)
+}
+
+// QuotaReserved implements store.Counters.
+func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	var n int64
+	err = s.pool.QueryRow(ctx, `SELECT reserved FROM quota_reservations
+		WHERE region = $1 AND plan_id = $2 AND key_id = $3 AND period_start = $4`,
+		k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix()).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres store: quota reserved: %w", err)
+	}
+	return n, nil
+}
+
+// SetAllowance implements store.Counters.
+func (s *Store) SetAllowance(ctx context.Context, k store.QuotaKey, allowance int64) error {
+	return s.counterExec(ctx, "set allowance", `INSERT INTO quota_allowances (region, plan_id, period_start, key_id, allowance)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (region, plan_id, period_start, key_id) DO UPDATE SET allowance = excluded.allowance`,
+		k.Region, k.PlanID, k.PeriodStart.Unix(), k.KeyID, allowance)
+}
+
+// Allowances implements store.Counters.
+func (s *Store) Allowances(ctx context.Context, region, planID string, since time.Time) (map[store.QuotaKey]int64, error) {
+	done, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.pool.Query(ctx, `SELECT key_id, period_start, allowance FROM quota_allowances
+		WHERE region = $1 AND plan_id = $2 AND period_start >= $3`, region, planID, ceilUnix(since))
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: allowances: %w", err)
+	}
+	out := map[store.QuotaKey]int64{}
+	var key string
+	var start, a int64
+	_, err = pgx.ForEachRow(rows, []any{&key, &start, &a}, func() error {
+		out[store.QuotaKey{Region: region, PlanID: planID, KeyID: key, PeriodStart: time.Unix(start, 0).UTC()}] = a
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: allowances: %w", err)
+	}
+	return out, nil
+}
+
+// usageRow is one aggregated usage_days increment.
+type usageRow struct {
+	region, plan, key string
+	day, count        int64
+}
+
+// addUsageSQL adds every row of the batch in one statement. Rows arrive merged (one statement
+// may not update a row twice) and sorted, so concurrent batches lock shared rows in the same
+// order and cannot deadlock each other.
+const addUsageSQL = `INSERT INTO usage_days (region, plan_id, day, key_id, count)
+	SELECT r, p, d, k, c FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS u(r, p, d, k, c, o)
+	ORDER BY o
+	ON CONFLICT (region, plan_id, day, key_id) DO UPDATE SET count = usage_days.count + excluded.count`
+
+// AddUsage implements store.Counters: all deltas in one statement, hence one transaction.
+func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
+	merged := map[usageRow]int64{}
+	for _, d := range deltas {
+		if d.Count != 0 {
+			merged[usageRow{region: d.Region, plan: d.PlanID, key: d.KeyID, day: counterDay(d.Day)}] += d.Count
+		}
+	}
+	if len(merged) == 0 {
+		return nil
+	}
+	rows := make([]usageRow, 0, len(merged))
+	for r, n := range merged {
+		r.count = n
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b usageRow) int {
+		return cmp.Or(strings.Compare(a.region, b.region), strings.Compare(a.plan, b.plan),
+			cmp.Compare(a.day, b.day), strings.Compare(a.key, b.key))
+	})
+	regions, plans, keys := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	days, counts := make([]int64, len(rows)), make([]int64, len(rows))
+	for i, r := range rows {
+		regions[i], plans[i], days[i], keys[i], counts[i] = r.region, r.plan, r.day, r.key, r.count
+	}
+	return s.counterExec(ctx, "add usage", addUsageSQL, regions, plans, days, keys, counts)
+}
+
+// Usage implements store.Counters.
+func (s *Store) Usage(ctx context.Context, region, planID string, from, to time.Time) (map[string]map[time.Time]int64, error) {
+	done, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.pool.Query(ctx, `SELECT key_id, day, count FROM usage_days
+		WHERE region = $1 AND plan_id = $2 AND day BETWEEN $3 AND $4`, region, planID, counterDay(from), counterDay(to))
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: usage: %w", err)
+	}
+	out := map[string]map[time.Time]int64{}
+	var key string
+	var day, n int64
+	_, err = pgx.ForEachRow(rows, []any{&key, &day, &n}, func() error {
+		if out[key] == nil {
+			out[key] = map[time.Time]int64{}
+		}
+		out[key][time.Unix(day, 0).UTC()] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: usage: %w", err)
+	}
+	return out, nil
+}
+
+// counterExec runs one autocommit write (durable when it returns), retried on deadlock.
+func (s *Store) counterExec(ctx context.Context, what, query string, args ...any) error {
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	err = retry(ctx, func() error {
+		_, err := s.pool.Exec(ctx, query, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres store: %s: %w", what, err)
+	}
+	return nil
+}
