@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -26,8 +25,8 @@ import (
 	"github.com/tollgate/tollgate/internal/config"
 	"github.com/tollgate/tollgate/internal/control"
 	"github.com/tollgate/tollgate/internal/dataplane"
+	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
 	"github.com/tollgate/tollgate/internal/gateway"
-	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/mgmt"
 	"github.com/tollgate/tollgate/internal/obs"
@@ -35,7 +34,6 @@ import (
 	"github.com/tollgate/tollgate/internal/quota/quotastore"
 	"github.com/tollgate/tollgate/internal/sigv4"
 	"github.com/tollgate/tollgate/internal/snapshot"
-	"github.com/tollgate/tollgate/internal/store/sqlite"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise the module version.
@@ -123,7 +121,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.InsecureSkipAuth {
 		log.Warn("INSECURE: --insecure-skip-auth is on; any well-formed signature is accepted")
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "tollgate.db"))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
@@ -137,8 +135,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
 	quotas := quota.New(quotastore.Ledger(st), quota.Options{OnError: func(err error) { log.Warn("quota lease", "err", err) }})
 	usage := meter.New(st, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) { log.Warn("usage flush", "err", err) }})
-	dp := dataplane.NewHandler(dataplane.Options{
-		Enforcer:         &dataplane.Enforcer{Limiter: limit.NewLocal(), FailOpen: cfg.QuotaFailOpen},
+	lim, stopLimiter, err := openLimiter(ctx, cfg, st, log)
+	if err != nil {
+		return fmt.Errorf("throttle counters: %w", err)
+	}
+	defer stopLimiter(context.Background())
+	dp := dataplane.NewCore(dataplane.Options{
+		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen},
 		RateLimitHeaders: cfg.RateLimitHeaders,
 	})
 	syncer := &gateway.Syncer{Store: st, Counters: st, Throttle: accountThrottle, Target: dp,
@@ -166,12 +169,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	api := mgmt.New(svc, auth)
 	api.AfterWrite = syncer.Sync
 
-	servers := []*http.Server{newServer(obs.WithRequestID(route(dp, api)), log)}
-	addrs := []string{cfg.Addr}
-	if cfg.GatewayAddr != "" {
-		servers = append(servers, newServer(obs.WithRequestID(dp), log))
-		addrs = append(addrs, cfg.GatewayAddr)
-	}
+	servers, addrs := listeners(cfg, dp, api, log)
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
 		ln, err := net.Listen("tcp", addrs[i])
@@ -180,7 +178,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		go func() { errc <- srv.Serve(ln) }()
 		if i == 0 {
-			log.Info("tollgate listening", "addr", ln.Addr().String(), "data-dir", cfg.DataDir, "region", cfg.Region, "version", versionString())
+			log.Info("tollgate listening", "addr", ln.Addr().String(), "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString())
 		} else {
 			log.Info("tollgate data plane listening", "gateway-addr", ln.Addr().String())
 		}
@@ -211,6 +209,36 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("stopped cleanly")
 	}
 	return errors.Join(errs...)
+}
+
+// server is a listener's server: net/http's, or the fasthttp engine's.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// listeners builds the main listener's server (data plane and management API) and, with
+// --gateway-addr, a data-plane-only one, on the configured engine. The management API is
+// net/http on either engine: with fasthttp, non-invocation requests are handed to it.
+func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger) ([]server, []string) {
+	addrs := []string{cfg.Addr}
+	if cfg.GatewayAddr != "" {
+		addrs = append(addrs, cfg.GatewayAddr)
+	}
+	if cfg.Engine == "fasthttp" {
+		fe := fastengine.New(dp, fastengine.Options{Log: log})
+		servers := []server{fe.NewServer(obs.WithRequestID(api))}
+		if cfg.GatewayAddr != "" {
+			servers = append(servers, fe.NewServer(nil))
+		}
+		return servers, addrs
+	}
+	h := dataplane.NewNetHTTP(dp, nil)
+	servers := []server{newServer(obs.WithRequestID(route(h, api)), log)}
+	if cfg.GatewayAddr != "" {
+		servers = append(servers, newServer(obs.WithRequestID(h), log))
+	}
+	return servers, addrs
 }
 
 // route sends invocations (execute-api hosts and the LocalStack path forms) to the data plane and

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Config is the validated configuration of one Tollgate process.
@@ -32,6 +35,10 @@ type Config struct {
 	FlushInterval     time.Duration
 	RateLimitHeaders  bool
 	QuotaFailOpen     bool
+	Store             string // the store backend, see StoreBackend ("" = SQLite under DataDir)
+	Engine            string
+	Counters          string // redis://… for shared throttles ("" = local, or split across nodes)
+	CountersFailure   string // what a Redis failure does: local, closed or open
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -54,6 +61,7 @@ type option struct {
 var options = []option{
 	{name: "addr", def: "127.0.0.1:4566", doc: "listen address of the management API and the data plane", set: func(c *Config, v string) error { c.Addr = v; return nil }},
 	{name: "data-dir", def: "./tollgate-data", doc: "directory of the embedded store (SQLite, WAL)", set: func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{name: "store", def: "", doc: "store backend: empty = SQLite under --data-dir; sqlite://PATH; postgres://… (one PostgreSQL database shared by several nodes; pass a password through PGPASSWORD or ~/.pgpass rather than a flag)", set: func(c *Config, v string) error { c.Store = v; return nil }},
 	{name: "region", def: "us-east-1", doc: "default region (state is kept per region, taken from each request's SigV4 scope)", set: func(c *Config, v string) error { c.Region = v; return nil }},
 	{name: "account-id", def: "000000000000", doc: "12-digit account id used in ARNs and messages", set: func(c *Config, v string) error { c.AccountID = v; return nil }},
 	{name: "access-key-id", secret: true, doc: "management access key id (env TOLLGATE_ACCESS_KEY_ID); default test, loopback only", set: func(c *Config, v string) error { c.AccessKeyID = v; return nil }},
@@ -66,6 +74,9 @@ var options = []option{
 	{name: "usage-flush-interval", def: "1s", doc: "how often usage counts are written to the store (at most this much is lost on kill -9)", set: func(c *Config, v string) (err error) { c.FlushInterval, err = time.ParseDuration(v); return }},
 	{name: "ratelimit-headers", def: "false", doc: "beyond AWS: send IETF RateLimit-* headers, and Retry-After on 429s", set: func(c *Config, v string) (err error) { c.RateLimitHeaders, err = strconv.ParseBool(v); return }},
 	{name: "quota-fail-open", def: "false", doc: "admit requests when quota leases cannot be obtained from the store (default: fail closed, 503)", set: func(c *Config, v string) (err error) { c.QuotaFailOpen, err = strconv.ParseBool(v); return }},
+	{name: "engine", def: "fasthttp", doc: "data-plane serving engine: fasthttp (measured faster) or nethttp (Go's net/http); the management API is net/http either way", set: func(c *Config, v string) error { c.Engine = v; return nil }},
+	{name: "counters", def: "", doc: "redis://host:port/db: share throttle buckets between nodes through Redis (empty: in-process; on PostgreSQL, each node enforces its share of every limit)", set: func(c *Config, v string) error { c.Counters = v; return nil }},
+	{name: "counters-failure", def: "local", doc: "when Redis fails or is slower than 50 ms: local (per-node buckets), closed (reject) or open (admit)", set: func(c *Config, v string) error { c.CountersFailure = v; return nil }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -133,6 +144,9 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
 	}
+	if _, _, err := c.StoreBackend(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.GatewayAddr != "" {
 		if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--gateway-addr %q: %v", c.GatewayAddr, err))
@@ -146,6 +160,19 @@ func (c *Config) validate() error {
 	}
 	if c.AccountRateLimit < 0 || c.AccountBurstLimit < 0 {
 		errs = append(errs, errors.New("--account-rate-limit and --account-burst-limit must not be negative"))
+	}
+	switch c.Engine {
+	case "fasthttp", "nethttp":
+	default:
+		errs = append(errs, fmt.Errorf("--engine %q: one of fasthttp, nethttp", c.Engine))
+	}
+	if c.Counters != "" && !strings.HasPrefix(c.Counters, "redis://") && !strings.HasPrefix(c.Counters, "rediss://") {
+		errs = append(errs, errors.New("--counters: must be a redis:// or rediss:// URL"))
+	}
+	switch c.CountersFailure {
+	case "local", "closed", "open":
+	default:
+		errs = append(errs, fmt.Errorf("--counters-failure %q: one of local, closed, open", c.CountersFailure))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -163,6 +190,38 @@ func (c *Config) validate() error {
 		c.AccessKeyID, c.SecretAccessKey, c.DefaultCredentials = DefaultAccessKeyID, DefaultSecretAccessKey, true
 	}
 	return errors.Join(errs...)
+}
+
+// Store backends StoreBackend returns.
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
+
+// StoreBackend returns the backend --store selects and what to open with it: the SQLite file
+// path, or the PostgreSQL connection string. The string is checked without connecting, and
+// errors never repeat it (it may hold a password; pgx redacts its own messages).
+func (c Config) StoreBackend() (backend, target string, err error) {
+	switch {
+	case c.Store == "":
+		return StoreSQLite, filepath.Join(c.DataDir, "tollgate.db"), nil
+	case strings.HasPrefix(c.Store, "sqlite://"):
+		path := strings.TrimPrefix(c.Store, "sqlite://")
+		if path == "" || strings.ContainsAny(path, "?#") {
+			return "", "", fmt.Errorf("--store %q: sqlite://PATH needs a plain file path (sqlite:///var/lib/tollgate/tollgate.db)", c.Store)
+		}
+		return StoreSQLite, path, nil
+	case strings.HasPrefix(c.Store, "postgres://"), strings.HasPrefix(c.Store, "postgresql://"):
+		if _, err := pgconn.ParseConfig(c.Store); err != nil {
+			return "", "", fmt.Errorf("--store: invalid PostgreSQL connection string: %v", err)
+		}
+		return StorePostgres, c.Store, nil
+	}
+	what := "a value without a scheme"
+	if scheme, _, ok := strings.Cut(c.Store, "://"); ok && !strings.ContainsAny(scheme, ":@/") {
+		what = fmt.Sprintf("unknown scheme %q", scheme)
+	}
+	return "", "", fmt.Errorf("--store: %s: want sqlite://PATH, postgres://… or empty (SQLite under --data-dir)", what)
 }
 
 // IsLoopback reports whether a listen host only accepts local connections.

@@ -1,7 +1,9 @@
 // Package dataplane is THE HOT PATH: it resolves a request to a deployed stage and method, checks
 // the API key, applies every throttle scope and the quota, meters what it admits and runs the
 // integration. Enforcement (this file) works on a small request view and knows nothing of the HTTP
-// library, so the serving engine can be swapped by measurement without touching the rules.
+// library; the Core (core.go, plan.go, upstream.go, mock.go) decides everything else a client can
+// observe, also without an HTTP library. Serving engines only move bytes: net/http here
+// (handler.go, proxy.go) and fasthttp in fastengine, chosen by measurement with the engine option.
 //
 // Per request it reads one immutable snapshot and in-process counters: no database call, no global
 // lock, no goroutine.

@@ -199,3 +199,32 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckDoesNotAllocate: the enforcement path — route match, key lookup, plan throttle,
+// stage and account buckets, quota and metering — allocates nothing per request, so its cost
+// stays flat under load whatever the serving engine.
+func TestCheckDoesNotAllocate(t *testing.T) {
+	settings := map[string]apigw.MethodSetting{"*/*": {ThrottlingRateLimit: 1e9, ThrottlingBurstLimit: 1e9}}
+	f := newFixture(t, apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 1e9, BurstLimit: 1e9},
+		Quota: &apigw.Quota{Limit: 1 << 40, Period: apigw.PeriodMonth}}, settings, apigw.Throttle{RateLimit: 1e9, BurstLimit: 1e9})
+	ctx := context.Background()
+	for _, v := range []View{
+		{Method: "GET", Path: "/pets/42", APIKey: keyValue},
+		{Method: "GET", Path: "/pets", APIKey: keyValue},
+		{Method: "GET", Path: "/open"},
+		{Method: "GET", Path: "/pets", APIKey: "unknown-key-0123456789"}, // a rejection
+	} {
+		now := t0
+		allocs := testing.AllocsPerRun(2000, func() {
+			var o Outcome
+			now = now.Add(time.Microsecond)
+			f.e.Check(ctx, f.stage, &v, now, &o)
+		})
+		if allocs != 0 {
+			t.Errorf("Check %s %s allocates %.1f times per request", v.Method, v.Path, allocs)
+		}
+	}
+	if f.usage.n.Load() == 0 {
+		t.Fatal("nothing was metered: the fixture does not exercise the full path")
+	}
+}

@@ -2,67 +2,134 @@ package dataplane
 
 import (
 	"mime"
-	"net/http"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/tollgate/tollgate/internal/snapshot"
 )
 
-// statusCodeRe finds the status code a MOCK request template declares; it accepts the lenient
-// `{statusCode: 200}` form AWS accepts too.
-var statusCodeRe = regexp.MustCompile(`"?statusCode"?\s*:\s*(\d{3})`)
+// Reply is an integration response chosen for a call: its status, header mappings and templates
+// (addendum §8.6–§8.7), compiled.
+type Reply struct{ cr *compiledResponse }
 
-// serveMock answers a MOCK integration (addendum §8.7): the request template for the request's
-// content type yields the "backend" status, which selects the integration response; its static
-// template and header mappings make the response. Templates are not evaluated as VTL: their text
-// is used as is.
-func serveMock(w http.ResponseWriter, r *http.Request, in *snapshot.Integration) {
-	tmpl, found, unsupported := requestTemplate(in, r.Header.Get("Content-Type"))
+// Status is the method response status.
+func (r Reply) Status() int { return r.cr.ir.StatusCode }
+
+// Render sets the reply's headers (Content-Type application/json unless mapped, then the
+// responseParameters mappings; backend is nil for MOCK) and returns the body: the template for
+// the request's Accept type, else application/json's, else the first; without templates the
+// backend body.
+func (r Reply) Render(accept string, backend HeaderSource, backendBody string, set HeaderSink) string {
+	set.SetHeader("Content-Type", "application/json")
+	for i := range r.cr.headers {
+		h := &r.cr.headers[i]
+		if h.static {
+			set.SetHeader(h.name, h.value)
+			continue
+		}
+		if backend != nil {
+			if v := backend.Header(h.value); v != "" {
+				set.SetHeader(h.name, v)
+			}
+		}
+	}
+	if !r.cr.hasTemplate {
+		return backendBody
+	}
+	for accept != "" {
+		var part string
+		part, accept, _ = strings.Cut(accept, ",")
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if t, ok := r.cr.ir.ResponseTemplates[mt]; ok {
+			return deref(t)
+		}
+	}
+	return r.cr.fallback
+}
+
+// Mock answers a MOCK integration (addendum §8.7): the request template for the request's
+// content type declares the "backend" status, which selects the integration response. Templates
+// are not evaluated as VTL: their text is used as is.
+func (c *Call) Mock(r Inbound) (Reply, *GatewayError) {
+	ct, found, unsupported := requestTemplate(c.plan.in, r.Header("Content-Type"))
 	if unsupported {
-		ErrUnsupportedMedia.write(w)
-		return
+		return Reply{}, ErrUnsupportedMedia
 	}
 	var ir *snapshot.IntegrationResponse
 	if found {
-		m := statusCodeRe.FindStringSubmatch(tmpl)
-		if m == nil {
-			ErrInternal.write(w)
-			return
+		status := c.plan.mockStatus[ct]
+		if status == "" {
+			return Reply{}, ErrInternal
 		}
-		ir = selectResponse(in, m[1])
+		ir = selectResponse(c.plan.in, status)
 	} else {
-		ir = in.Default
+		ir = c.plan.in.Default
 	}
-	if ir == nil {
-		ErrInternal.write(w)
-		return
-	}
-	writeIntegrationResponse(w, r, ir, nil, "")
+	return c.reply(ir)
 }
 
-// requestTemplate picks the request template for a content type (absent ⇒ application/json), and
-// says whether passthroughBehavior refuses the request (415).
-func requestTemplate(in *snapshot.Integration, contentType string) (tmpl string, found, unsupported bool) {
-	ct := "application/json"
-	if contentType != "" {
-		if mt, _, err := mime.ParseMediaType(contentType); err == nil {
-			ct = mt
-		}
+// RequestBody says what a non-proxy HTTP integration sends (addendum §8.6): the request template
+// for the content type (useTemplate), else the client body; 415 when passthroughBehavior refuses.
+func (c *Call) RequestBody(r Inbound) (tmpl string, useTemplate bool, gerr *GatewayError) {
+	ct, found, unsupported := requestTemplate(c.plan.in, r.Header("Content-Type"))
+	if unsupported {
+		return "", false, ErrUnsupportedMedia
 	}
-	if t, ok := in.RequestTemplates[ct]; ok {
-		return t, true, false
+	if found {
+		return c.plan.in.RequestTemplates[ct], true, nil
+	}
+	return "", false, nil
+}
+
+// SelectReply matches a backend status against the selection patterns (full match), falling back
+// to the default response; none is a 500.
+func (c *Call) SelectReply(status int) (Reply, *GatewayError) {
+	return c.reply(selectResponse(c.plan.in, statusText(status)))
+}
+
+func (c *Call) reply(ir *snapshot.IntegrationResponse) (Reply, *GatewayError) {
+	if ir == nil {
+		return Reply{}, ErrInternal
+	}
+	cr := c.plan.responses[ir]
+	if cr == nil {
+		cr = compileResponse(ir)
+	}
+	return Reply{cr}, nil
+}
+
+// requestTemplate finds the request template key for a content type (absent ⇒ application/json),
+// and says whether passthroughBehavior refuses the request (415).
+func requestTemplate(in *snapshot.Integration, contentType string) (ct string, found, unsupported bool) {
+	ct = mediaType(contentType)
+	if _, ok := in.RequestTemplates[ct]; ok {
+		return ct, true, false
 	}
 	if len(in.RequestTemplates) == 0 {
-		return "", false, in.Passthrough == "NEVER"
+		return ct, false, in.Passthrough == "NEVER"
 	}
 	switch in.Passthrough {
 	case "NEVER", "WHEN_NO_TEMPLATES":
-		return "", false, true
+		return ct, false, true
 	}
-	return "", false, false
+	return ct, false, false
+}
+
+// mediaType is the lower-cased media type of a Content-Type value; absent or malformed ⇒
+// application/json. Plain values skip mime's parser (and its allocations).
+func mediaType(contentType string) string {
+	if contentType == "" {
+		return "application/json"
+	}
+	if i := strings.IndexByte(contentType, '/'); i > 0 && i < len(contentType)-1 &&
+		strings.Count(contentType, "/") == 1 && !strings.ContainsAny(contentType, " \t\"(),:;<>=?@[\\]{}") {
+		return strings.ToLower(contentType)
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "application/json"
+	}
+	return mt
 }
 
 // selectResponse matches the backend status against the selection patterns (full match), falling
@@ -76,83 +143,17 @@ func selectResponse(in *snapshot.Integration, status string) *snapshot.Integrati
 	return in.Default
 }
 
-// writeIntegrationResponse writes the method response of a non-proxy integration: the chosen
-// integration response's status, its header mappings and its template for the request's Accept
-// type (else application/json, else the first); without a template the backend body is returned.
-func writeIntegrationResponse(w http.ResponseWriter, r *http.Request, ir *snapshot.IntegrationResponse, backendHeader http.Header, backendBody string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	for name, expr := range ir.ResponseParameters {
-		hdr, ok := strings.CutPrefix(name, "method.response.header.")
-		if !ok {
-			continue
-		}
-		val, ok := mapResponseValue(expr, backendHeader)
-		if !ok {
-			continue
-		}
-		h.Set(remapped(hdr), val)
+// statusTexts caches the decimal text of every status code a backend can send.
+var statusTexts = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
 	}
-	body := backendBody
-	if t, ok := responseTemplate(ir, r.Header.Get("Accept")); ok {
-		body = t
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(ir.StatusCode)
-	_, _ = w.Write([]byte(body))
-}
+	return
+}()
 
-func mapResponseValue(expr string, backend http.Header) (string, bool) {
-	if len(expr) >= 2 && expr[0] == '\'' && expr[len(expr)-1] == '\'' {
-		return expr[1 : len(expr)-1], true
+func statusText(code int) string {
+	if code >= 0 && code < len(statusTexts) {
+		return statusTexts[code]
 	}
-	if name, ok := strings.CutPrefix(expr, "integration.response.header."); ok && backend != nil {
-		v := backend.Get(name)
-		return v, v != ""
-	}
-	return "", false
-}
-
-// headers API Gateway will not let a mapping set; they are emitted as x-amzn-Remapped-<Name>.
-var remappedHeaders = map[string]bool{
-	"Authorization": true, "Connection": true, "Content-Length": true, "Content-Md5": true, "Date": true,
-	"Expect": true, "Host": true, "Max-Forwards": true, "Proxy-Authenticate": true, "Server": true,
-	"Trailer": true, "Upgrade": true, "User-Agent": true, "Www-Authenticate": true,
-}
-
-func remapped(name string) string {
-	if remappedHeaders[http.CanonicalHeaderKey(name)] {
-		return "X-Amzn-Remapped-" + name
-	}
-	return name
-}
-
-func responseTemplate(ir *snapshot.IntegrationResponse, accept string) (string, bool) {
-	if len(ir.ResponseTemplates) == 0 {
-		return "", false
-	}
-	if accept != "" {
-		for _, part := range strings.Split(accept, ",") {
-			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if t, ok := ir.ResponseTemplates[mt]; ok {
-				return deref(t), true
-			}
-		}
-	}
-	if t, ok := ir.ResponseTemplates["application/json"]; ok {
-		return deref(t), true
-	}
-	keys := make([]string, 0, len(ir.ResponseTemplates))
-	for k := range ir.ResponseTemplates {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return deref(ir.ResponseTemplates[keys[0]]), true
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	return strconv.Itoa(code)
 }

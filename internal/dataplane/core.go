@@ -1,0 +1,197 @@
+package dataplane
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/snapshot"
+)
+
+// MaxPayload is API Gateway's request payload limit (10 MB).
+const MaxPayload = 10 << 20
+
+// Core is the engine-independent half of the data plane: the served snapshot, enforcement and
+// everything an integration decides (upstream URL, header rules, MOCK and integration-response
+// selection). A serving engine (net/http in this package, fasthttp in fastengine) only moves
+// bytes; it asks the Core every question whose answer the client could observe, so the two
+// engines cannot drift apart.
+type Core struct {
+	cur              atomic.Pointer[served]
+	enforcer         *Enforcer
+	now              func() time.Time
+	rateLimitHeaders bool
+}
+
+// served is a snapshot with the integrations compiled for it so far. Compiled plans live and die
+// with their snapshot: a swap starts an empty cache, so nothing stale survives a redeployment.
+type served struct {
+	snap  *snapshot.Snapshot
+	plans sync.Map // *snapshot.Integration → *plan
+}
+
+// Options configure the data plane.
+type Options struct {
+	Enforcer *Enforcer
+	// Transport is the net/http engine's transport to backends; nil: a tuned shared transport.
+	Transport        http.RoundTripper
+	Now              func() time.Time // nil: time.Now
+	RateLimitHeaders bool
+}
+
+// NewCore returns a Core; Swap must be called before it serves.
+func NewCore(o Options) *Core {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Core{enforcer: o.Enforcer, now: o.Now, rateLimitHeaders: o.RateLimitHeaders}
+}
+
+// Swap installs a new snapshot; requests already running finish on the old one.
+func (c *Core) Swap(s *snapshot.Snapshot) { c.cur.Store(&served{snap: s}) }
+
+// Snapshot returns the snapshot being served.
+func (c *Core) Snapshot() *snapshot.Snapshot {
+	if s := c.cur.Load(); s != nil {
+		return s.snap
+	}
+	return nil
+}
+
+// Inbound is what the Core reads from a client request. Each engine adapts its own request type
+// with a one-pointer struct, which converts to this interface without allocating.
+type Inbound interface {
+	Method() string
+	// Header returns the first value of a header; name is in canonical form.
+	Header(name string) string
+	// RawQuery is the query string as sent, without the "?".
+	RawQuery() string
+}
+
+// HeaderSink receives response or upstream-request headers (name in canonical form).
+type HeaderSink interface {
+	SetHeader(name, value string)
+}
+
+// HeaderSource reads a backend response's headers (name in canonical form).
+type HeaderSource interface {
+	Header(name string) string
+}
+
+// Kind is what an admitted request runs.
+type Kind uint8
+
+// The integration kinds Tollgate runs.
+const (
+	KindMock Kind = iota + 1
+	KindHTTPProxy
+	KindHTTP
+)
+
+// Call is one admitted request: the enforcement outcome and the compiled integration. Engines
+// keep it on the stack or in a pooled per-request object.
+type Call struct {
+	Outcome
+	Stage *snapshot.Stage
+	Now   time.Time
+	Kind  Kind
+	plan  *plan
+}
+
+// Integration returns the integration the call runs.
+func (c *Call) Integration() *snapshot.Integration { return c.plan.in }
+
+// Admit runs the engine-independent front of a request: API and stage resolution (host and the
+// escaped path), the payload limit on a declared Content-Length (contentLength < 0: unknown) and
+// every check of the enforcement pipeline (ctx bounds a quota-lease refill). A non-nil error is the gateway response to send;
+// otherwise call is ready for its integration.
+func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentLength int64, call *Call) *GatewayError {
+	s := c.cur.Load()
+	apiID, stageName, rest, _ := Resolve(host, path)
+	var api *snapshot.API
+	if s != nil {
+		api = s.snap.API(apiID)
+	}
+	if api == nil {
+		return notDeployed(apiID)
+	}
+	st := api.Stage(stageName)
+	if st == nil {
+		return ErrForbidden
+	}
+	if contentLength > MaxPayload {
+		return ErrTooLarge
+	}
+	v := View{Method: r.Method(), Path: rest}
+	if api.ApiKeySource != "AUTHORIZER" {
+		v.APIKey = r.Header("X-Api-Key")
+	}
+	call.Stage = st
+	call.Now = c.now()
+	c.enforcer.Check(ctx, st, &v, call.Now, &call.Outcome)
+	if call.Err != nil {
+		return call.Err
+	}
+	in := call.Method.Integration
+	if in == nil {
+		return ErrInternal
+	}
+	switch in.Type {
+	case "MOCK":
+		call.Kind = KindMock
+	case "HTTP_PROXY":
+		call.Kind = KindHTTPProxy
+	case "HTTP":
+		call.Kind = KindHTTP
+	default:
+		// AWS and AWS_PROXY integrations need AWS services; Tollgate cannot call them.
+		return ErrInternal
+	}
+	call.plan = s.plan(in)
+	return nil
+}
+
+// plan returns the compiled form of an integration of this snapshot.
+func (s *served) plan(in *snapshot.Integration) *plan {
+	if p, ok := s.plans.Load(in); ok {
+		return p.(*plan)
+	}
+	p, _ := s.plans.LoadOrStore(in, compile(in))
+	return p.(*plan)
+}
+
+// LimitHeaders sends the opt-in IETF RateLimit fields for the key's usage-plan bucket, and
+// Retry-After on a 429. It does nothing unless the option is on.
+func (c *Core) LimitHeaders(call *Call, gerr *GatewayError, set HeaderSink) {
+	if !c.rateLimitHeaders {
+		return
+	}
+	d := &call.Throttle
+	if d.Limit > 0 {
+		set.SetHeader("Ratelimit-Limit", strconv.FormatInt(d.Limit, 10))
+		set.SetHeader("Ratelimit-Remaining", strconv.FormatInt(max(d.Remaining, 0), 10))
+		set.SetHeader("Ratelimit-Reset", strconv.FormatInt(ceilSeconds(d.Reset), 10))
+	}
+	if gerr != nil && gerr.Status == http.StatusTooManyRequests {
+		set.SetHeader("Retry-After", retryAfterFor(&call.Outcome, call.Now))
+	}
+}
+
+// retryAfterFor is the Retry-After of a 429: the end of the quota period, or when the bucket
+// has a token again.
+func retryAfterFor(o *Outcome, now time.Time) string {
+	if o.Err == ErrLimitExceeded && !o.Reset.IsZero() {
+		return strconv.FormatInt(ceilSeconds(o.Reset.Sub(now)), 10)
+	}
+	return strconv.FormatInt(ceilSeconds(o.Throttle.RetryAfter), 10)
+}
+
+// ceilSeconds rounds d up to whole seconds, at least 1 and at most a day (a bucket that never
+// refills reports "forever").
+func ceilSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return min(max(s, 1), 86400)
+}

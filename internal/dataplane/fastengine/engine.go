@@ -1,0 +1,233 @@
+// Package fastengine serves the data plane on valyala/fasthttp: a server whose request and
+// response objects are pooled per connection, and one pooled HostClient per backend host. It is
+// a second serving engine beside dataplane's net/http one, chosen by measurement (the
+// `engine` option): both ask the same dataplane.Core every question a client could observe —
+// resolution, enforcement, upstream URL, header rules, MOCK and integration responses — so they
+// differ only in how bytes move.
+//
+// HTTP correctness kept here: keep-alive on both sides, request bodies streamed to the backend
+// (StreamRequestBody; a 10 MB payload limit enforced without reading bodies whole), response
+// bodies streamed back (StreamBody), hop-by-hop headers removed, X-Forwarded-* added, the
+// backend's Host, the integration timeout → 504, any other backend failure → 502.
+package fastengine
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tollgate/tollgate/internal/dataplane"
+)
+
+// Engine serves the data plane of a Core over fasthttp.
+type Engine struct {
+	core *dataplane.Core
+	// clients maps a backend (scheme, host:port) to its connection pool. It is copied on
+	// write, so the request path reads it with one atomic load and no lock.
+	clients   atomic.Pointer[map[hostKey]*fasthttp.HostClient]
+	mu        sync.Mutex
+	log       *slog.Logger
+	tlsConfig *tls.Config
+}
+
+type hostKey struct{ scheme, addr string }
+
+// Options configure an Engine.
+type Options struct {
+	Log *slog.Logger // nil: slog.Default()
+	// TLSConfig is for https backends (nil: the system's roots, certificates verified).
+	TLSConfig *tls.Config
+}
+
+// New returns a fasthttp engine over core.
+func New(core *dataplane.Core, o Options) *Engine {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Engine{core: core, log: o.Log, tlsConfig: o.TLSConfig}
+}
+
+// Server is a fasthttp server with net/http's Shutdown signature, so the command can stop
+// either engine the same way.
+type Server struct{ *fasthttp.Server }
+
+// Shutdown stops accepting, lets in-flight requests finish and closes idle connections.
+func (s Server) Shutdown(ctx context.Context) error { return s.ShutdownWithContext(ctx) }
+
+// Limits of the server, the same as the net/http listener's.
+const (
+	// headerLimit bounds a request's line and headers (API Gateway's own limit is 10 KB).
+	headerLimit   = 16 << 10
+	headerTimeout = 10 * time.Second
+	bodyTimeout   = 5 * time.Minute // large imports and uploads
+	writeTimeout  = 5 * time.Minute
+	idleTimeout   = 2 * time.Minute
+)
+
+// NewServer returns the server of a listener: invocations on the data plane, every other request
+// handed to mgmt, a net/http handler (nil: a data-plane-only listener, where everything is an
+// invocation). Request bodies are streamed: a handler runs once the headers and at most 8 KB of
+// body are in, whatever the body's size.
+func (e *Engine) NewServer(mgmt http.Handler) Server {
+	return Server{&fasthttp.Server{
+		Handler:                      e.Route(mgmt),
+		ExpectHandler:                func(ctx *fasthttp.RequestCtx) int { return e.expect(ctx, mgmt != nil) },
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		ReadBufferSize:               headerLimit,
+		ReadTimeout:                  headerTimeout,
+		WriteTimeout:                 writeTimeout,
+		IdleTimeout:                  idleTimeout,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		Logger:                       logger{e.log},
+		// A request with a body gets the long timeout for it once its headers are in, so a slow
+		// client cannot hold a connection with a trickle of header bytes.
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			if cl := h.ContentLength(); cl > 0 || cl == -1 {
+				return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+			}
+			return fasthttp.RequestConfig{}
+		},
+	}}
+}
+
+// expect answers "Expect: 100-continue". An invocation whose declared body is over the payload
+// limit is answered at once (413, or the 404/403 that precedes it) without inviting the body, as
+// net/http does when the handler never reads it; anything else is invited to send its body.
+func (e *Engine) expect(ctx *fasthttp.RequestCtx, mgmt bool) int {
+	if ctx.Request.Header.ContentLength() <= dataplane.MaxPayload ||
+		mgmt && !dataplane.IsDataPlane(b2s(ctx.Host()), b2s(ctx.Request.URI().PathOriginal())) {
+		return fasthttp.StatusContinue
+	}
+	e.Serve(ctx) // rejects before anything reads the body
+	return ctx.Response.StatusCode()
+}
+
+// logger sends fasthttp's connection errors to slog at warning level.
+type logger struct{ l *slog.Logger }
+
+func (l logger) Printf(format string, args ...any) { l.l.Warn(fmt.Sprintf(format, args...)) }
+
+// Route serves invocations (execute-api hosts and the LocalStack path forms) on the data plane
+// and hands every other request to mgmt, a net/http handler (nil: everything is an invocation).
+func (e *Engine) Route(mgmt http.Handler) fasthttp.RequestHandler {
+	if mgmt == nil {
+		return e.Serve
+	}
+	return func(ctx *fasthttp.RequestCtx) {
+		if dataplane.IsDataPlane(b2s(ctx.Host()), b2s(ctx.Request.URI().PathOriginal())) {
+			e.Serve(ctx)
+			return
+		}
+		ServeNetHTTP(ctx, mgmt)
+	}
+}
+
+var (
+	hdrRequestID = []byte(dataplane.RequestIDHeader)
+	hdrApigwID   = []byte(dataplane.ApigwIDHeader)
+	hdrErrorType = []byte("X-Amzn-Errortype")
+	jsonType     = []byte("application/json")
+)
+
+// background bounds quota-lease refills instead of the RequestCtx, whose Done fires when the
+// server starts shutting down: requests in flight then should finish, as they do on net/http.
+var background = context.Background()
+
+// Serve handles one invocation.
+func (e *Engine) Serve(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	var id [36]byte
+	h.SetCanonical(hdrRequestID, dataplane.AppendRequestID(id[:0]))
+	h.SetCanonical(hdrApigwID, dataplane.AppendApigwID(id[:0]))
+	in := fastIn{ctx}
+	var call dataplane.Call
+	gerr := e.core.Admit(background, in, b2s(ctx.Host()), b2s(ctx.Request.URI().PathOriginal()), int64(ctx.Request.Header.ContentLength()), &call)
+	e.core.LimitHeaders(&call, gerr, respHeaders{h})
+	if gerr != nil {
+		writeError(ctx, gerr)
+		return
+	}
+	switch call.Kind {
+	case dataplane.KindMock:
+		reply, gerr := call.Mock(in)
+		if gerr != nil {
+			writeError(ctx, gerr)
+			return
+		}
+		body := reply.Render(b2s(ctx.Request.Header.Peek("Accept")), nil, "", respHeaders{h})
+		ctx.SetStatusCode(reply.Status())
+		ctx.Response.SetBodyString(body)
+	case dataplane.KindHTTPProxy:
+		e.serveProxy(ctx, &call)
+	case dataplane.KindHTTP:
+		e.serveHTTP(ctx, &call)
+	}
+}
+
+// writeError sends a gateway response: status, x-amzn-ErrorType and the exact body bytes.
+func writeError(ctx *fasthttp.RequestCtx, gerr *dataplane.GatewayError) {
+	h := &ctx.Response.Header
+	h.SetContentTypeBytes(jsonType)
+	h.SetCanonical(hdrErrorType, s2b(gerr.Type))
+	ctx.SetStatusCode(gerr.Status)
+	ctx.Response.SetBodyRaw(gerr.Body)
+	if gerr == dataplane.ErrTooLarge {
+		// The body stays unread; the connection cannot carry another request.
+		ctx.SetConnectionClose()
+	}
+}
+
+// fastIn adapts a fasthttp request to dataplane.Inbound. Its strings alias fasthttp's buffers,
+// valid while the request runs; the Core copies whatever it keeps.
+type fastIn struct{ ctx *fasthttp.RequestCtx }
+
+func (f fastIn) Method() string            { return b2s(f.ctx.Method()) }
+func (f fastIn) Header(name string) string { return b2s(f.ctx.Request.Header.Peek(name)) }
+func (f fastIn) RawQuery() string          { return b2s(f.ctx.URI().QueryString()) }
+
+// respHeaders adapts a response header to HeaderSink (and a backend's to HeaderSource).
+type respHeaders struct{ h *fasthttp.ResponseHeader }
+
+func (r respHeaders) SetHeader(name, value string) { r.h.Set(name, value) }
+func (r respHeaders) Header(name string) string    { return b2s(r.h.Peek(name)) }
+
+// reqHeaders adapts an upstream request header to HeaderSink; a mapping replaces every value of
+// the header, and a mapped Host is the Host sent.
+type reqHeaders struct{ h *fasthttp.RequestHeader }
+
+func (r reqHeaders) SetHeader(name, value string) {
+	if name == "Host" {
+		r.h.SetHost(value)
+		return
+	}
+	r.h.Del(name)
+	r.h.Set(name, value)
+}
+
+// clientAddr is the client's IP address.
+func clientAddr(ctx *fasthttp.RequestCtx) (netip.Addr, bool) {
+	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		return netip.AddrFromSlice(a.IP)
+	}
+	ap, err := netip.ParseAddrPort(ctx.RemoteAddr().String())
+	return ap.Addr(), err == nil
+}
+
+// b2s views bytes as a string without copying; the bytes must not change while it is used.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// s2b views a string as bytes without copying; the bytes must not be written.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

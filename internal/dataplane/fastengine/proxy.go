@@ -1,0 +1,307 @@
+package fastengine
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tollgate/tollgate/internal/dataplane"
+)
+
+// Backend connection pools, sized like the net/http engine's transport.
+const (
+	maxConnsPerHost = 1024
+	dialTimeout     = 10 * time.Second
+	maxIdleConn     = 90 * time.Second
+	// smallBody: request bodies up to this size are already in memory (fasthttp reads that much
+	// with the headers) and go out as bytes, which lets an idempotent request be retried on a
+	// stale keep-alive connection; larger ones stream. Responses up to this size are copied
+	// whole, which frees the backend connection before the client has read a byte.
+	smallBody = 8 << 10
+)
+
+// client returns the connection pool of a backend.
+func (e *Engine) client(scheme, addr string) *fasthttp.HostClient {
+	k := hostKey{scheme, addr}
+	if m := e.clients.Load(); m != nil {
+		if hc := (*m)[k]; hc != nil {
+			return hc
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.clients.Load()
+	if old != nil {
+		if hc := (*old)[k]; hc != nil {
+			return hc
+		}
+	}
+	hc := &fasthttp.HostClient{
+		Addr:                     addr,
+		IsTLS:                    scheme == "https",
+		TLSConfig:                e.tlsConfig,
+		NoDefaultUserAgentHeader: true,
+		DisablePathNormalizing:   true, // the path goes out exactly as built
+		DialDualStack:            true,
+		MaxConns:                 maxConnsPerHost,
+		MaxConnWaitTimeout:       dialTimeout,
+		MaxIdleConnDuration:      maxIdleConn,
+		// One retry, for an idempotent request without a streamed body that met a keep-alive
+		// connection the backend had just closed.
+		MaxIdemponentCallAttempts: 2,
+		ReadBufferSize:            headerLimit,
+		// Buffered (non-proxy HTTP) responses stop at the payload limit; proxied ones stream.
+		MaxResponseBodySize: dataplane.MaxPayload,
+		ConnPoolStrategy:    fasthttp.LIFO,
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
+			return fasthttp.DialDualStackTimeout(addr, min(timeout, dialTimeout))
+		},
+	}
+	m := make(map[hostKey]*fasthttp.HostClient, 1)
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[k] = hc
+	e.clients.Store(&m)
+	return hc
+}
+
+// exchange is the pooled state of one upstream call.
+type exchange struct {
+	req   fasthttp.Request
+	resp  fasthttp.Response
+	url   []byte
+	buf   []byte
+	limit limitReader
+	relay relay
+}
+
+var exchanges = sync.Pool{New: func() any {
+	x := &exchange{url: make([]byte, 0, 256), buf: make([]byte, 0, smallBody)}
+	x.relay.x = x
+	return x
+}}
+
+func acquireExchange() *exchange { return exchanges.Get().(*exchange) }
+
+func (x *exchange) release() {
+	_ = x.resp.CloseBodyStream()
+	x.req.Reset()
+	x.resp.Reset()
+	x.limit = limitReader{}
+	exchanges.Put(x)
+}
+
+// serveProxy runs an HTTP_PROXY integration (addendum §8.5).
+func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
+	in := fastIn{ctx}
+	x := acquireExchange()
+	up, err := call.Upstream(x.url, in)
+	if err != nil {
+		x.release()
+		writeError(ctx, dataplane.ErrInternal)
+		return
+	}
+	x.url = up.URL
+	req := &x.req
+	req.Header.SetNoDefaultContentType(true)
+	req.Header.SetMethod(call.UpstreamMethod(in))
+	setTarget(req, &up)
+	hostPort := dataplane.ForwardedPort(b2s(ctx.Host()))
+	for k, v := range ctx.Request.Header.All() {
+		name := b2s(k)
+		if !dataplane.ForwardRequestHeader(name) {
+			continue
+		}
+		switch name {
+		case "X-Forwarded-For", "X-Forwarded-Proto", "X-Amzn-Apigateway-Api-Id":
+			continue // replaced below
+		case "X-Forwarded-Port":
+			if hostPort != "" {
+				continue
+			}
+		}
+		req.Header.AddBytesKV(k, v)
+	}
+	req.Header.Set("X-Amzn-Apigateway-Api-Id", call.Stage.API.ID)
+	if a, ok := clientAddr(ctx); ok {
+		x.buf = dataplane.AppendForwardedFor(x.buf[:0], b2s(ctx.Request.Header.Peek("X-Forwarded-For")), a)
+		req.Header.SetBytesV("X-Forwarded-For", x.buf)
+	}
+	if hostPort != "" {
+		req.Header.Set("X-Forwarded-Port", hostPort)
+	}
+	if ctx.IsTLS() {
+		req.Header.Set("X-Forwarded-Proto", "https")
+	} else {
+		req.Header.Set("X-Forwarded-Proto", "http")
+	}
+	if err := call.MapRequestHeaders(in, reqHeaders{&req.Header}); err != nil {
+		x.release()
+		writeError(ctx, dataplane.ErrInternal)
+		return
+	}
+	if !x.setBody(ctx) {
+		x.release()
+		writeError(ctx, dataplane.ErrBadGateway)
+		return
+	}
+	x.resp.StreamBody = true
+	x.resp.Header.SetNoDefaultContentType(true)
+	if gerr := e.do(up, call, x); gerr != nil {
+		x.release()
+		writeError(ctx, gerr)
+		return
+	}
+	x.respond(ctx)
+}
+
+// setTarget addresses the upstream request: the whole URL, so that the scheme is known to the
+// pool (https), with the uri's authority as Host unless a mapping replaces it later.
+func setTarget(req *fasthttp.Request, up *dataplane.Upstream) {
+	req.SetRequestURIBytes(up.URL)
+	req.UseHostHeader = true
+	req.Header.SetHost(up.Host)
+}
+
+// setBody attaches the client's body: small bodies as bytes, others as the stream, limited to
+// the payload limit when their length is unknown (chunked). false: the client's body could not
+// be read.
+func (x *exchange) setBody(ctx *fasthttp.RequestCtx) bool {
+	cl := ctx.Request.Header.ContentLength()
+	switch {
+	case cl == 0 || cl == -2 || ctx.RequestBodyStream() == nil:
+		return true // -2: no length and not chunked, which in a request means no body
+	case cl > 0 && cl <= smallBody:
+		x.buf = x.buf[:cap(x.buf)]
+		if len(x.buf) < cl {
+			x.buf = make([]byte, cl)
+		}
+		if _, err := io.ReadFull(ctx.RequestBodyStream(), x.buf[:cl]); err != nil {
+			return false
+		}
+		x.req.SetBodyRaw(x.buf[:cl])
+	case cl > 0:
+		x.req.SetBodyStream(ctx.RequestBodyStream(), cl)
+	default:
+		x.limit = limitReader{r: ctx.RequestBodyStream(), left: dataplane.MaxPayload}
+		x.req.SetBodyStream(&x.limit, -1)
+	}
+	return true
+}
+
+// do sends the request within the integration timeout and maps a failure to its gateway
+// response: a body over the payload limit → 413, the timeout → 504, anything else (refused,
+// reset, garbage) → 502.
+func (e *Engine) do(up dataplane.Upstream, call *dataplane.Call, x *exchange) *dataplane.GatewayError {
+	timeout := call.Integration().Timeout
+	start := time.Now()
+	err := e.client(up.Scheme, up.DialTo).DoTimeout(&x.req, &x.resp, timeout)
+	switch {
+	case err == nil:
+		return nil
+	case x.limit.over:
+		return dataplane.ErrTooLarge
+	case isTimeout(err) || time.Since(start) >= timeout:
+		return dataplane.ErrTimeout
+	default:
+		return dataplane.ErrBadGateway
+	}
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.Is(err, fasthttp.ErrTimeout) || errors.As(err, &t) && t.Timeout()
+}
+
+// respond passes the backend's response on (addendum §8.5 item 7): status and headers less the
+// hop-by-hop ones, Date, Server and x-amzn-RequestId re-emitted as x-amzn-Remapped-*, and the
+// body, streamed unless it is small.
+func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
+	cl := x.resp.Header.ContentLength()
+	var small []byte
+	stream := false
+	switch {
+	case x.resp.SkipBody || ctx.IsHead() || cl == 0:
+		// No body: the backend's Content-Length (of a HEAD) stands.
+	case cl > 0 && cl <= smallBody:
+		if cap(x.buf) < cl {
+			x.buf = make([]byte, cl)
+		}
+		small = x.buf[:cl]
+		if _, err := io.ReadFull(x.resp.BodyStream(), small); err != nil {
+			x.release()
+			writeError(ctx, dataplane.ErrBadGateway)
+			return
+		}
+	default:
+		stream = true
+	}
+	h := &ctx.Response.Header
+	ctx.SetStatusCode(x.resp.StatusCode())
+	for k, v := range x.resp.Header.All() {
+		drop, remap := dataplane.ResponseHeaderRule(b2s(k))
+		switch {
+		case drop:
+		case remap != "":
+			h.AddBytesKV(s2b(remap), v)
+		default:
+			h.AddBytesKV(k, v)
+		}
+	}
+	if stream {
+		// chunked (-1) and close-delimited (-2) bodies go on chunked.
+		ctx.Response.SetBodyStream(&x.relay, max(cl, -1))
+		return
+	}
+	if small != nil {
+		ctx.Response.SetBody(small)
+	}
+	x.release()
+}
+
+// relay streams the backend's body to the client; fasthttp closes it when the response is
+// written (or abandoned), which returns the backend connection to its pool — or closes it when
+// the body was not read to its end — and recycles the exchange.
+type relay struct{ x *exchange }
+
+func (r *relay) Read(p []byte) (int, error) { return r.x.resp.BodyStream().Read(p) }
+
+// CloseWithError implements fasthttp.ReadCloserWithError.
+func (r *relay) CloseWithError(error) error {
+	r.x.release()
+	return nil
+}
+
+// limitReader stops a body of unknown length at the payload limit.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+var errTooLarge = errors.New("request body over the payload limit")
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var probe [1]byte
+		if n, err := l.r.Read(probe[:]); n > 0 {
+			l.over = true
+			return 0, errTooLarge
+		} else {
+			return 0, err
+		}
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,294 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/jackc/pgx/v5"
+)
+
+// postgresDSN returns a DSN for a fresh database of its own, dropped when the test ends. Without a
+// reachable PostgreSQL the test is skipped, except under CI, where the service must be there.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("TOLLGATE_TEST_POSTGRES")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(c, admin)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL unreachable at %s: %v", admin, err)
+		}
+		t.Skipf("PostgreSQL unreachable (%v); set TOLLGATE_TEST_POSTGRES", err)
+	}
+	defer conn.Close(context.Background())
+	name := fmt.Sprintf("tollgate_e2e_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(c, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(c, admin)
+		if err != nil {
+			return
+		}
+		defer conn.Close(c)
+		_, _ = conn.Exec(c, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// eventually polls fn until it returns true or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, fn func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if fn() {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v", what, within)
+	return 0
+}
+
+// TestThreeNodes runs three tollgate processes on one PostgreSQL database: configuration made on
+// one node works on the others, a quota of N admits exactly N across the nodes, a kill -9 of a
+// node never leads to more than N, and GetUsage on any node equals the sum admitted.
+func TestThreeNodes(t *testing.T) {
+	dsn := postgresDSN(t)
+	var nodes []*server
+	for i := 0; i < 3; i++ {
+		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn, "TOLLGATE_USAGE_FLUSH_INTERVAL=200ms"))
+	}
+	c1 := nodes[0].client("us-east-1")
+	g := buildGatewayAPI(t, c1, "dev")
+	const n = 300
+	plan, keyID, key := planWithKey(t, c1, g, apigateway.CreateUsagePlanInput{Quota: &types.QuotaSettings{Limit: n, Period: types.QuotaPeriodTypeMonth}})
+
+	// A key created on node 1 works on node 3 within the propagation bound (403 until then; the
+	// one 200 uses one request of the quota).
+	d := eventually(t, 10*time.Second, "key created on node 1 admitted by node 3", func() bool {
+		st, _ := callKey(nodes[2], g, "/mock", key)
+		return st == 200
+	})
+	t.Logf("configuration visible on node 3 after %v", d)
+	// Plans and keys are readable from every node at once (one database).
+	if _, err := nodes[1].client("us-east-1").GetUsagePlan(ctx(t), &apigateway.GetUsagePlanInput{UsagePlanId: aws.String(plan)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// 64 clients spread over the nodes; each keeps calling well past the quota so every node
+	// keeps consuming the leases it holds.
+	var admitted, limited atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 12; i++ {
+				st, err := callKey(nodes[(w+i)%3], g, "/mock", key)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				switch st {
+				case 200:
+					admitted.Add(1)
+				case 429:
+					limited.Add(1)
+				default:
+					t.Errorf("status %d", st)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if admitted.Load() != n-1 {
+		t.Fatalf("admitted %d across three nodes, want exactly %d (limited %d)", admitted.Load()+1, n, limited.Load())
+	}
+	// GetUsage on any node converges to the exact sum once every node has flushed.
+	today := time.Now().UTC().Format("2006-01-02")
+	for i, s := range nodes {
+		eventually(t, 10*time.Second, fmt.Sprintf("GetUsage on node %d", i+1), func() bool {
+			u, err := s.client("us-east-1").GetUsage(ctx(t), &apigateway.GetUsageInput{UsagePlanId: aws.String(plan),
+				StartDate: aws.String(today), EndDate: aws.String(today), KeyId: aws.String(keyID)})
+			return err == nil && len(u.Items[keyID]) == 1 && u.Items[keyID][0][0] == n
+		})
+	}
+}
+
+// TestThreeNodesKill: kill -9 one node while 64 clients run against the quota; the total admitted
+// never exceeds N.
+func TestThreeNodesKill(t *testing.T) {
+	dsn := postgresDSN(t)
+	var nodes []*server
+	for i := 0; i < 3; i++ {
+		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn))
+	}
+	c1 := nodes[0].client("us-east-1")
+	g := buildGatewayAPI(t, c1, "dev")
+	const n = 400
+	_, _, key := planWithKey(t, c1, g, apigateway.CreateUsagePlanInput{Quota: &types.QuotaSettings{Limit: n, Period: types.QuotaPeriodTypeMonth}})
+	for _, s := range nodes[1:] {
+		s := s
+		eventually(t, 10*time.Second, "configuration on every node", func() bool {
+			st, _ := callKey(s, g, "/mock", key)
+			return st == 200
+		})
+	}
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	var killOnce sync.Once
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 12; i++ {
+				if w == 0 && i == 3 {
+					killOnce.Do(nodes[2].Kill)
+				}
+				st, err := callKey(nodes[(w+i)%3], g, "/mock", key)
+				if err != nil {
+					continue // the killed node refuses connections
+				}
+				if st == 200 {
+					admitted.Add(1)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	// The first checks above admitted 2 more.
+	if total := admitted.Load() + 2; total > n {
+		t.Fatalf("admitted %d in total with a node killed, quota is %d", total, n)
+	}
+	t.Logf("admitted %d of %d with one node killed mid-run (its unused lease is lost)", admitted.Load()+2, n)
+}
+
+// callKey invokes the gateway and returns the status (err when the node is unreachable).
+func callKey(s *server, g *gwAPI, path, key string) (int, error) {
+	req, err := http.NewRequest("GET", s.Endpoint+"/restapis/"+g.ID+"/"+g.Stage+"/_user_request_"+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// redisURL returns the Redis the tests use; without one the test is skipped, except under CI.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("TOLLGATE_TEST_REDIS")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialTimeout("tcp", pu.Host, 2*time.Second)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis unreachable at %s: %v", pu.Host, err)
+		}
+		t.Skipf("Redis unreachable (%v); set TOLLGATE_TEST_REDIS", err)
+	}
+	conn.Close()
+	return u
+}
+
+// TestThreeNodesSharedThrottle: a plan throttle of burst B with a refill too slow to matter
+// admits exactly B across three nodes through Redis, and at most B (each node its share) without.
+func TestThreeNodesSharedThrottle(t *testing.T) {
+	for _, mode := range []string{"redis", "split"} {
+		t.Run(mode, func(t *testing.T) {
+			dsn := postgresDSN(t)
+			env := []string{"TOLLGATE_STORE=" + dsn}
+			if mode == "redis" {
+				env = append(env, "TOLLGATE_COUNTERS="+redisURL(t))
+			}
+			var nodes []*server
+			for i := 0; i < 3; i++ {
+				nodes = append(nodes, startServer(t, "", env...))
+			}
+			c1 := nodes[0].client("us-east-1")
+			g := buildGatewayAPI(t, c1, "dev")
+			const burst = 9
+			_, _, key := planWithKey(t, c1, g, apigateway.CreateUsagePlanInput{Throttle: &types.ThrottleSettings{RateLimit: 0.0001, BurstLimit: burst}})
+			for _, s := range nodes {
+				s := s
+				eventually(t, 10*time.Second, "configuration on every node", func() bool {
+					st, _ := callKey(s, g, "/open", "")
+					return st == 200
+				})
+				if mode == "split" {
+					eventually(t, 10*time.Second, "every node counting three live nodes", func() bool {
+						return strings.Contains(s.Log(), "live=3")
+					})
+				}
+			}
+			var admitted, throttled atomic.Int64
+			var wg sync.WaitGroup
+			for w := 0; w < 30; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := 0; i < 3; i++ {
+						st, err := callKey(nodes[(w+i)%3], g, "/mock", key)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						switch st {
+						case 200:
+							admitted.Add(1)
+						case 429:
+							throttled.Add(1)
+						default:
+							t.Errorf("status %d", st)
+						}
+					}
+				}(w)
+			}
+			wg.Wait()
+			switch {
+			case mode == "redis" && admitted.Load() != burst:
+				t.Fatalf("Redis mode admitted %d, want exactly the burst %d", admitted.Load(), burst)
+			case mode == "split" && (admitted.Load() > burst || admitted.Load() < burst/3):
+				t.Fatalf("split mode admitted %d, want between %d and %d", admitted.Load(), burst/3, burst)
+			}
+			t.Logf("%s mode: admitted %d of 90 against a burst of %d", mode, admitted.Load(), burst)
+		})
+	}
+}
