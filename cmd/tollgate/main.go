@@ -133,7 +133,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	accountThrottle := apigw.Throttle{BurstLimit: cfg.AccountBurstLimit, RateLimit: cfg.AccountRateLimit}
 
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
-	quotas := quota.New(quotastore.Ledger(st), quota.Options{OnError: func(err error) { log.Warn("quota lease", "err", err) }})
+	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, OnError: func(err error) { log.Warn("quota lease", "err", err) }})
 	usage := meter.New(st, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) { log.Warn("usage flush", "err", err) }})
 	lim, stopLimiter, err := openLimiter(ctx, cfg, st, log)
 	if err != nil {

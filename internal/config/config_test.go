@@ -49,6 +49,24 @@ func TestLoad(t *testing.T) {
 		{name: "bad addr", args: []string{"--addr", "nohostport"}, wantErr: "--addr"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected argument"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "--log-level"},
+		{name: "engines", args: []string{"--engine", "nethttp"}, check: func(t *testing.T, c Config) {
+			if c.Engine != "nethttp" {
+				t.Errorf("engine %q", c.Engine)
+			}
+		}},
+		{name: "default engine", check: func(t *testing.T, c Config) {
+			if c.Engine != "fasthttp" || c.Counters != "" || c.CountersFailure != "local" {
+				t.Errorf("defaults: engine %q counters %q failure %q", c.Engine, c.Counters, c.CountersFailure)
+			}
+		}},
+		{name: "bad engine", args: []string{"--engine", "nginx"}, wantErr: "--engine"},
+		{name: "redis counters", env: map[string]string{"TOLLGATE_COUNTERS": "redis://127.0.0.1:6379/0", "TOLLGATE_COUNTERS_FAILURE": "closed"}, check: func(t *testing.T, c Config) {
+			if c.Counters != "redis://127.0.0.1:6379/0" || c.CountersFailure != "closed" {
+				t.Errorf("counters %q %q", c.Counters, c.CountersFailure)
+			}
+		}},
+		{name: "bad counters", args: []string{"--counters", "memcached://x"}, wantErr: "--counters"},
+		{name: "bad counters failure", args: []string{"--counters-failure", "maybe"}, wantErr: "--counters-failure"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,9 @@ type Options struct {
 	Queue int
 	// Timeout bounds each background ledger call (default 5s).
 	Timeout time.Duration
+	// Deadline bounds how long a request waits for a synchronous lease (default 250ms): past
+	// it, Take returns the context error and the caller applies its fail-open/closed policy.
+	Deadline time.Duration
 	// OnError receives failures of background work (refills ahead, lease releases). Optional.
 	OnError func(error)
 	// Recheck is how long a key whose allowance is spent is rejected without asking the ledger
@@ -79,6 +82,9 @@ func (o *Options) defaults() {
 	}
 	if o.Queue <= 0 {
 		o.Queue = 1024
+	}
+	if o.Deadline <= 0 {
+		o.Deadline = 250 * time.Millisecond
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second

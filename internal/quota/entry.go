@@ -83,6 +83,9 @@ func (e *Entry) takeLease(kick bool) bool {
 }
 
 func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, error) {
+	// A request waits for the ledger at most Options.Deadline, however slow the store is.
+	ctx, cancel := context.WithTimeout(ctx, e.c.opt.Deadline)
+	defer cancel()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.c.closed.Load() {
