@@ -46,7 +46,7 @@ import (
 )
 
 // systemNames are the systems in the order the rounds visit them.
-var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "tollgate", "tollgate-quota"}
+var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "tollgate", "tollgate-quota", "tollgate-pg"}
 
 // logw receives progress messages; the report goes to stdout.
 var logw io.Writer = os.Stderr
@@ -65,6 +65,7 @@ type options struct {
 	timeout        time.Duration
 	tollgateBin    string
 	tollgateFlags  string
+	postgres       string
 }
 
 func main() {
@@ -87,6 +88,7 @@ func run(args []string) int {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs, data dirs) and print its path")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "hard limit for the whole run")
 	fs.StringVar(&o.tollgateFlags, "tollgate-flags", "", "extra flags for both `tollgate serve` runs, space-separated (e.g. \"--engine nethttp\")")
+	fs.StringVar(&o.postgres, "postgres", "", "DSN of an EMPTY PostgreSQL database: adds the system tollgate-pg, a node on the shared store (quota leases and usage in PostgreSQL), to compare with the embedded single node in the same run")
 	fs.StringVar(&o.tollgateBin, "tollgate", "", "a prebuilt tollgate binary to measure (default: build ./cmd/tollgate of this checkout), e.g. to compare two engines")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -168,7 +170,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 	bin := filepath.Join(work, "bin")
 	pkgs := []string{"./bench/backend", "./bench/goproxy"}
 	tollgateBin := o.tollgateBin
-	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota")) {
+	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota") || want("tollgate-pg")) {
 		pkgs = append(pkgs, "./cmd/tollgate")
 		tollgateBin = filepath.Join(bin, "tollgate")
 	} else if tollgateBin != "" {
@@ -228,14 +230,16 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		name, desc string
 		setup      tollgateSetup
 		rejects    bool
+		extra      []string
 	}{
-		{"tollgate", "key + plan throttle + quota + metering, nothing trips", neverTrips, false},
-		{"tollgate-quota", "same, quota 1/key/day: nearly every request is a 429", trips, true},
+		{"tollgate", "key + plan throttle + quota + metering, nothing trips", neverTrips, false, nil},
+		{"tollgate-quota", "same, quota 1/key/day: nearly every request is a 429", trips, true, nil},
+		{"tollgate-pg", "as tollgate, one node on PostgreSQL: shared quota leases and usage", neverTrips, false, []string{"--store", o.postgres}},
 	} {
-		if !want(tg.name) {
+		if !want(tg.name) || tg.name == "tollgate-pg" && o.postgres == "" {
 			continue
 		}
-		p, mgmtAddr, gwAddr, err := startTollgate(ps, work, tg.name, tollgateBin, strings.Fields(o.tollgateFlags))
+		p, mgmtAddr, gwAddr, err := startTollgate(ps, work, tg.name, tollgateBin, append(strings.Fields(o.tollgateFlags), tg.extra...))
 		if err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ var options = []option{
 	{name: "engine", def: "fasthttp", doc: "data-plane serving engine: fasthttp (measured faster) or nethttp (Go's net/http); the management API is net/http either way", set: func(c *Config, v string) error { c.Engine = v; return nil }},
 	{name: "counters", def: "", doc: "redis://host:port/db: share throttle buckets between nodes through Redis (empty: in-process; on PostgreSQL, each node enforces its share of every limit)", set: func(c *Config, v string) error { c.Counters = v; return nil }},
 	{name: "counters-failure", def: "local", doc: "when Redis fails or is slower than 50 ms: local (per-node buckets), closed (reject) or open (admit)", set: func(c *Config, v string) error { c.CountersFailure = v; return nil }},
-	{name: "store-deadline", def: "250ms", doc: "the longest a data-plane request waits for the shared store (a quota lease) or Redis (a throttle check) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
+	{name: "store-deadline", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) or Redis (a throttle check) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 

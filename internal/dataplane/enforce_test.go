@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +39,10 @@ func newFixtureWithMethodThrottle(t testing.TB, plan apigw.UsagePlan, mt map[str
 }
 
 func newFixtureFull(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Throttle, settings map[string]apigw.MethodSetting, account apigw.Throttle) *fixture {
+	return newFixtureLedger(t, plan, mt, settings, account, quotastore.Ledger(quotamem.New()))
+}
+
+func newFixtureLedger(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Throttle, settings map[string]apigw.MethodSetting, account apigw.Throttle, ledger quota.Ledger) *fixture {
 	res := []*apigw.Resource{
 		{ID: "root"},
 		{ID: "pets", ParentID: "root", PathPart: "pets", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", ApiKeyRequired: true, Integration: &apigw.Integration{Type: "MOCK"}}}},
@@ -60,7 +65,7 @@ func newFixtureFull(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Thro
 		},
 		PlanKeys: map[string][]string{"plan1": {"key1", "key2"}},
 	}}}
-	counter := quota.New(quotastore.Ledger(quotamem.New()), quota.Options{})
+	counter := quota.New(ledger, quota.Options{Deadline: 50 * time.Millisecond})
 	t.Cleanup(func() { counter.Close(context.Background()) })
 	u := &countUsage{}
 	snap := snapshot.Build(in, snapshot.Binder{
@@ -226,5 +231,32 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 	}
 	if f.usage.n.Load() == 0 {
 		t.Fatal("nothing was metered: the fixture does not exercise the full path")
+	}
+}
+
+// downLedger is a quota store that is down.
+type downLedger struct{}
+
+func (downLedger) ReserveQuota(context.Context, quota.Key, int64, int64) (int64, int64, error) {
+	return 0, 0, errors.New("connection refused")
+}
+
+func (downLedger) ReleaseQuota(context.Context, quota.Key, int64) error { return nil }
+
+// When no lease can be had, quota checks fail closed (503) by default and admit with FailOpen;
+// methods without a quota are unaffected either way.
+func TestQuotaStoreFailurePolicy(t *testing.T) {
+	for _, tc := range []struct {
+		failOpen bool
+		want     *GatewayError
+	}{{false, ErrServiceUnavailable}, {true, nil}} {
+		f := newFixtureLedger(t, apigw.UsagePlan{Quota: &apigw.Quota{Limit: 100, Period: apigw.PeriodDay}}, nil, nil, wide, downLedger{})
+		f.e.FailOpen = tc.failOpen
+		if got := f.check("GET", "/pets", keyValue, t0); got != tc.want {
+			t.Errorf("failOpen=%v: got %v, want %v", tc.failOpen, got, tc.want)
+		}
+		if got := f.check("GET", "/open", "", t0); got != nil {
+			t.Errorf("failOpen=%v: unmetered method: %v", tc.failOpen, got)
+		}
 	}
 }

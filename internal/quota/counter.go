@@ -59,7 +59,11 @@ type Options struct {
 	Queue int
 	// Timeout bounds each background ledger call (default 5s).
 	Timeout time.Duration
-	// Deadline bounds how long a request waits for a synchronous lease (default 250ms): past
+	// IdleRelease gives a key's unused lease back to the ledger when it has not been used for
+	// about this long (default 10s; negative: never), so leases stranded on a quiet node do not
+	// keep other nodes from the last requests of an allowance.
+	IdleRelease time.Duration
+	// Deadline bounds how long a request waits for a synchronous lease (default 2s): past
 	// it, Take returns the context error and the caller applies its fail-open/closed policy.
 	Deadline time.Duration
 	// OnError receives failures of background work (refills ahead, lease releases). Optional.
@@ -83,8 +87,11 @@ func (o *Options) defaults() {
 	if o.Queue <= 0 {
 		o.Queue = 1024
 	}
+	if o.IdleRelease == 0 {
+		o.IdleRelease = 10 * time.Second
+	}
 	if o.Deadline <= 0 {
-		o.Deadline = 250 * time.Millisecond
+		o.Deadline = 2 * time.Second
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
@@ -181,13 +188,21 @@ func (c *Counter) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// run is the Counter's background goroutine: refills ahead and deferred releases.
+// run is the Counter's background goroutine: refills ahead, deferred releases and idle releases.
 func (c *Counter) run() {
 	defer close(c.stopped)
+	var idle <-chan time.Time
+	if c.opt.IdleRelease > 0 {
+		t := time.NewTicker(c.opt.IdleRelease / 2)
+		defer t.Stop()
+		idle = t.C
+	}
 	for {
 		select {
 		case <-c.stop:
 			return
+		case <-idle:
+			c.releaseIdle()
 		case j := <-c.jobs:
 			ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)
 			if j.e != nil {
@@ -197,6 +212,30 @@ func (c *Counter) run() {
 			}
 			cancel()
 		}
+	}
+}
+
+// releaseIdle gives back the leases that did not move since the previous call (two ticks apart:
+// at least IdleRelease/2 without a single take or refill). It reads each entry's lease without
+// touching the request path, which keeps no activity stamp of its own.
+func (c *Counter) releaseIdle() {
+	c.mu.Lock()
+	entries := make([]*Entry, 0, len(c.entries))
+	for _, e := range c.entries {
+		entries = append(entries, e)
+	}
+	c.mu.Unlock()
+	for _, e := range entries {
+		a := e.avail.Load()
+		if a > 0 && a == e.idleSeen {
+			ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)
+			if err := e.releaseIfUnchanged(ctx, a); err != nil {
+				c.report(err)
+			}
+			cancel()
+			a = 0
+		}
+		e.idleSeen = a
 	}
 }
 

@@ -31,6 +31,8 @@ type Entry struct {
 	// is asked again at most once per Options.Recheck in case another node gave leases back.
 	exhausted      atomic.Pointer[entryState]
 	exhaustedUntil atomic.Int64
+
+	idleSeen int64 // the lease at the previous idle check; only the Counter's goroutine uses it
 }
 
 // entryState is the period and allowance the lease in avail was reserved for. Immutable.
@@ -194,6 +196,21 @@ func (e *Entry) refillAhead(ctx context.Context) {
 	if _, err := e.reserve(ctx, s); err != nil {
 		e.c.report(err)
 	}
+}
+
+// releaseIfUnchanged gives back the unused lease if it still holds exactly seen (idle release).
+func (e *Entry) releaseIfUnchanged(ctx context.Context, seen int64) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.state.Load()
+	if s == nil || !e.avail.CompareAndSwap(seen, 0) {
+		return nil
+	}
+	e.lastTotal = -1
+	if err := e.c.ledger.ReleaseQuota(ctx, s.key, seen); err != nil {
+		return fmt.Errorf("quota: idle release %d of %v: %w", seen, s.key, err)
+	}
+	return nil
 }
 
 // releaseAll gives back the unused lease (Close).
