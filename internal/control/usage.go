@@ -213,6 +213,18 @@ func (s *Service) UpdateUsage(ctx context.Context, region, planID, keyID string,
 		if err := s.usage.Counters.SetAllowance(ctx, k, used+remaining); err != nil {
 			return nil, err
 		}
+		// Store the plan again (same content, next Rev): the write goes through the change feed,
+		// so every node's data plane reloads the plan's allowances, not only this one.
+		err := s.update(ctx, region, func(tx store.Tx) error {
+			p, err := tx.GetUsagePlan(planID)
+			if err != nil {
+				return notFound(err, apigw.NotFound(apigw.MsgInvalidUsagePlanID))
+			}
+			return tx.PutUsagePlan(p)
+		})
+		if err != nil {
+			return nil, err
+		}
 		if s.usage.Changed != nil {
 			if err := s.usage.Changed(ctx); err != nil {
 				return nil, err

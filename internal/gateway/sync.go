@@ -82,10 +82,18 @@ func (s *Syncer) currentSeq(ctx context.Context) (int64, error) {
 // Run keeps syncing until ctx ends: on every store change notification, and every Resync as a
 // safety net. Call Sync (or Rebuild) once before serving.
 func (s *Syncer) Run(ctx context.Context) {
-	_, wake, err := s.Store.Changes(ctx)
-	if err != nil {
-		slog.Error("subscribing to store changes", "err", err)
-		return
+	var wake <-chan struct{}
+	for {
+		var err error
+		if _, wake, err = s.Store.Changes(ctx); err == nil {
+			break
+		}
+		slog.Error("subscribing to store changes; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
 	every := s.Resync
 	if every <= 0 {
@@ -97,7 +105,10 @@ func (s *Syncer) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
+		case _, ok := <-wake:
+			if !ok {
+				return // the store closed
+			}
 			if err := s.Sync(ctx); err != nil && ctx.Err() == nil {
 				slog.Error("rebuilding data-plane snapshot", "err", err)
 			}

@@ -138,6 +138,23 @@ func TestThreeNodes(t *testing.T) {
 			return err == nil && len(u.Items[keyID]) == 1 && u.Items[keyID][0][0] == n
 		})
 	}
+	// UpdateUsage on node 1 grants 2 more; node 3 admits exactly those 2 once the change arrives.
+	if _, err := c1.UpdateUsage(ctx(t), &apigateway.UpdateUsageInput{UsagePlanId: aws.String(plan), KeyId: aws.String(keyID),
+		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	eventually(t, 10*time.Second, "the extension admitted on node 3", func() bool {
+		if st, _ := callKey(nodes[2], g, "/mock", key); st == 200 {
+			got++
+		}
+		return got == 2
+	})
+	for i := 0; i < 5; i++ {
+		if st, _ := callKey(nodes[i%3], g, "/mock", key); st != 429 {
+			t.Fatalf("after the extension was used: status %d, want 429", st)
+		}
+	}
 }
 
 // TestThreeNodesKill: kill -9 one node while 64 clients run against the quota; the total admitted
