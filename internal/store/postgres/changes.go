@@ -38,54 +38,12 @@ const listenTimeout = 10 * time.Second
 // one. The channel is closed when ctx ends or the store closes. It never touches the database,
 // so a subscriber can subscribe while PostgreSQL is down.
 func (s *Store) Changes(ctx context.Context) (int64, <-chan struct{}, error) {
-	ch := make(chan struct{}, 1)
-	s.subMu.Lock()
-	if s.subs == nil { // closed
-		s.subMu.Unlock()
-		return 0, nil, ErrClosed
-	}
-	s.subs[ch] = struct{}{}
-	s.subMu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.unsubscribe(ch)
-		case <-s.done: // Close closes ch
-		}
-	}()
-	return s.changeSeq.Load(), ch, nil
-}
-
-func (s *Store) unsubscribe(ch chan struct{}) {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	if _, ok := s.subs[ch]; ok {
-		delete(s.subs, ch)
-		close(ch)
-	}
+	return s.feed.Subscribe(ctx)
 }
 
 // observe records a committed change sequence and, if it is newer than any seen, wakes the
 // subscribers (never blocking: a pending wake-up covers this change too).
-func (s *Store) observe(seq int64) {
-	for {
-		cur := s.changeSeq.Load()
-		if seq <= cur {
-			return
-		}
-		if s.changeSeq.CompareAndSwap(cur, seq) {
-			break
-		}
-	}
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	for ch := range s.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
+func (s *Store) observe(seq int64) { s.feed.Observe(seq) }
 
 // readSeq reads the newest committed change sequence.
 func (s *Store) readSeq(ctx context.Context) (int64, error) {

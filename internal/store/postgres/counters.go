@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // This file implements store.Counters (tables in migrations/0002_counters.sql). Every write is
@@ -20,22 +21,13 @@ import (
 // itself are all the atomicity they need. They do not touch the change log: counters are not
 // configuration.
 
-const secondsPerDay = 86400
-
-// counterDay returns the Unix seconds of 00:00 UTC of the day containing t.
-func counterDay(t time.Time) int64 {
-	s := t.Unix()
-	return s - ((s%secondsPerDay)+secondsPerDay)%secondsPerDay
-}
-
-// ceilUnix returns t in Unix seconds, rounded up: the first whole second at or after t.
-func ceilUnix(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
-}
+// The counter statements both backends spell alike, in PostgreSQL's numbered placeholders.
+var (
+	quotaReservedSQL = sqlstore.Numbered(sqlstore.QuotaReservedSQL)
+	setAllowanceSQL  = sqlstore.Numbered(sqlstore.SetAllowanceSQL)
+	allowancesSQL    = sqlstore.Numbered(sqlstore.AllowancesSQL)
+	usageSQL         = sqlstore.Numbered(sqlstore.UsageSQL)
+)
 
 // reserveSQL grants min(want, limit - reserved), never below 0, in one upsert. Under concurrent
 // calls ON CONFLICT DO UPDATE locks the row and evaluates the SET clauses against its newest
@@ -87,9 +79,7 @@ func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, err
 	}
 	defer done()
 	var n int64
-	err = s.pool.QueryRow(ctx, `SELECT reserved FROM quota_reservations
-		WHERE region = $1 AND plan_id = $2 AND key_id = $3 AND period_start = $4`,
-		k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix()).Scan(&n)
+	err = s.pool.QueryRow(ctx, quotaReservedSQL, sqlstore.QuotaArgs(k)...).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -101,10 +91,7 @@ func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, err
 
 // SetAllowance implements store.Counters.
 func (s *Store) SetAllowance(ctx context.Context, k store.QuotaKey, allowance int64) error {
-	return s.counterExec(ctx, "set allowance", `INSERT INTO quota_allowances (region, plan_id, period_start, key_id, allowance)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (region, plan_id, period_start, key_id) DO UPDATE SET allowance = excluded.allowance`,
-		k.Region, k.PlanID, k.PeriodStart.Unix(), k.KeyID, allowance)
+	return s.counterExec(ctx, "set allowance", setAllowanceSQL, sqlstore.AllowanceArgs(k, allowance)...)
 }
 
 // Allowances implements store.Counters.
@@ -114,22 +101,15 @@ func (s *Store) Allowances(ctx context.Context, region, planID string, since tim
 		return nil, err
 	}
 	defer done()
-	rows, err := s.pool.Query(ctx, `SELECT key_id, period_start, allowance FROM quota_allowances
-		WHERE region = $1 AND plan_id = $2 AND period_start >= $3`, region, planID, ceilUnix(since))
+	rows, err := s.pool.Query(ctx, allowancesSQL, sqlstore.AllowancesArgs(region, planID, since)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: allowances: %w", err)
 	}
-	out := map[store.QuotaKey]int64{}
-	var key string
-	var start, a int64
-	_, err = pgx.ForEachRow(rows, []any{&key, &start, &a}, func() error {
-		out[store.QuotaKey{Region: region, PlanID: planID, KeyID: key, PeriodStart: time.Unix(start, 0).UTC()}] = a
-		return nil
-	})
-	if err != nil {
+	r := sqlstore.NewAllowanceRows(region, planID)
+	if _, err := pgx.ForEachRow(rows, r.Dest(), r.Add); err != nil {
 		return nil, fmt.Errorf("postgres store: allowances: %w", err)
 	}
-	return out, nil
+	return r.Out, nil
 }
 
 // usageRow is one aggregated usage_days increment.
@@ -151,7 +131,7 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 	merged := map[usageRow]int64{}
 	for _, d := range deltas {
 		if d.Count != 0 {
-			merged[usageRow{region: d.Region, plan: d.PlanID, key: d.KeyID, day: counterDay(d.Day)}] += d.Count
+			merged[usageRow{region: d.Region, plan: d.PlanID, key: d.KeyID, day: sqlstore.CounterDay(d.Day)}] += d.Count
 		}
 	}
 	if len(merged) == 0 {
@@ -181,25 +161,15 @@ func (s *Store) Usage(ctx context.Context, region, planID string, from, to time.
 		return nil, err
 	}
 	defer done()
-	rows, err := s.pool.Query(ctx, `SELECT key_id, day, count FROM usage_days
-		WHERE region = $1 AND plan_id = $2 AND day BETWEEN $3 AND $4`, region, planID, counterDay(from), counterDay(to))
+	rows, err := s.pool.Query(ctx, usageSQL, sqlstore.UsageArgs(region, planID, from, to)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: usage: %w", err)
 	}
-	out := map[string]map[time.Time]int64{}
-	var key string
-	var day, n int64
-	_, err = pgx.ForEachRow(rows, []any{&key, &day, &n}, func() error {
-		if out[key] == nil {
-			out[key] = map[time.Time]int64{}
-		}
-		out[key][time.Unix(day, 0).UTC()] = n
-		return nil
-	})
-	if err != nil {
+	r := sqlstore.NewUsageRows()
+	if _, err := pgx.ForEachRow(rows, r.Dest(), r.Add); err != nil {
 		return nil, fmt.Errorf("postgres store: usage: %w", err)
 	}
-	return out, nil
+	return r.Out, nil
 }
 
 // counterExec runs one autocommit write (durable when it returns), retried on deadlock.

@@ -4,13 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // migrations holds the schema history. Files are named NNNN_description.sql and applied in order;
@@ -19,38 +17,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations returns the embedded migrations sorted by version.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres store: bad migration file name %q", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("postgres store: duplicate migration version %d", out[i].version)
-		}
-	}
-	return out, nil
+func loadMigrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations("postgres store", migrations, "migrations")
 }
 
 // migrate brings the schema up to date in ONE transaction that first takes a transaction-scoped
@@ -78,18 +47,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, lockKey int64) error {
 		if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 			return fmt.Errorf("postgres store: schema version: %w", err)
 		}
-		if n := len(ms); n > 0 && current > ms[n-1].version {
-			return fmt.Errorf("postgres store: database schema version %d is newer than this binary (%d)", current, ms[n-1].version)
+		pending, err := sqlstore.Pending("postgres store", ms, current)
+		if err != nil {
+			return err
 		}
-		for _, m := range ms {
-			if m.version <= current {
-				continue
+		for _, m := range pending {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("postgres store: migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("postgres store: migration %s: %w", m.name, err)
-			}
-			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-				return fmt.Errorf("postgres store: migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+				return fmt.Errorf("postgres store: migration %s: %w", m.Name, err)
 			}
 		}
 		return nil

@@ -34,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // ErrClosed is returned by calls made after Close.
@@ -79,20 +80,14 @@ type Store struct {
 
 	writer chan struct{} // a one-slot semaphore: this node's Updates, one at a time
 
-	// mu guards closed and makes "check closed, then register in inflight" atomic, so Close can
-	// wait for every call that got in before it.
-	mu       sync.RWMutex
-	closed   bool
-	inflight sync.WaitGroup
+	gate sqlstore.Gate  // lets Close wait for the calls that got in before it
+	feed *sqlstore.Feed // newest change sequence this Store has seen committed; subscribers
 
-	changeSeq    atomic.Int64  // newest change sequence this Store has seen committed
 	listenPID    atomic.Uint32 // backend pid of the LISTEN session (tests kill it)
 	listenChecks atomic.Int64  // successful liveness pings of the LISTEN session
 
-	subMu sync.Mutex
-	subs  map[chan struct{}]struct{}
-	done  chan struct{} // closed by Close: stops the listener, the poller and subscriber watchers
-	bg    sync.WaitGroup
+	done chan struct{} // closed by Close: stops the listener and the poller
+	bg   sync.WaitGroup
 }
 
 var (
@@ -142,7 +137,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	s := &Store{pool: pool, connCfg: cfg.ConnConfig.Copy(), opts: opts,
-		writer: make(chan struct{}, 1), subs: map[chan struct{}]struct{}{}, done: make(chan struct{})}
+		writer: make(chan struct{}, 1), feed: sqlstore.NewFeed(ErrClosed), done: make(chan struct{})}
 	var schema *string
 	var migrateLock int64
 	err = pool.QueryRow(ctx, `SELECT current_schema(),
@@ -174,7 +169,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.changeSeq.Store(seq)
+	s.feed.Observe(seq)
 	s.bg.Add(2)
 	go s.listenLoop(conn)
 	go s.pollLoop()
@@ -183,13 +178,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 
 // enter registers a call so Close waits for it; the returned func ends it.
 func (s *Store) enter() (func(), error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	s.inflight.Add(1)
-	return s.inflight.Done, nil
+	return s.gate.Enter(ErrClosed)
 }
 
 // Update runs fn in a READ COMMITTED transaction that first takes the store's write lock (see the
@@ -228,8 +217,8 @@ func (s *Store) update(ctx context.Context, region string, fn func(store.Tx) err
 	if _, err := pgTx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.writeLock); err != nil {
 		return 0, fmt.Errorf("postgres store: write lock: %w", err)
 	}
-	t := &tx{ctx: ctx, tx: pgTx, region: region, write: true}
-	if err := fn(t); err != nil {
+	t := newTx(ctx, pgTx, region, true)
+	if err := fn(t.Tx); err != nil {
 		return 0, err
 	}
 	last, err := t.finish(s.schema)
@@ -254,27 +243,17 @@ func (s *Store) View(ctx context.Context, region string, fn func(store.Tx) error
 		return fmt.Errorf("postgres store: begin: %w", err)
 	}
 	defer pgTx.Rollback(context.Background())
-	return fn(&tx{ctx: ctx, tx: pgTx, region: region})
+	return fn(newTx(ctx, pgTx, region, false).Tx)
 }
 
-// Regions lists, sorted bytewise, the regions that hold an account, an API key, a usage plan or
-// a REST API (plan keys, deployments and stages cannot exist without one of those in their
-// region). Each branch is a loose index scan, one index probe per distinct region, rather than a
-// DISTINCT over every row: api_keys may hold hundreds of thousands of rows in one region.
+// Regions lists, sorted bytewise, the regions that hold any state (see sqlstore.RegionsSQL).
 func (s *Store) Regions(ctx context.Context) ([]string, error) {
 	done, err := s.enter()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	var parts []string
-	for _, table := range []string{"accounts", "api_keys", "usage_plans", "rest_apis"} {
-		parts = append(parts, fmt.Sprintf(`(WITH RECURSIVE r(x) AS (
-			SELECT MIN(region) FROM %[1]s
-			UNION ALL SELECT (SELECT MIN(region) FROM %[1]s WHERE region > r.x) FROM r WHERE r.x IS NOT NULL
-		) SELECT x FROM r WHERE x IS NOT NULL)`, table))
-	}
-	rows, err := s.pool.Query(ctx, strings.Join(parts, " UNION "))
+	rows, err := s.pool.Query(ctx, sqlstore.RegionsSQL("(%s)"))
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: regions: %w", err)
 	}
@@ -289,22 +268,12 @@ func (s *Store) Regions(ctx context.Context) ([]string, error) {
 // Close waits for the calls in progress, stops listening and polling, closes the Changes
 // channels and the pool. Calls made after Close return ErrClosed.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
 	close(s.done)
 	s.bg.Wait()
-	s.subMu.Lock()
-	for ch := range s.subs {
-		close(ch)
-	}
-	s.subs = nil
-	s.subMu.Unlock()
+	s.feed.Close()
 	s.pool.Close()
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/quota/quotatest"
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
@@ -82,8 +83,8 @@ func TestConcurrentStartMigratesOnce(t *testing.T) {
 	if err := stores[0].pool.QueryRow(context.Background(), "SELECT COUNT(*), MAX(version) FROM schema_migrations").Scan(&n, &v); err != nil {
 		t.Fatal(err)
 	}
-	if n != len(ms) || v != ms[len(ms)-1].version {
-		t.Fatalf("schema_migrations: %d rows up to %d, want %d up to %d", n, v, len(ms), ms[len(ms)-1].version)
+	if n != len(ms) || v != ms[len(ms)-1].Version {
+		t.Fatalf("schema_migrations: %d rows up to %d, want %d up to %d", n, v, len(ms), ms[len(ms)-1].Version)
 	}
 }
 
@@ -332,7 +333,7 @@ func TestBulkChangeCollapses(t *testing.T) {
 		}
 		return rows, kind
 	}
-	n := bulkChanges + 1
+	n := sqlstore.BulkChanges + 1
 	putKeys(t, s, "us-east-1", n, 0)
 	if rows, kind := count(); rows != 1 || kind != "*" {
 		t.Fatalf("change log after a bulk write: %d rows, kind %q; want 1 row of kind *", rows, kind)

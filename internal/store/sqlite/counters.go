@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // This file implements store.Counters on the SQLite store (tables in migrations/0002_counters.sql).
@@ -16,23 +17,6 @@ import (
 // durable before it returns. They do not touch the change log: counters are not configuration.
 
 var _ store.Counters = (*Store)(nil)
-
-const secondsPerDay = 86400
-
-// counterDay returns the Unix seconds of 00:00 UTC of the day containing t.
-func counterDay(t time.Time) int64 {
-	s := t.Unix()
-	return s - ((s%secondsPerDay)+secondsPerDay)%secondsPerDay
-}
-
-// ceilUnix returns t in Unix seconds, rounded up: the first whole second at or after t.
-func ceilUnix(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
-}
 
 // ReserveQuota implements store.Counters with one upsert whose SET clauses all read the row as it
 // was, so the grant and the new total are computed and returned atomically.
@@ -85,9 +69,7 @@ func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, err
 	}
 	defer done()
 	var n int64
-	err = s.reader.QueryRowContext(ctx, `SELECT reserved FROM quota_reservations
-		WHERE region = ? AND plan_id = ? AND key_id = ? AND period_start = ?`,
-		k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix()).Scan(&n)
+	err = s.reader.QueryRowContext(ctx, sqlstore.QuotaReservedSQL, sqlstore.QuotaArgs(k)...).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -99,10 +81,7 @@ func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, err
 
 // SetAllowance implements store.Counters.
 func (s *Store) SetAllowance(ctx context.Context, k store.QuotaKey, allowance int64) error {
-	return s.counterExec(ctx, "set allowance", `INSERT INTO quota_allowances (region, plan_id, period_start, key_id, allowance)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (region, plan_id, period_start, key_id) DO UPDATE SET allowance = excluded.allowance`,
-		k.Region, k.PlanID, k.PeriodStart.Unix(), k.KeyID, allowance)
+	return s.counterExec(ctx, "set allowance", sqlstore.SetAllowanceSQL, sqlstore.AllowanceArgs(k, allowance)...)
 }
 
 // Allowances implements store.Counters.
@@ -112,25 +91,11 @@ func (s *Store) Allowances(ctx context.Context, region, planID string, since tim
 		return nil, err
 	}
 	defer done()
-	rows, err := s.reader.QueryContext(ctx, `SELECT key_id, period_start, allowance FROM quota_allowances
-		WHERE region = ? AND plan_id = ? AND period_start >= ?`, region, planID, ceilUnix(since))
-	if err != nil {
+	r := sqlstore.NewAllowanceRows(region, planID)
+	if err := s.readEach(ctx, r.Dest(), r.Add, sqlstore.AllowancesSQL, sqlstore.AllowancesArgs(region, planID, since)...); err != nil {
 		return nil, fmt.Errorf("sqlite store: allowances: %w", err)
 	}
-	defer rows.Close()
-	out := map[store.QuotaKey]int64{}
-	for rows.Next() {
-		var key string
-		var start, a int64
-		if err := rows.Scan(&key, &start, &a); err != nil {
-			return nil, fmt.Errorf("sqlite store: allowances: %w", err)
-		}
-		out[store.QuotaKey{Region: region, PlanID: planID, KeyID: key, PeriodStart: time.Unix(start, 0).UTC()}] = a
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite store: allowances: %w", err)
-	}
-	return out, nil
+	return r.Out, nil
 }
 
 // AddUsage implements store.Counters: all deltas in one transaction.
@@ -159,7 +124,7 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 		if d.Count == 0 {
 			continue
 		}
-		if _, err := stmt.ExecContext(ctx, d.Region, d.PlanID, counterDay(d.Day), d.KeyID, d.Count); err != nil {
+		if _, err := stmt.ExecContext(ctx, d.Region, d.PlanID, sqlstore.CounterDay(d.Day), d.KeyID, d.Count); err != nil {
 			return fmt.Errorf("sqlite store: add usage: %w", err)
 		}
 	}
@@ -176,28 +141,20 @@ func (s *Store) Usage(ctx context.Context, region, planID string, from, to time.
 		return nil, err
 	}
 	defer done()
-	rows, err := s.reader.QueryContext(ctx, `SELECT key_id, day, count FROM usage_days
-		WHERE region = ? AND plan_id = ? AND day BETWEEN ? AND ?`, region, planID, counterDay(from), counterDay(to))
+	r := sqlstore.NewUsageRows()
+	if err := s.readEach(ctx, r.Dest(), r.Add, sqlstore.UsageSQL, sqlstore.UsageArgs(region, planID, from, to)...); err != nil {
+		return nil, fmt.Errorf("sqlite store: usage: %w", err)
+	}
+	return r.Out, nil
+}
+
+// readEach runs a read on the reader pool, scanning each row into dest and calling each.
+func (s *Store) readEach(ctx context.Context, dest []any, each func() error, query string, args ...any) error {
+	rows, err := s.reader.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite store: usage: %w", err)
+		return err
 	}
-	defer rows.Close()
-	out := map[string]map[time.Time]int64{}
-	for rows.Next() {
-		var key string
-		var day, n int64
-		if err := rows.Scan(&key, &day, &n); err != nil {
-			return nil, fmt.Errorf("sqlite store: usage: %w", err)
-		}
-		if out[key] == nil {
-			out[key] = map[time.Time]int64{}
-		}
-		out[key][time.Unix(day, 0).UTC()] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite store: usage: %w", err)
-	}
-	return out, nil
+	return scanEach(rows, dest, each)
 }
 
 // counterExec runs one autocommit write on the writer connection (durable when it returns).

@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // migrations holds the schema history. Files are named NNNN_description.sql; each is applied
@@ -18,38 +16,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations returns the embedded migrations sorted by version.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite store: bad migration file name %q", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("sqlite store: duplicate migration version %d", out[i].version)
-		}
-	}
-	return out, nil
+func loadMigrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations("sqlite store", migrations, "migrations")
 }
 
 // migrate applies the migrations db has not seen yet. It refuses a database whose schema is
@@ -69,13 +38,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 		return fmt.Errorf("sqlite store: schema version: %w", err)
 	}
-	if n := len(ms); n > 0 && current > ms[n-1].version {
-		return fmt.Errorf("sqlite store: database schema version %d is newer than this binary (%d)", current, ms[n-1].version)
+	pending, err := sqlstore.Pending("sqlite store", ms, current)
+	if err != nil {
+		return err
 	}
-	for _, m := range ms {
-		if m.version <= current {
-			continue
-		}
+	for _, m := range pending {
 		if err := apply(ctx, db, m); err != nil {
 			return err
 		}
@@ -83,28 +50,28 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m migration) error {
+func apply(ctx context.Context, db *sql.DB, m sqlstore.Migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite store: migration %s: %w", m.name, err)
+		return fmt.Errorf("sqlite store: migration %s: %w", m.Name, err)
 	}
 	defer tx.Rollback()
 	// Another process may have applied it between our version read and BEGIN IMMEDIATE.
 	var done int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&done); err != nil {
-		return fmt.Errorf("sqlite store: migration %s: %w", m.name, err)
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&done); err != nil {
+		return fmt.Errorf("sqlite store: migration %s: %w", m.Name, err)
 	}
 	if done > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("sqlite store: migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("sqlite store: migration %s: %w", m.Name, err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.version, m.name); err != nil {
-		return fmt.Errorf("sqlite store: migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.Version, m.Name); err != nil {
+		return fmt.Errorf("sqlite store: migration %s: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: migration %s: %w", m.name, err)
+		return fmt.Errorf("sqlite store: migration %s: %w", m.Name, err)
 	}
 	return nil
 }

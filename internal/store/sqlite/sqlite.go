@@ -7,9 +7,9 @@
 // synchronous=FULL makes every commit durable before Update returns. Reads use a small pool of
 // query_only connections, each View seeing one WAL snapshot.
 //
-// The SQL is kept close to what PostgreSQL accepts (ON CONFLICT DO NOTHING, substr, no
-// INSERT OR REPLACE) so the PostgreSQL backend can follow the same shape; SQLite-only matters
-// (DSN pragmas, AUTOINCREMENT, error codes) stay here.
+// The per-aggregate queries live in internal/store/sqlstore, shared with the PostgreSQL backend
+// (so they keep to SQL both accept: ON CONFLICT DO NOTHING, no INSERT OR REPLACE); SQLite-only
+// matters (DSN pragmas, the single writer, the insertion counter, error codes) stay here.
 package sqlite
 
 import (
@@ -20,12 +20,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // readers is the size of the View connection pool: enough for the management API and a snapshot
@@ -51,17 +50,8 @@ type Store struct {
 	writer *sql.DB
 	reader *sql.DB
 
-	// mu guards closed and makes "check closed, then register in inflight" atomic, so Close can
-	// wait for every call that got in before it.
-	mu       sync.RWMutex
-	closed   bool
-	inflight sync.WaitGroup
-
-	changeSeq atomic.Int64 // last committed change sequence
-
-	subMu sync.Mutex
-	subs  map[chan struct{}]struct{}
-	done  chan struct{} // closed by Close: ends the goroutines watching subscribers' contexts
+	gate sqlstore.Gate  // lets Close wait for the calls that got in before it
+	feed *sqlstore.Feed // the last committed change sequence and the Changes subscribers
 }
 
 var _ store.Store = (*Store)(nil)
@@ -88,7 +78,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-	s := &Store{writer: writer, subs: map[chan struct{}]struct{}{}, done: make(chan struct{})}
+	s := &Store{writer: writer, feed: sqlstore.NewFeed(ErrClosed)}
 	if err := migrate(ctx, writer); err != nil {
 		writer.Close()
 		return nil, err
@@ -107,19 +97,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}
-	s.changeSeq.Store(seq)
+	s.feed.Observe(seq)
 	return s, nil
 }
 
 // enter registers a call so Close waits for it; the returned func ends it.
 func (s *Store) enter() (func(), error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	s.inflight.Add(1)
-	return s.inflight.Done, nil
+	return s.gate.Enter(ErrClosed)
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction; the commit is durable (synchronous=FULL)
@@ -136,7 +120,7 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 	}
 	t := newTx(ctx, sqlTx, region, true)
 	defer t.close()
-	if err := fn(t); err != nil {
+	if err := fn(t.Tx); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
@@ -149,7 +133,7 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 		return fmt.Errorf("sqlite store: commit: %w", err)
 	}
 	if last > 0 {
-		s.published(last)
+		s.feed.Observe(last)
 	}
 	return nil
 }
@@ -168,27 +152,18 @@ func (s *Store) View(ctx context.Context, region string, fn func(store.Tx) error
 	t := newTx(ctx, sqlTx, region, false)
 	defer t.close()
 	defer sqlTx.Rollback()
-	return fn(t)
+	return fn(t.Tx)
 }
 
-// Regions lists, sorted, the regions that hold an account, an API key, a usage plan or a REST
-// API (plan keys, deployments and stages cannot exist without one of those in their region).
+// Regions lists, sorted, the regions that hold any state (see sqlstore.RegionsSQL).
 func (s *Store) Regions(ctx context.Context) ([]string, error) {
 	done, err := s.enter()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	// Each branch is a loose index scan (one index seek per distinct region) rather than a
-	// DISTINCT over every row: api_keys may hold hundreds of thousands of rows in one region.
-	var parts []string
-	for _, table := range []string{"accounts", "api_keys", "usage_plans", "rest_apis"} {
-		parts = append(parts, fmt.Sprintf(`SELECT * FROM (WITH RECURSIVE r(x) AS (
-			SELECT MIN(region) FROM %[1]s
-			UNION ALL SELECT (SELECT MIN(region) FROM %[1]s WHERE region > r.x) FROM r WHERE r.x IS NOT NULL
-		) SELECT x FROM r WHERE x IS NOT NULL)`, table))
-	}
-	rows, err := s.reader.QueryContext(ctx, strings.Join(parts, " UNION ")+" ORDER BY 1")
+	// SQLite takes a WITH clause inside a compound SELECT only as a subquery.
+	rows, err := s.reader.QueryContext(ctx, sqlstore.RegionsSQL("SELECT * FROM (%s)")+" ORDER BY 1")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: regions: %w", err)
 	}
@@ -209,69 +184,16 @@ func (s *Store) Regions(ctx context.Context) ([]string, error) {
 // ctx ends or the store closes. Only commits made through this Store wake it; SQLite is a
 // single-process backend.
 func (s *Store) Changes(ctx context.Context) (int64, <-chan struct{}, error) {
-	ch := make(chan struct{}, 1)
-	s.subMu.Lock()
-	if s.subs == nil { // closed
-		s.subMu.Unlock()
-		return 0, nil, ErrClosed
-	}
-	s.subs[ch] = struct{}{}
-	s.subMu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.unsubscribe(ch)
-		case <-s.done: // Close closed ch already
-		}
-	}()
-	return s.changeSeq.Load(), ch, nil
-}
-
-func (s *Store) unsubscribe(ch chan struct{}) {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	if _, ok := s.subs[ch]; ok {
-		delete(s.subs, ch)
-		close(ch)
-	}
-}
-
-// published records a committed change sequence and wakes the subscribers.
-func (s *Store) published(seq int64) {
-	for {
-		cur := s.changeSeq.Load()
-		if seq <= cur || s.changeSeq.CompareAndSwap(cur, seq) {
-			break
-		}
-	}
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	for ch := range s.subs {
-		select {
-		case ch <- struct{}{}:
-		default: // a wake-up is already pending; the subscriber will see this change too
-		}
-	}
+	return s.feed.Subscribe(ctx)
 }
 
 // Close waits for the Update and View calls in progress, then closes the database and the
 // Changes channels. Calls made after Close return ErrClosed.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
-	close(s.done)
-	s.subMu.Lock()
-	for ch := range s.subs {
-		close(ch)
-	}
-	s.subs = nil
-	s.subMu.Unlock()
+	s.feed.Close()
 	var errs []error
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())

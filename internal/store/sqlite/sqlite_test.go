@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
@@ -56,8 +57,8 @@ func TestMigrationsApplyOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != len(ms) || v != ms[len(ms)-1].version {
-			t.Fatalf("schema_migrations: %d rows up to %d, want %d up to %d", n, v, len(ms), ms[len(ms)-1].version)
+		if n != len(ms) || v != ms[len(ms)-1].Version {
+			t.Fatalf("schema_migrations: %d rows up to %d, want %d up to %d", n, v, len(ms), ms[len(ms)-1].Version)
 		}
 		s.Close()
 	}
@@ -180,7 +181,7 @@ func TestChangesChannelClosedOnCancel(t *testing.T) {
 // A bulk write logs one region-wide change row instead of one per aggregate.
 func TestBulkChangeCollapses(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "tollgate.db"))
-	n := bulkChanges + 1
+	n := sqlstore.BulkChanges + 1
 	putKeys(t, s, "us-east-1", n, 0)
 	var rows int
 	var kind string

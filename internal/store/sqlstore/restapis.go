@@ -1,7 +1,6 @@
-package sqlite
+package sqlstore
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -13,60 +12,49 @@ func setApiRev(a *apigw.RestApi, rev int64) { a.Rev = rev }
 func setStageRev(s *apigw.Stage, rev int64) { s.Rev = rev }
 
 // GetRestApi returns the API with that id.
-func (t *tx) GetRestApi(id string) (*apigw.RestApi, error) {
+func (t *Tx) GetRestApi(id string) (*apigw.RestApi, error) {
 	var rev int64
-	var doc string
-	if err := t.queryRow([]any{&rev, &doc}, "SELECT rev, doc FROM rest_apis WHERE id = ? AND region = ?", id, t.region); err != nil {
+	a, err := getDoc[apigw.RestApi](t, &rev, "SELECT rev, doc FROM rest_apis WHERE id = ? AND region = ?", id, t.region)
+	if err != nil {
 		return nil, wrapNotFound(err, "rest api %s", id)
-	}
-	a := new(apigw.RestApi)
-	if err := decode(doc, a); err != nil {
-		return nil, err
 	}
 	a.Rev = rev
 	return a, nil
 }
 
 // PutRestApi inserts (Rev 0) or updates an API with its resource tree.
-func (t *tx) PutRestApi(a *apigw.RestApi) error {
+func (t *Tx) PutRestApi(a *apigw.RestApi) error {
 	if a.ID == "" {
-		return errors.New("sqlite store: rest api without id")
+		return t.d.errNoID("rest api without id")
 	}
-	doc, err := encode(a)
+	doc, err := t.d.Encode(a)
 	if err != nil {
 		return err
 	}
 	var n int64
 	if a.Rev == 0 {
-		seq, err := t.nextSeq()
-		if err != nil {
-			return err
-		}
-		n, err = t.exec(`INSERT INTO rest_apis (id, region, seq, rev, doc) VALUES (?, ?, ?, 1, ?)
-			ON CONFLICT DO NOTHING`, a.ID, t.region, seq, doc)
-		if err := t.wrote(n, err, kindRestApi, a.ID, "rest api %s", a.ID); err != nil {
-			return err
-		}
+		n, err = t.insert(`INSERT INTO rest_apis (id, region, seq, rev, doc) VALUES (?, ?, #seq, 1, ?)
+			ON CONFLICT DO NOTHING`, 2, a.ID, t.region, doc)
 	} else {
 		n, err = t.exec("UPDATE rest_apis SET rev = rev + 1, doc = ? WHERE id = ? AND region = ? AND rev = ?",
 			doc, a.ID, t.region, a.Rev)
-		if err := t.wrote(n, err, kindRestApi, a.ID, "rest api %s", a.ID); err != nil {
-			return err
-		}
+	}
+	if err := t.wrote(n, err, kindRestApi, a.ID, "rest api %s", a.ID); err != nil {
+		return err
 	}
 	a.Rev++
 	return nil
 }
 
 // DeleteRestApi removes the API; deployments and stages go with it (ON DELETE CASCADE).
-func (t *tx) DeleteRestApi(id string) error {
+func (t *Tx) DeleteRestApi(id string) error {
 	n, err := t.exec("DELETE FROM rest_apis WHERE id = ? AND region = ?", id, t.region)
 	return t.deleted(n, err, kindRestApi, id, "rest api %s", id)
 }
 
 // ListRestApis lists in creation order.
-func (t *tx) ListRestApis(p store.Page) ([]*apigw.RestApi, string, error) {
-	bound, limit, err := pageBounds(p, false)
+func (t *Tx) ListRestApis(p store.Page) ([]*apigw.RestApi, string, error) {
+	bound, limit, err := t.pageBounds(p, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -75,8 +63,9 @@ func (t *tx) ListRestApis(p store.Page) ([]*apigw.RestApi, string, error) {
 }
 
 // apiInRegion is ErrNotFound unless the API exists in this region; children check it because the
-// foreign key alone would accept another region's API.
-func (t *tx) apiInRegion(apiID string) error {
+// foreign key alone would accept another region's API (and in PostgreSQL a violation would
+// abort the transaction).
+func (t *Tx) apiInRegion(apiID string) error {
 	ok, err := t.exists("SELECT 1 FROM rest_apis WHERE id = ? AND region = ?", apiID, t.region)
 	if err != nil {
 		return err
@@ -88,80 +77,74 @@ func (t *tx) apiInRegion(apiID string) error {
 }
 
 // GetDeployment returns the API's deployment with that id.
-func (t *tx) GetDeployment(apiID, id string) (*apigw.Deployment, error) {
-	var doc string
-	err := t.queryRow([]any{&doc}, "SELECT doc FROM deployments WHERE api_id = ? AND id = ? AND region = ?", apiID, id, t.region)
+func (t *Tx) GetDeployment(apiID, id string) (*apigw.Deployment, error) {
+	d, err := getDoc[apigw.Deployment](t, nil, "SELECT doc FROM deployments WHERE api_id = ? AND id = ? AND region = ?",
+		apiID, id, t.region)
 	if err != nil {
 		return nil, wrapNotFound(err, "deployment %s/%s", apiID, id)
-	}
-	d := new(apigw.Deployment)
-	if err := decode(doc, d); err != nil {
-		return nil, err
 	}
 	return d, nil
 }
 
 // PutDeployment inserts a deployment: ErrConflict if the id exists, ErrNotFound without its API.
-func (t *tx) PutDeployment(d *apigw.Deployment) error {
+func (t *Tx) PutDeployment(d *apigw.Deployment) error {
 	if d.ID == "" {
-		return errors.New("sqlite store: deployment without id")
+		return t.d.errNoID("deployment without id")
+	}
+	if !t.write {
+		return t.d.ErrReadOnly
 	}
 	if err := t.apiInRegion(d.ApiID); err != nil {
 		return err
 	}
-	doc, err := encode(d)
+	doc, err := t.d.Encode(d)
 	if err != nil {
 		return err
 	}
-	seq, err := t.nextSeq()
-	if err != nil {
-		return err
-	}
-	n, err := t.exec(`INSERT INTO deployments (api_id, id, region, seq, doc) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, d.ApiID, d.ID, t.region, seq, doc)
+	n, err := t.insert(`INSERT INTO deployments (api_id, id, region, seq, doc) VALUES (?, ?, ?, #seq, ?)
+		ON CONFLICT DO NOTHING`, 3, d.ApiID, d.ID, t.region, doc)
 	return t.wrote(n, err, kindDeployment, d.ApiID+"/"+d.ID, "deployment %s/%s", d.ApiID, d.ID)
 }
 
 // DeleteDeployment removes a deployment (stages pointing at it are the caller's business).
-func (t *tx) DeleteDeployment(apiID, id string) error {
+func (t *Tx) DeleteDeployment(apiID, id string) error {
 	n, err := t.exec("DELETE FROM deployments WHERE api_id = ? AND id = ? AND region = ?", apiID, id, t.region)
 	return t.deleted(n, err, kindDeployment, apiID+"/"+id, "deployment %s/%s", apiID, id)
 }
 
-// ListDeployments lists the API's deployments in creation order.
-func (t *tx) ListDeployments(apiID string, p store.Page) ([]*apigw.Deployment, string, error) {
-	bound, limit, err := pageBounds(p, false)
+// ListDeployments lists the API's deployments in creation order. Deployments have no rev; the
+// query selects a BIGINT 0 in its place.
+func (t *Tx) ListDeployments(apiID string, p store.Page) ([]*apigw.Deployment, string, error) {
+	bound, limit, err := t.pageBounds(p, false)
 	if err != nil {
 		return nil, "", err
 	}
 	return listPage[apigw.Deployment](t, p,
-		"SELECT seq, 0, doc FROM deployments WHERE api_id = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?",
+		"SELECT seq, CAST(0 AS BIGINT), doc FROM deployments WHERE api_id = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?",
 		[]any{apiID, t.region, bound, limit}, nil)
 }
 
 // GetStage returns the API's stage with that name.
-func (t *tx) GetStage(apiID, name string) (*apigw.Stage, error) {
+func (t *Tx) GetStage(apiID, name string) (*apigw.Stage, error) {
 	var rev int64
-	var doc string
-	err := t.queryRow([]any{&rev, &doc}, "SELECT rev, doc FROM stages WHERE api_id = ? AND name = ? AND region = ?",
+	s, err := getDoc[apigw.Stage](t, &rev, "SELECT rev, doc FROM stages WHERE api_id = ? AND name = ? AND region = ?",
 		apiID, name, t.region)
 	if err != nil {
 		return nil, wrapNotFound(err, "stage %s/%s", apiID, name)
-	}
-	s := new(apigw.Stage)
-	if err := decode(doc, s); err != nil {
-		return nil, err
 	}
 	s.Rev = rev
 	return s, nil
 }
 
 // PutStage inserts (Rev 0; ErrNotFound without its API) or updates a stage.
-func (t *tx) PutStage(s *apigw.Stage) error {
+func (t *Tx) PutStage(s *apigw.Stage) error {
 	if s.StageName == "" {
-		return errors.New("sqlite store: stage without name")
+		return t.d.errNoID("stage without name")
 	}
-	doc, err := encode(s)
+	if !t.write {
+		return t.d.ErrReadOnly
+	}
+	doc, err := t.d.Encode(s)
 	if err != nil {
 		return err
 	}
@@ -171,36 +154,29 @@ func (t *tx) PutStage(s *apigw.Stage) error {
 		if err := t.apiInRegion(s.ApiID); err != nil {
 			return err
 		}
-		seq, err := t.nextSeq()
-		if err != nil {
-			return err
-		}
-		n, err = t.exec(`INSERT INTO stages (api_id, name, region, seq, rev, doc) VALUES (?, ?, ?, ?, 1, ?)
-			ON CONFLICT DO NOTHING`, s.ApiID, s.StageName, t.region, seq, doc)
-		if err := t.wrote(n, err, kindStage, key, "stage %s", key); err != nil {
-			return err
-		}
+		n, err = t.insert(`INSERT INTO stages (api_id, name, region, seq, rev, doc) VALUES (?, ?, ?, #seq, 1, ?)
+			ON CONFLICT DO NOTHING`, 3, s.ApiID, s.StageName, t.region, doc)
 	} else {
 		n, err = t.exec("UPDATE stages SET rev = rev + 1, doc = ? WHERE api_id = ? AND name = ? AND region = ? AND rev = ?",
 			doc, s.ApiID, s.StageName, t.region, s.Rev)
-		if err := t.wrote(n, err, kindStage, key, "stage %s", key); err != nil {
-			return err
-		}
+	}
+	if err := t.wrote(n, err, kindStage, key, "stage %s", key); err != nil {
+		return err
 	}
 	s.Rev++
 	return nil
 }
 
 // DeleteStage removes a stage.
-func (t *tx) DeleteStage(apiID, name string) error {
+func (t *Tx) DeleteStage(apiID, name string) error {
 	n, err := t.exec("DELETE FROM stages WHERE api_id = ? AND name = ? AND region = ?", apiID, name, t.region)
 	return t.deleted(n, err, kindStage, apiID+"/"+name, "stage %s/%s", apiID, name)
 }
 
 // ListStages lists the API's stages in creation order.
-func (t *tx) ListStages(apiID string) ([]*apigw.Stage, error) {
+func (t *Tx) ListStages(apiID string) ([]*apigw.Stage, error) {
 	items, _, err := listPage(t, store.Page{}, `SELECT seq, rev, doc FROM stages
 		WHERE api_id = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		[]any{apiID, t.region, 0, -1}, setStageRev)
+		[]any{apiID, t.region, 0, t.d.NoLimit}, setStageRev)
 	return items, err
 }

@@ -1,7 +1,6 @@
-package sqlite
+package sqlstore
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -11,60 +10,49 @@ import (
 func setPlanRev(u *apigw.UsagePlan, rev int64) { u.Rev = rev }
 
 // GetUsagePlan returns the plan with that id.
-func (t *tx) GetUsagePlan(id string) (*apigw.UsagePlan, error) {
+func (t *Tx) GetUsagePlan(id string) (*apigw.UsagePlan, error) {
 	var rev int64
-	var doc string
-	if err := t.queryRow([]any{&rev, &doc}, "SELECT rev, doc FROM usage_plans WHERE id = ? AND region = ?", id, t.region); err != nil {
+	u, err := getDoc[apigw.UsagePlan](t, &rev, "SELECT rev, doc FROM usage_plans WHERE id = ? AND region = ?", id, t.region)
+	if err != nil {
 		return nil, wrapNotFound(err, "usage plan %s", id)
-	}
-	u := new(apigw.UsagePlan)
-	if err := decode(doc, u); err != nil {
-		return nil, err
 	}
 	u.Rev = rev
 	return u, nil
 }
 
 // PutUsagePlan inserts (Rev 0) or updates a plan.
-func (t *tx) PutUsagePlan(u *apigw.UsagePlan) error {
+func (t *Tx) PutUsagePlan(u *apigw.UsagePlan) error {
 	if u.ID == "" {
-		return errors.New("sqlite store: usage plan without id")
+		return t.d.errNoID("usage plan without id")
 	}
-	doc, err := encode(u)
+	doc, err := t.d.Encode(u)
 	if err != nil {
 		return err
 	}
 	var n int64
 	if u.Rev == 0 {
-		seq, err := t.nextSeq()
-		if err != nil {
-			return err
-		}
-		n, err = t.exec(`INSERT INTO usage_plans (id, region, seq, rev, doc) VALUES (?, ?, ?, 1, ?)
-			ON CONFLICT DO NOTHING`, u.ID, t.region, seq, doc)
-		if err := t.wrote(n, err, kindUsagePlan, u.ID, "usage plan %s", u.ID); err != nil {
-			return err
-		}
+		n, err = t.insert(`INSERT INTO usage_plans (id, region, seq, rev, doc) VALUES (?, ?, #seq, 1, ?)
+			ON CONFLICT DO NOTHING`, 2, u.ID, t.region, doc)
 	} else {
 		n, err = t.exec("UPDATE usage_plans SET rev = rev + 1, doc = ? WHERE id = ? AND region = ? AND rev = ?",
 			doc, u.ID, t.region, u.Rev)
-		if err := t.wrote(n, err, kindUsagePlan, u.ID, "usage plan %s", u.ID); err != nil {
-			return err
-		}
+	}
+	if err := t.wrote(n, err, kindUsagePlan, u.ID, "usage plan %s", u.ID); err != nil {
+		return err
 	}
 	u.Rev++
 	return nil
 }
 
 // DeleteUsagePlan removes the plan; its usage plan keys go with it (ON DELETE CASCADE).
-func (t *tx) DeleteUsagePlan(id string) error {
+func (t *Tx) DeleteUsagePlan(id string) error {
 	n, err := t.exec("DELETE FROM usage_plans WHERE id = ? AND region = ?", id, t.region)
 	return t.deleted(n, err, kindUsagePlan, id, "usage plan %s", id)
 }
 
 // ListUsagePlans lists newest first, optionally only the plans holding keyID.
-func (t *tx) ListUsagePlans(keyID string, p store.Page) ([]*apigw.UsagePlan, string, error) {
-	bound, limit, err := pageBounds(p, true)
+func (t *Tx) ListUsagePlans(keyID string, p store.Page) ([]*apigw.UsagePlan, string, error) {
+	bound, limit, err := t.pageBounds(p, true)
 	if err != nil {
 		return nil, "", err
 	}
@@ -80,23 +68,23 @@ func (t *tx) ListUsagePlans(keyID string, p store.Page) ([]*apigw.UsagePlan, str
 }
 
 // GetUsagePlanKey returns the association of keyID with planID.
-func (t *tx) GetUsagePlanKey(planID, keyID string) (*apigw.UsagePlanKey, error) {
-	var doc string
-	err := t.queryRow([]any{&doc}, "SELECT doc FROM usage_plan_keys WHERE plan_id = ? AND key_id = ? AND region = ?",
+func (t *Tx) GetUsagePlanKey(planID, keyID string) (*apigw.UsagePlanKey, error) {
+	k, err := getDoc[apigw.UsagePlanKey](t, nil, "SELECT doc FROM usage_plan_keys WHERE plan_id = ? AND key_id = ? AND region = ?",
 		planID, keyID, t.region)
 	if err != nil {
 		return nil, wrapNotFound(err, "usage plan key %s/%s", planID, keyID)
-	}
-	k := new(apigw.UsagePlanKey)
-	if err := decode(doc, k); err != nil {
-		return nil, err
 	}
 	return k, nil
 }
 
 // PutUsagePlanKey inserts the association: ErrConflict if present, ErrNotFound if the plan or
-// the key is not in this region (the foreign keys alone would accept another region's rows).
-func (t *tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
+// the key is not in this region (the foreign keys alone would accept another region's rows, and
+// in PostgreSQL a violated foreign key would abort the transaction). The backends' single
+// writer keeps the checked parents from disappearing before the insert.
+func (t *Tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
+	if !t.write {
+		return t.d.ErrReadOnly
+	}
 	for _, c := range []struct{ table, id string }{{"usage_plans", k.PlanID}, {"api_keys", k.KeyID}} {
 		ok, err := t.exists("SELECT 1 FROM "+c.table+" WHERE id = ? AND region = ?", c.id, t.region)
 		if err != nil {
@@ -106,29 +94,25 @@ func (t *tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
 			return fmt.Errorf("%w: %s %s", store.ErrNotFound, c.table, c.id)
 		}
 	}
-	doc, err := encode(k)
+	doc, err := t.d.Encode(k)
 	if err != nil {
 		return err
 	}
-	seq, err := t.nextSeq()
-	if err != nil {
-		return err
-	}
-	n, err := t.exec(`INSERT INTO usage_plan_keys (plan_id, key_id, region, seq, doc) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, k.PlanID, k.KeyID, t.region, seq, doc)
+	n, err := t.insert(`INSERT INTO usage_plan_keys (plan_id, key_id, region, seq, doc) VALUES (?, ?, ?, #seq, ?)
+		ON CONFLICT DO NOTHING`, 3, k.PlanID, k.KeyID, t.region, doc)
 	return t.wrote(n, err, kindUsagePlanKey, k.PlanID+"/"+k.KeyID, "usage plan key %s/%s", k.PlanID, k.KeyID)
 }
 
 // DeleteUsagePlanKey removes the association.
-func (t *tx) DeleteUsagePlanKey(planID, keyID string) error {
+func (t *Tx) DeleteUsagePlanKey(planID, keyID string) error {
 	n, err := t.exec("DELETE FROM usage_plan_keys WHERE plan_id = ? AND key_id = ? AND region = ?", planID, keyID, t.region)
 	return t.deleted(n, err, kindUsagePlanKey, planID+"/"+keyID, "usage plan key %s/%s", planID, keyID)
 }
 
 // ListUsagePlanKeys lists the plan's keys, most recently associated first; the cursor is the
 // association's seq.
-func (t *tx) ListUsagePlanKeys(planID, namePrefix string, p store.Page) ([]*apigw.ApiKey, string, error) {
-	bound, limit, err := pageBounds(p, true)
+func (t *Tx) ListUsagePlanKeys(planID, namePrefix string, p store.Page) ([]*apigw.ApiKey, string, error) {
+	bound, limit, err := t.pageBounds(p, true)
 	if err != nil {
 		return nil, "", err
 	}
@@ -136,27 +120,24 @@ func (t *tx) ListUsagePlanKeys(planID, namePrefix string, p store.Page) ([]*apig
 		WHERE pk.plan_id = ? AND pk.region = ?`
 	args := []any{planID, t.region}
 	if namePrefix != "" {
-		q += " AND substr(k.name, 1, length(?)) = ?"
-		args = append(args, namePrefix, namePrefix)
+		cond, cargs := t.d.HasPrefix("k.name", namePrefix)
+		q += " AND " + cond
+		args = append(args, cargs...)
 	}
 	q += " AND pk.seq < ? ORDER BY pk.seq DESC LIMIT ?"
 	return listPage(t, p, q, append(args, bound, limit), setKeyRev)
 }
 
 // PlanIDsOfKey lists the ids of the plans holding the key, in the order it was added to them.
-func (t *tx) PlanIDsOfKey(keyID string) ([]string, error) {
-	rows, err := t.query("SELECT plan_id FROM usage_plan_keys WHERE key_id = ? AND region = ? ORDER BY seq", keyID, t.region)
+func (t *Tx) PlanIDsOfKey(keyID string) ([]string, error) {
+	var out []string
+	var id string
+	err := t.q.Query([]any{&id}, func() error {
+		out = append(out, id)
+		return nil
+	}, "SELECT plan_id FROM usage_plan_keys WHERE key_id = ? AND region = ? ORDER BY seq", keyID, t.region)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -1,0 +1,230 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tollgate/tollgate/internal/store"
+)
+
+// BulkChanges is the number of distinct aggregates one Update may write before its change log
+// entry collapses into a single region-wide row (kind "*"): an import of 100,000 keys should
+// not double its cost writing 100,000 log rows nobody reads one by one.
+const BulkChanges = 256
+
+// KeepChanges is how many change rows the log keeps; older ones are pruned as new ones arrive.
+const KeepChanges = 10000
+
+// Change kinds recorded in the changes table.
+const (
+	kindAccount      = "account"
+	kindApiKey       = "apikey"
+	kindUsagePlan    = "usageplan"
+	kindUsagePlanKey = "usageplankey"
+	kindRestApi      = "restapi"
+	kindDeployment   = "deployment"
+	kindStage        = "stage"
+)
+
+// ChangeKey names one written aggregate in the change log.
+type ChangeKey struct{ Kind, ID string }
+
+// Tx implements store.Tx over a backend's Querier. The backend commits it and writes its change
+// log (Changes) before the commit.
+type Tx struct {
+	q      Querier
+	d      *Dialect
+	region string
+	write  bool
+
+	changed   map[ChangeKey]struct{}
+	changeLog []ChangeKey // first-write order, for deterministic change rows
+}
+
+var _ store.Tx = (*Tx)(nil)
+
+// NewTx returns the store.Tx of one backend transaction scoped to region; write says whether
+// it may write.
+func NewTx(d *Dialect, q Querier, region string, write bool) *Tx {
+	return &Tx{q: q, d: d, region: region, write: write}
+}
+
+// Changes returns the change log rows the transaction owes: one per written aggregate in
+// first-write order, a single region-wide {"*", ""} beyond BulkChanges, nil when nothing
+// was written.
+func (t *Tx) Changes() []ChangeKey {
+	if len(t.changed) == 0 {
+		return nil
+	}
+	if len(t.changed) > BulkChanges {
+		return []ChangeKey{{Kind: "*"}}
+	}
+	return t.changeLog
+}
+
+// changedAgg records that the transaction wrote the aggregate kind/id.
+func (t *Tx) changedAgg(kind, id string) {
+	if t.changed == nil {
+		t.changed = map[ChangeKey]struct{}{}
+	}
+	k := ChangeKey{kind, id}
+	if _, ok := t.changed[k]; ok {
+		return
+	}
+	t.changed[k] = struct{}{}
+	if len(t.changeLog) <= BulkChanges {
+		t.changeLog = append(t.changeLog, k)
+	}
+}
+
+// exec runs a write statement; a read-only transaction refuses it before it reaches the driver.
+func (t *Tx) exec(query string, args ...any) (int64, error) {
+	if !t.write {
+		return 0, t.d.ErrReadOnly
+	}
+	return t.q.Exec(query, args...)
+}
+
+// insert runs an INSERT whose text holds the insertion counter as the marker "#seq": the
+// marker becomes the backend's NextSeq expression and its arguments are spliced in at
+// position at of args.
+func (t *Tx) insert(query string, at int, args ...any) (int64, error) {
+	if !t.write {
+		return 0, t.d.ErrReadOnly
+	}
+	expr, seqArgs, err := t.q.NextSeq()
+	if err != nil {
+		return 0, err
+	}
+	all := make([]any, 0, len(args)+len(seqArgs))
+	all = append(append(append(all, args[:at]...), seqArgs...), args[at:]...)
+	return t.q.Exec(replaceSeq(query, expr), all...)
+}
+
+// exists reports whether query returns a row.
+func (t *Tx) exists(query string, args ...any) (bool, error) {
+	var one int
+	err := t.q.QueryRow([]any{&one}, query, args...)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// getDoc decodes the doc of the single row of query; rev, when not nil, receives the rev
+// column the query selects before it.
+func getDoc[T any](t *Tx, rev *int64, query string, args ...any) (*T, error) {
+	var doc string
+	dest := []any{&doc}
+	if rev != nil {
+		dest = []any{rev, &doc}
+	}
+	if err := t.q.QueryRow(dest, query, args...); err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := t.d.Decode(doc, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// wrote checks the outcome of a Rev-guarded write: no row changed means the id exists (insert) or
+// the stored Rev moved on (update), both ErrConflict. On success the change is recorded.
+func (t *Tx) wrote(n int64, err error, kind, id, what string, args ...any) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", fmt.Sprintf(what, args...), err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s", store.ErrConflict, fmt.Sprintf(what, args...))
+	}
+	t.changedAgg(kind, id)
+	return nil
+}
+
+// wrapNotFound adds what was looked up to ErrNotFound; other errors pass through.
+func wrapNotFound(err error, what string, args ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s", store.ErrNotFound, fmt.Sprintf(what, args...))
+	}
+	return err
+}
+
+// deleted checks the outcome of a delete: no row means ErrNotFound.
+func (t *Tx) deleted(n int64, err error, kind, id, what string, args ...any) error {
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s", store.ErrNotFound, fmt.Sprintf(what, args...))
+	}
+	t.changedAgg(kind, id)
+	return nil
+}
+
+// pageBounds turns a Page into a seq bound and a LIMIT argument. Newest-first lists read
+// seq < cursor, creation-order lists seq > cursor; no cursor means no bound. One extra row is
+// fetched to learn whether a next page exists. Limit <= 0 means no limit (Dialect.NoLimit).
+func (t *Tx) pageBounds(p store.Page, newestFirst bool) (bound int64, limit any, err error) {
+	switch {
+	case p.Cursor != "":
+		bound, err = strconv.ParseInt(p.Cursor, 10, 64)
+		if err != nil || bound < 0 {
+			return 0, nil, fmt.Errorf("%w %q", store.ErrBadCursor, p.Cursor)
+		}
+	case newestFirst:
+		bound = 1<<63 - 1
+	default:
+		bound = 0
+	}
+	limit = t.d.NoLimit
+	if p.Limit > 0 {
+		limit = int64(p.Limit) + 1
+	}
+	return bound, limit, nil
+}
+
+// row is one listed document with its order key.
+type row struct {
+	seq int64
+	rev int64
+	doc string
+}
+
+// listPage runs a list query (which selects seq, rev, doc and whose last two arguments are the
+// seq bound and the limit), cuts the look-ahead row into the next cursor and decodes the page,
+// setting Rev through setRev.
+func listPage[T any](t *Tx, p store.Page, query string, args []any, setRev func(*T, int64)) ([]*T, string, error) {
+	var rs []row
+	var r row
+	if err := t.q.Query([]any{&r.seq, &r.rev, &r.doc}, func() error {
+		rs = append(rs, r)
+		return nil
+	}, query, args...); err != nil {
+		return nil, "", t.d.Errorf("list: %w", err)
+	}
+	next := ""
+	if p.Limit > 0 && len(rs) > p.Limit {
+		rs = rs[:p.Limit]
+		next = strconv.FormatInt(rs[len(rs)-1].seq, 10)
+	}
+	out := make([]*T, 0, len(rs))
+	for _, r := range rs {
+		v := new(T)
+		if err := t.d.Decode(r.doc, v); err != nil {
+			return nil, "", err
+		}
+		if setRev != nil {
+			setRev(v, r.rev)
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
+// replaceSeq puts the insertion counter expression in place of the "#seq" marker.
+func replaceSeq(query, expr string) string {
+	return strings.Replace(query, "#seq", expr, 1)
+}
