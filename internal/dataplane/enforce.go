@@ -38,8 +38,8 @@ type Outcome struct {
 	Reset time.Time
 }
 
-// Enforcer applies the checks of spec §7.2 in order. Quota entries and usage counters come bound
-// to the snapshot's key bindings.
+// Enforcer applies the checks of spec §7.2 in order. Quota entries and usage counters come from
+// the snapshot's key bindings (bound on a key's first request).
 type Enforcer struct {
 	Limiter limit.Limiter
 	// FailOpen admits requests when the quota store fails (default: fail closed, 503).
@@ -91,11 +91,11 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 	if b == nil {
 		return
 	}
-	if b.Quota != nil && !e.takeQuota(ctx, b, now, o) {
+	if q := b.Quota(); q != nil && !e.takeQuota(ctx, q, b.Policy, now, o) {
 		return
 	}
-	if b.Usage != nil {
-		b.Usage.Add(now)
+	if u := b.Usage(); u != nil {
+		u.Add(now)
 	}
 }
 
@@ -113,8 +113,8 @@ func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region 
 	return limit.Decision{Allowed: true}
 }
 
-func (e *Enforcer) takeQuota(ctx context.Context, b *snapshot.Binding, now time.Time, o *Outcome) bool {
-	ok, err := b.Quota.Take(ctx, b.Policy, now)
+func (e *Enforcer) takeQuota(ctx context.Context, q *quota.Entry, p *quota.Policy, now time.Time, o *Outcome) bool {
+	ok, err := q.Take(ctx, p, now)
 	if err != nil {
 		if e.FailOpen {
 			return true
@@ -124,7 +124,7 @@ func (e *Enforcer) takeQuota(ctx context.Context, b *snapshot.Binding, now time.
 	}
 	if !ok {
 		o.Err = ErrLimitExceeded
-		o.Reset = quota.PeriodEnd(b.Policy.Quota.Period, now)
+		o.Reset = quota.PeriodEnd(p.Quota.Period, now)
 		return false
 	}
 	return true

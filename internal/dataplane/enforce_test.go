@@ -58,7 +58,7 @@ func newFixtureLedger(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Th
 		Deployments: []*apigw.Deployment{{ID: "d1", ApiID: "api1", Resources: res}},
 		Stages:      []*apigw.Stage{{ApiID: "api1", StageName: "dev", DeploymentID: "d1", MethodSettings: settings}},
 		Plans:       []*apigw.UsagePlan{&plan},
-		Keys: []*apigw.ApiKey{
+		Keys: []snapshot.KeyInput{
 			{ID: "key1", Value: keyValue, Enabled: true},
 			{ID: "key2", Value: "disabled-key-0123456789", Enabled: false},
 			{ID: "key3", Value: "planless-key-0123456789", Enabled: true},

@@ -76,19 +76,35 @@ func loadRegion(tx store.Tx, ri *snapshot.RegionInput) error {
 	if ri.Plans, err = all(func(p store.Page) ([]*apigw.UsagePlan, string, error) { return tx.ListUsagePlans("", p) }); err != nil {
 		return err
 	}
-	if ri.Keys, err = all(func(p store.Page) ([]*apigw.ApiKey, string, error) { return tx.ListApiKeys(store.ApiKeyFilter{}, p) }); err != nil {
-		return err
-	}
-	for _, p := range ri.Plans {
-		keys, err := all(func(pg store.Page) ([]*apigw.ApiKey, string, error) { return tx.ListUsagePlanKeys(p.ID, "", pg) })
+	// The key index and plan memberships are read from columns: decoding a million key documents
+	// only to keep their id, value and enabled flag dominated loading.
+	// Pages are kept apart and copied once into a slice of the final size: growing one slice to
+	// a million entries would copy it over and over.
+	var pages [][]store.KeyIndexEntry
+	n := 0
+	for cursor := ""; ; {
+		keys, next, err := tx.ListKeyIndex(store.Page{Cursor: cursor, Limit: pageSize})
 		if err != nil {
 			return err
 		}
-		ids := make([]string, len(keys))
-		for i, k := range keys {
-			ids[i] = k.ID
+		pages = append(pages, keys)
+		n += len(keys)
+		if next == "" {
+			break
 		}
-		ri.PlanKeys[p.ID] = ids
+		cursor = next
+	}
+	ri.Keys = make([]snapshot.KeyInput, 0, n)
+	for i, page := range pages {
+		for _, k := range page {
+			ri.Keys = append(ri.Keys, snapshot.KeyInput{ID: k.ID, Value: k.Value, Enabled: k.Enabled})
+		}
+		pages[i] = nil // let the page go as soon as it is copied
+	}
+	for _, p := range ri.Plans {
+		if ri.PlanKeys[p.ID], err = tx.ListPlanKeyIDs(p.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -30,10 +31,17 @@ type RegionInput struct {
 	Deployments []*apigw.Deployment
 	Stages      []*apigw.Stage
 	Plans       []*apigw.UsagePlan
-	Keys        []*apigw.ApiKey
+	Keys        []KeyInput
 	PlanKeys    map[string][]string // plan id → key ids
 	// Overrides are UpdateUsage allowances for the current periods, by plan id then key id.
 	Overrides map[string]map[string]Override
+}
+
+// KeyInput is what the data plane needs of an API key: a million keys load as a million of these,
+// not a million full documents. Value is hashed at build time and not kept.
+type KeyInput struct {
+	ID, Value string
+	Enabled   bool
 }
 
 // Override is an UpdateUsage allowance for one key in one quota period.
@@ -112,23 +120,62 @@ type IntegrationResponse struct {
 type Key struct {
 	ID      string
 	Enabled bool
+	// first is the key's binding to the first plan it was found in, valid for the stages that
+	// plan covers. Almost every key is in one plan, which then costs no map and no extra object.
+	first Binding
 	// bindings maps each stage the key may call to the plan that grants it (at most one plan per
-	// key per stage).
+	// key per stage; the last plan listed wins). Only a key in several plans has it, and then it
+	// is the whole truth (first is one of its values).
 	bindings map[*Stage]*Binding
 }
 
-// Binding is a key's membership in a plan that covers a stage, with the per-key state that
-// outlives snapshots bound once at build time, so a request does no lookups for it.
+// Binding is a key's membership in a plan that covers a stage. The per-key state that outlives
+// snapshots (quota entry, usage counter) is bound on the key's first request through the
+// snapshot's Binder and cached, so a build does not create state for a million idle keys and
+// later requests do no lookups for it.
 type Binding struct {
 	Plan  *Plan
 	KeyID string
-	// Policy is the key's quota policy (nil without a quota); the pointer is stable for the life
-	// of this snapshot, which lets the quota entry skip its period maths.
+	// Policy is the key's quota policy (nil without a quota): the plan's shared one, or the key's
+	// own when an UpdateUsage override applies. The pointer is stable for the life of this
+	// snapshot, which lets the quota entry skip its period maths.
 	Policy *quota.Policy
-	// Quota is the key's quota counter (nil without a quota or without a binder).
-	Quota *quota.Entry
-	// Usage counts the key's admitted requests (nil without a binder).
-	Usage UsageCounter
+	state  atomic.Pointer[boundState]
+}
+
+// boundState is what a Binding binds on first use.
+type boundState struct {
+	quota *quota.Entry
+	usage UsageCounter
+}
+
+// Quota returns the key's quota counter (nil without a quota or without a binder). The first
+// call binds it; later calls only load a pointer and do not allocate.
+func (b *Binding) Quota() *quota.Entry { return b.bound().quota }
+
+// Usage returns the counter of the key's admitted requests (nil without a binder), bound like
+// Quota.
+func (b *Binding) Usage() UsageCounter { return b.bound().usage }
+
+// bound returns the binding's state, binding it on first use. Concurrent first requests may
+// both call the Binder; its functions return the same entry and counter for the same ids, so
+// whichever pointer wins holds the same state.
+func (b *Binding) bound() *boundState {
+	if st := b.state.Load(); st != nil {
+		return st
+	}
+	p := b.Plan
+	st := &boundState{}
+	if b.Policy != nil && p.binder.QuotaEntry != nil {
+		st.quota = p.binder.QuotaEntry(p.Region, p.ID, b.KeyID)
+	}
+	if p.binder.Usage != nil {
+		st.usage = p.binder.Usage(p.Region, p.ID, b.KeyID)
+	}
+	if !b.state.CompareAndSwap(nil, st) {
+		return b.state.Load()
+	}
+	return st
 }
 
 // UsageCounter counts admitted requests; Add must not block or allocate.
@@ -137,7 +184,9 @@ type UsageCounter interface {
 }
 
 // Binder attaches state that outlives snapshots: quota entries and usage counters. Either
-// function may be nil (tests).
+// function may be nil (tests). They are called on a binding's first request, from request
+// goroutines and possibly concurrently, so they must be safe for that and return the same
+// object for the same ids (quota.Counter.Entry and meter.Meter.Counter are get-or-create).
 type Binder struct {
 	QuotaEntry func(region, planID, keyID string) *quota.Entry
 	Usage      func(region, planID, keyID string) UsageCounter
@@ -150,6 +199,11 @@ type Plan struct {
 	Throttle   *apigw.Throttle
 	Quota      *apigw.Quota
 	QuotaSince time.Time
+	// stages are the stages the plan covers (a handful: a linear scan beats a map).
+	stages []*Stage
+	// policy is the quota policy the plan's keys without an override share.
+	policy *quota.Policy
+	binder *Binder
 	// methodThrottles: per stage, per method, the plan's method-level throttle (replacing the
 	// plan bucket for that method, spec §6 / §13 A6), with the key it was declared under.
 	methodThrottles map[*Method]MethodThrottle
@@ -189,7 +243,24 @@ func HashKey(value string) [sha256.Size]byte { return sha256.Sum256([]byte(value
 func (r *Region) Key(hash [sha256.Size]byte) *Key { return r.keys[hash] }
 
 // Binding returns the plan binding that lets k call stage st, or nil.
-func (k *Key) Binding(st *Stage) *Binding { return k.bindings[st] }
+func (k *Key) Binding(st *Stage) *Binding {
+	if k.bindings != nil {
+		return k.bindings[st]
+	}
+	if k.first.Plan != nil && k.first.Plan.covers(st) {
+		return &k.first
+	}
+	return nil
+}
+
+func (p *Plan) covers(st *Stage) bool {
+	for _, s := range p.stages {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
 
 // MethodThrottle returns the plan's method-level throttle for m, if it declares one.
 func (p *Plan) MethodThrottle(m *Method) (MethodThrottle, bool) {
@@ -199,21 +270,22 @@ func (p *Plan) MethodThrottle(m *Method) (MethodThrottle, bool) {
 
 // Build compiles a snapshot, binding per-key state through b.
 func Build(in Input, b Binder) *Snapshot {
-	s := &Snapshot{Seq: in.Seq, apis: map[string]*API{}, regions: map[string]*Region{}}
+	s := &Snapshot{Seq: in.Seq, apis: map[string]*API{}, regions: make(map[string]*Region, len(in.Regions))}
+	bind := &b
 	for i := range in.Regions {
-		s.buildRegion(&in.Regions[i], b)
+		s.buildRegion(&in.Regions[i], bind)
 	}
 	return s
 }
 
-func (s *Snapshot) buildRegion(in *RegionInput, bind Binder) {
+func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	reg := &Region{Name: in.Region, Throttle: in.Throttle, keys: make(map[[sha256.Size]byte]*Key, len(in.Keys))}
 	s.regions[in.Region] = reg
-	deployments := map[string]*apigw.Deployment{}
+	deployments := make(map[string]*apigw.Deployment, len(in.Deployments))
 	for _, d := range in.Deployments {
 		deployments[d.ApiID+"/"+d.ID] = d
 	}
-	stagesByRef := map[string]*Stage{} // "<apiId>:<stage>"
+	stagesByRef := make(map[string]*Stage, len(in.Stages)) // "<apiId>:<stage>"
 	for _, a := range in.Apis {
 		api := &API{ID: a.ID, Region: reg, ApiKeySource: a.ApiKeySource, stages: map[string]*Stage{}}
 		s.apis[a.ID] = api
@@ -235,25 +307,31 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind Binder) {
 		api.stages[st.StageName] = cs
 		stagesByRef[st.ApiID+":"+st.StageName] = cs
 	}
-	keys := map[string]*Key{}
-	for _, k := range in.Keys {
-		ck := &Key{ID: k.ID, Enabled: k.Enabled}
+	// Keys are allocated in one block: a million small objects would cost a million allocations
+	// and their headers.
+	block := make([]Key, len(in.Keys))
+	keys := make(map[string]*Key, len(in.Keys))
+	for i, k := range in.Keys {
+		ck := &block[i]
+		ck.ID, ck.Enabled = k.ID, k.Enabled
 		keys[k.ID] = ck
 		reg.keys[HashKey(k.Value)] = ck
 	}
 	for _, p := range in.Plans {
 		cp := &Plan{ID: p.ID, Region: in.Region, Throttle: p.Throttle, Quota: p.Quota, QuotaSince: p.QuotaSince,
-			methodThrottles: map[*Method]MethodThrottle{}}
-		var stages []*Stage
+			binder: bind, methodThrottles: map[*Method]MethodThrottle{}}
 		for _, as := range p.ApiStages {
 			st := stagesByRef[as.ApiID+":"+as.Stage]
 			if st == nil {
 				continue
 			}
-			stages = append(stages, st)
+			cp.stages = append(cp.stages, st)
 			if len(as.Throttle) > 0 {
 				bindMethodThrottles(cp, st, as.Throttle)
 			}
+		}
+		if p.Quota != nil {
+			cp.policy = &quota.Policy{Quota: *p.Quota, Since: p.QuotaSince}
 		}
 		overrides := in.Overrides[p.ID]
 		for _, keyID := range in.PlanKeys[p.ID] {
@@ -261,26 +339,36 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind Binder) {
 			if k == nil {
 				continue
 			}
-			b := &Binding{Plan: cp, KeyID: keyID}
-			if p.Quota != nil {
-				b.Policy = &quota.Policy{Quota: *p.Quota, Since: p.QuotaSince}
-				if o, ok := overrides[keyID]; ok {
-					b.Policy.OverrideStart, b.Policy.Override = o.PeriodStart, o.Allowance
-				}
-				if bind.QuotaEntry != nil {
-					b.Quota = bind.QuotaEntry(in.Region, p.ID, keyID)
-				}
-			}
-			if bind.Usage != nil {
-				b.Usage = bind.Usage(in.Region, p.ID, keyID)
-			}
-			for _, st := range stages {
-				if k.bindings == nil {
-					k.bindings = map[*Stage]*Binding{}
-				}
-				k.bindings[st] = b
+			bindKey(k, cp, keyID, overrides)
+		}
+	}
+}
+
+// bindKey adds k's membership of plan p. The first plan fills the key's embedded binding; a
+// second one moves every binding into the per-stage map, later plans overriding earlier ones
+// on a shared stage.
+func bindKey(k *Key, p *Plan, keyID string, overrides map[string]Override) {
+	if len(p.stages) == 0 {
+		return // a plan on no deployed stage grants nothing
+	}
+	b := &k.first
+	if k.first.Plan != nil {
+		if k.bindings == nil {
+			k.bindings = make(map[*Stage]*Binding, len(k.first.Plan.stages)+len(p.stages))
+			for _, st := range k.first.Plan.stages {
+				k.bindings[st] = &k.first
 			}
 		}
+		b = &Binding{}
+		for _, st := range p.stages {
+			k.bindings[st] = b
+		}
+	}
+	b.Plan, b.KeyID, b.Policy = p, keyID, p.policy
+	if o, ok := overrides[keyID]; ok && p.policy != nil {
+		own := *p.policy
+		own.OverrideStart, own.Override = o.PeriodStart, o.Allowance
+		b.Policy = &own
 	}
 }
 

@@ -65,6 +65,13 @@ type ApiKeyFilter struct {
 	CustomerID string
 }
 
+// KeyIndexEntry is the part of an API key the data plane needs: its id, its secret value (which
+// the snapshot hashes) and whether it is enabled.
+type KeyIndexEntry struct {
+	ID, Value string
+	Enabled   bool
+}
+
 // Tx is one transaction, scoped to one region. Lists return the page and the cursor of the next
 // page ("" when this is the last one).
 type Tx interface {
@@ -96,6 +103,13 @@ type Tx interface {
 	ListUsagePlanKeys(planID, namePrefix string, p Page) ([]*apigw.ApiKey, string, error)
 	// PlanIDsOfKey lists the ids of the plans that contain the key.
 	PlanIDsOfKey(keyID string) ([]string, error)
+	// ListKeyIndex lists the region's keys newest first (as ListApiKeys) with only what the data
+	// plane indexes. It reads columns, not documents, so loading a million keys into a snapshot
+	// does not decode a million JSON documents.
+	ListKeyIndex(p Page) ([]KeyIndexEntry, string, error)
+	// ListPlanKeyIDs lists the ids of every key in the plan, most recently added first (as
+	// ListUsagePlanKeys), without reading the keys: the snapshot only needs the membership.
+	ListPlanKeyIDs(planID string) ([]string, error)
 
 	GetRestApi(id string) (*apigw.RestApi, error)
 	PutRestApi(a *apigw.RestApi) error

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"strconv"
+
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store"
 )
@@ -73,14 +75,14 @@ func (t *Tx) PutApiKey(k *apigw.ApiKey) error {
 	}
 	var n int64
 	if k.Rev == 0 {
-		n, err = t.insert(`INSERT INTO api_keys (id, region, value, name, customer_id, seq, rev, doc)
-			VALUES (?, ?, ?, ?, ?, #seq, 1, ?) ON CONFLICT DO NOTHING`, 5,
-			k.ID, t.region, k.Value, k.Name, k.CustomerID, doc)
+		n, err = t.insert(`INSERT INTO api_keys (id, region, value, name, customer_id, enabled, seq, rev, doc)
+			VALUES (?, ?, ?, ?, ?, ?, #seq, 1, ?) ON CONFLICT DO NOTHING`, 6,
+			k.ID, t.region, k.Value, k.Name, k.CustomerID, k.Enabled, doc)
 	} else {
-		n, err = t.exec(`UPDATE api_keys SET value = ?, name = ?, customer_id = ?, rev = rev + 1, doc = ?
+		n, err = t.exec(`UPDATE api_keys SET value = ?, name = ?, customer_id = ?, enabled = ?, rev = rev + 1, doc = ?
 			WHERE id = ? AND region = ? AND rev = ?
 			AND NOT EXISTS (SELECT 1 FROM api_keys o WHERE o.region = ? AND o.value = ? AND o.id <> ?)`,
-			k.Value, k.Name, k.CustomerID, doc, k.ID, t.region, k.Rev, t.region, k.Value, k.ID)
+			k.Value, k.Name, k.CustomerID, k.Enabled, doc, k.ID, t.region, k.Rev, t.region, k.Value, k.ID)
 	}
 	if err := t.wrote(n, err, kindApiKey, k.ID, "api key %s", k.ID); err != nil {
 		return err
@@ -115,4 +117,36 @@ func (t *Tx) ListApiKeys(f store.ApiKeyFilter, p store.Page) ([]*apigw.ApiKey, s
 	}
 	q += " AND seq < ? ORDER BY seq DESC LIMIT ?"
 	return listPage(t, p, q, append(args, bound, limit), setKeyRev)
+}
+
+// ListKeyIndex lists newest first from the id, value and enabled columns (the enabled column
+// mirrors the document, written with it by PutApiKey), decoding no documents.
+func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
+	bound, limit, err := t.pageBounds(p, true)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []store.KeyIndexEntry
+	if p.Limit > 0 {
+		out = make([]store.KeyIndexEntry, 0, p.Limit+1) // the page and its look-ahead row
+	}
+	var seq, lastKept int64
+	var e store.KeyIndexEntry
+	err = t.q.Query([]any{&seq, &e.ID, &e.Value, &e.Enabled}, func() error {
+		out = append(out, e)
+		if len(out) == p.Limit {
+			lastKept = seq // the next page's cursor if a look-ahead row follows
+		}
+		return nil
+	}, "SELECT seq, id, value, enabled FROM api_keys WHERE region = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+		t.region, bound, limit)
+	if err != nil {
+		return nil, "", t.d.Errorf("list key index: %w", err)
+	}
+	next := ""
+	if p.Limit > 0 && len(out) > p.Limit {
+		out = out[:p.Limit]
+		next = strconv.FormatInt(lastKept, 10)
+	}
+	return out, next, nil
 }

@@ -141,3 +141,18 @@ func (t *Tx) PlanIDsOfKey(keyID string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// ListPlanKeyIDs reads the association rows alone (no join with api_keys, no documents); the
+// (plan_id, seq) index gives the order.
+func (t *Tx) ListPlanKeyIDs(planID string) ([]string, error) {
+	var out []string
+	var id string
+	err := t.q.Query([]any{&id}, func() error {
+		out = append(out, id)
+		return nil
+	}, "SELECT key_id FROM usage_plan_keys WHERE plan_id = ? AND region = ? ORDER BY seq DESC", planID, t.region)
+	if err != nil {
+		return nil, t.d.Errorf("list plan key ids: %w", err)
+	}
+	return out, nil
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"ApiKeyList", testApiKeyList},
 		{"UsagePlans", testUsagePlans},
 		{"UsagePlanKeys", testUsagePlanKeys},
+		{"KeyIndex", testKeyIndex},
 		{"RestApis", testRestApis},
 		{"Deployments", testDeployments},
 		{"Stages", testStages},

@@ -1,0 +1,177 @@
+package snapshot
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/quota"
+)
+
+// multiInput is one API with stages a, b and c, and plans: pa on a, pab on a+b, pc on c, pq
+// (with a quota) on b, pnone on no deployed stage.
+func multiInput(planKeys map[string][]string, overrides map[string]map[string]Override) Input {
+	res := []*apigw.Resource{{ID: "root", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", ApiKeyRequired: true}}}}
+	plan := func(id string, q *apigw.Quota, stages ...string) *apigw.UsagePlan {
+		p := &apigw.UsagePlan{ID: id, Quota: q}
+		for _, s := range stages {
+			p.ApiStages = append(p.ApiStages, apigw.ApiStage{ApiID: "api1", Stage: s})
+		}
+		return p
+	}
+	ri := RegionInput{
+		Region:      "us-east-1",
+		Apis:        []*apigw.RestApi{{ID: "api1"}},
+		Deployments: []*apigw.Deployment{{ID: "d1", ApiID: "api1", Resources: res}},
+		Plans: []*apigw.UsagePlan{plan("pa", nil, "a"), plan("pab", nil, "a", "b"), plan("pc", nil, "c"),
+			plan("pq", &apigw.Quota{Limit: 10, Period: apigw.PeriodDay}, "b"), plan("pnone", nil, "gone")},
+		PlanKeys:  planKeys,
+		Overrides: overrides,
+	}
+	for _, s := range []string{"a", "b", "c"} {
+		ri.Stages = append(ri.Stages, &apigw.Stage{ApiID: "api1", StageName: s, DeploymentID: "d1"})
+	}
+	for i := 1; i <= 3; i++ {
+		ri.Keys = append(ri.Keys, KeyInput{ID: fmt.Sprintf("k%d", i), Value: fmt.Sprintf("v%d", i), Enabled: i != 3})
+	}
+	return Input{Regions: []RegionInput{ri}}
+}
+
+func TestBindingsByStage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		planKeys map[string][]string
+		want     map[string]string // stage → plan id granting k1 ("" none)
+	}{
+		{"no plan", nil, map[string]string{"a": "", "b": "", "c": ""}},
+		{"one plan, one stage", map[string][]string{"pa": {"k1"}}, map[string]string{"a": "pa", "b": "", "c": ""}},
+		{"one plan, two stages", map[string][]string{"pab": {"k1"}}, map[string]string{"a": "pab", "b": "pab", "c": ""}},
+		{"two plans, disjoint stages", map[string][]string{"pa": {"k1"}, "pc": {"k1"}}, map[string]string{"a": "pa", "b": "", "c": "pc"}},
+		{"two plans on one stage: the later plan wins", map[string][]string{"pa": {"k1"}, "pab": {"k1"}}, map[string]string{"a": "pab", "b": "pab", "c": ""}},
+		{"first plan covers no deployed stage", map[string][]string{"pnone": {"k1"}, "pc": {"k1"}}, map[string]string{"a": "", "b": "", "c": "pc"}},
+		{"unknown key ids are skipped", map[string][]string{"pa": {"nope", "k1"}}, map[string]string{"a": "pa", "b": "", "c": ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Build(multiInput(tc.planKeys, nil), Binder{})
+			api := s.API("api1")
+			k := api.Region.Key(HashKey("v1"))
+			if k == nil || k.ID != "k1" || !k.Enabled {
+				t.Fatalf("key: %+v", k)
+			}
+			for stage, want := range tc.want {
+				got := ""
+				if b := k.Binding(api.Stage(stage)); b != nil {
+					got = b.Plan.ID
+					if b.KeyID != "k1" {
+						t.Errorf("stage %s: binding of %q", stage, b.KeyID)
+					}
+				}
+				if got != want {
+					t.Errorf("stage %s: plan %q, want %q", stage, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestLazyBinding checks that a build creates no per-key state, that the first use binds it
+// once per binding with the right ids, and that later uses neither bind again nor allocate.
+func TestLazyBinding(t *testing.T) {
+	type call struct{ kind, region, plan, key string }
+	var calls []call
+	counter := quota.New(nil, quota.Options{})
+	t.Cleanup(func() { _ = counter.Close(t.Context()) })
+	entries := map[string]*quota.Entry{}
+	b := Binder{
+		QuotaEntry: func(region, planID, keyID string) *quota.Entry {
+			calls = append(calls, call{"quota", region, planID, keyID})
+			e := counter.Entry(region, planID, keyID)
+			entries[planID+"/"+keyID] = e
+			return e
+		},
+		Usage: func(region, planID, keyID string) UsageCounter {
+			calls = append(calls, call{"usage", region, planID, keyID})
+			return nopUsage{}
+		},
+	}
+	s := Build(multiInput(map[string][]string{"pa": {"k1", "k2"}, "pq": {"k1"}}, nil), b)
+	if len(calls) != 0 {
+		t.Fatalf("Build bound %d states, want none: %v", len(calls), calls)
+	}
+	api := s.API("api1")
+	k1 := api.Region.Key(HashKey("v1"))
+	onA, onB := k1.Binding(api.Stage("a")), k1.Binding(api.Stage("b"))
+	if onA.Quota() != nil {
+		t.Error("plan without a quota has a quota entry")
+	}
+	if onA.Usage() == nil {
+		t.Error("no usage counter")
+	}
+	if q := onB.Quota(); q == nil || q != entries["pq/k1"] {
+		t.Errorf("quota entry %p, want %p", q, entries["pq/k1"])
+	}
+	want := []call{{"usage", "us-east-1", "pa", "k1"}, {"quota", "us-east-1", "pq", "k1"}, {"usage", "us-east-1", "pq", "k1"}}
+	if fmt.Sprint(calls) != fmt.Sprint(want) {
+		t.Fatalf("binder calls %v, want %v", calls, want)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		_ = onB.Quota()
+		onB.Usage().Add(time.Time{})
+	}); n != 0 {
+		t.Errorf("bound use allocates %v times", n)
+	}
+	if len(calls) != len(want) {
+		t.Errorf("binder called again: %v", calls[len(want):])
+	}
+}
+
+func TestQuotaPolicies(t *testing.T) {
+	start := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	s := Build(multiInput(map[string][]string{"pq": {"k1", "k2"}, "pa": {"k1"}},
+		map[string]map[string]Override{"pq": {"k2": {PeriodStart: start, Allowance: 3}}}), Binder{})
+	api := s.API("api1")
+	b1 := api.Region.Key(HashKey("v1")).Binding(api.Stage("b"))
+	b2 := api.Region.Key(HashKey("v2")).Binding(api.Stage("b"))
+	a1 := api.Region.Key(HashKey("v1")).Binding(api.Stage("a"))
+	for _, tc := range []struct {
+		name string
+		got  *quota.Policy
+		want *quota.Policy
+	}{
+		{"plain key", b1.Policy, &quota.Policy{Quota: apigw.Quota{Limit: 10, Period: apigw.PeriodDay}}},
+		{"overridden key", b2.Policy, &quota.Policy{Quota: apigw.Quota{Limit: 10, Period: apigw.PeriodDay}, OverrideStart: start, Override: 3}},
+		{"plan without a quota", a1.Policy, nil},
+	} {
+		if fmt.Sprint(tc.got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: policy %+v, want %+v", tc.name, tc.got, tc.want)
+		}
+	}
+	if b1.Policy == b2.Policy {
+		t.Error("the override leaked into the plan's shared policy")
+	}
+}
+
+type nopUsage struct{}
+
+func (nopUsage) Add(time.Time) {}
+
+// TestConcurrentFirstUse races first requests on one binding: they all see the same state.
+func TestConcurrentFirstUse(t *testing.T) {
+	counter := quota.New(nil, quota.Options{})
+	t.Cleanup(func() { _ = counter.Close(t.Context()) })
+	s := Build(multiInput(map[string][]string{"pq": {"k1"}}, nil), Binder{QuotaEntry: counter.Entry})
+	api := s.API("api1")
+	b := api.Region.Key(HashKey("v1")).Binding(api.Stage("b"))
+	const n = 8
+	got := make(chan *quota.Entry, n)
+	for range n {
+		go func() { got <- b.Quota() }()
+	}
+	want := counter.Entry("us-east-1", "pq", "k1")
+	for range n {
+		if e := <-got; e != want {
+			t.Fatalf("entry %p, want %p", e, want)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/tollgate/tollgate/internal/store"
+)
+
+// testKeyIndex checks the data plane's light reads against the full ones they stand in for:
+// ListKeyIndex must agree with ListApiKeys (order, paging, enabled after updates) and
+// ListPlanKeyIDs with ListUsagePlanKeys (order, deletes, regions).
+func testKeyIndex(t *testing.T, open Opener) {
+	s := open(t)
+	k1 := newKey("k1", "value-0000000000000000001", "alpha", "cust")
+	k2 := newKey("k2", "value-0000000000000000002", "beta", "")
+	k3 := newKey("k3", "value-0000000000000000003", "gamma", "cust")
+	k2.Enabled = false
+	putKeys(t, s, east, k1, k2, k3)
+	putKeys(t, s, west, newKey("w1", "value-0000000000000000009", "west", ""))
+	putPlans(t, s, east, newPlan("p1", "one"), newPlan("p2", "two"))
+	link(t, s, east, "p1", "k2", "k1", "k3")
+	link(t, s, east, "p2", "k3")
+
+	// Re-enable k2 and disable k1: the enabled column must follow the document.
+	k2.Enabled, k1.Enabled = true, false
+	k1.Value = "value-0000000000000000011"
+	putKeys(t, s, east, k1, k2)
+
+	all := []store.KeyIndexEntry{
+		{ID: "k3", Value: "value-0000000000000000003", Enabled: true},
+		{ID: "k2", Value: "value-0000000000000000002", Enabled: true},
+		{ID: "k1", Value: "value-0000000000000000011", Enabled: false},
+	}
+	for _, limit := range []int{0, 1, 2, 3, 10} {
+		var got []store.KeyIndexEntry
+		view(t, s, east, func(tx store.Tx) error {
+			cursor := ""
+			for pages := 0; ; pages++ {
+				if pages > len(all) {
+					t.Fatalf("limit %d: more pages than keys", limit)
+				}
+				page, next, err := tx.ListKeyIndex(store.Page{Cursor: cursor, Limit: limit})
+				wantErr(t, "ListKeyIndex", err, nil)
+				if limit > 0 && len(page) > limit {
+					t.Fatalf("limit %d: page of %d", limit, len(page))
+				}
+				got = append(got, page...)
+				if next == "" {
+					return nil
+				}
+				cursor = next
+			}
+		})
+		same(t, "key index", got, all)
+	}
+	view(t, s, east, func(tx store.Tx) error {
+		_, _, err := tx.ListKeyIndex(store.Page{Cursor: "not-a-cursor", Limit: 1})
+		wantErr(t, "ListKeyIndex with a foreign cursor", err, store.ErrBadCursor)
+		return nil
+	})
+	view(t, s, west, func(tx store.Tx) error {
+		got, next, err := tx.ListKeyIndex(store.Page{Limit: 10})
+		wantErr(t, "ListKeyIndex west", err, nil)
+		same(t, "west key index", got, []store.KeyIndexEntry{{ID: "w1", Value: "value-0000000000000000009", Enabled: true}})
+		same(t, "west next", next, "")
+		return nil
+	})
+
+	planKeys := func(region, plan string) []string {
+		var ids []string
+		view(t, s, region, func(tx store.Tx) error {
+			var err error
+			ids, err = tx.ListPlanKeyIDs(plan)
+			wantErr(t, "ListPlanKeyIDs "+plan, err, nil)
+			return nil
+		})
+		return ids
+	}
+	for _, tc := range []struct {
+		name, region, plan string
+		want               []string
+	}{
+		{"most recently added first", east, "p1", []string{"k3", "k1", "k2"}},
+		{"one key", east, "p2", []string{"k3"}},
+		{"unknown plan", east, "nope", nil},
+		{"plan of another region", west, "p1", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) { same(t, "plan key ids", planKeys(tc.region, tc.plan), tc.want) })
+	}
+	update(t, s, east, func(tx store.Tx) error { return tx.DeleteApiKey("k1") })
+	update(t, s, east, func(tx store.Tx) error { return tx.DeleteUsagePlanKey("p1", "k3") })
+	same(t, "plan key ids after deletes", planKeys(east, "p1"), []string{"k2"})
+	view(t, s, east, func(tx store.Tx) error {
+		got, _, err := tx.ListKeyIndex(store.Page{})
+		wantErr(t, "ListKeyIndex after delete", err, nil)
+		same(t, "key index after delete", got, all[:2])
+		return nil
+	})
+}
