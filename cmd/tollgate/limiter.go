@@ -34,7 +34,7 @@ func openLimiter(ctx context.Context, cfg config.Config, st backend, log *slog.L
 		if err != nil {
 			return nil, nil, err
 		}
-		rl, err := redislimit.Open(cfg.Counters, redislimit.Options{Policy: policy, Deadline: min(cfg.StoreDeadline, 50*time.Millisecond),
+		rl, err := redislimit.Open(cfg.Counters, redislimit.Options{Policy: policy, Deadline: cfg.CountersDeadline,
 			OnError: func(err error) { log.Warn("redis throttle check failed", "err", err) }})
 		if err != nil {
 			return nil, nil, err

@@ -40,6 +40,7 @@ type Config struct {
 	Counters          string // redis://… for shared throttles ("" = local, or split across nodes)
 	CountersFailure   string // what a Redis failure does: local, closed or open
 	StoreDeadline     time.Duration
+	CountersDeadline  time.Duration
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -78,7 +79,8 @@ var options = []option{
 	{name: "engine", def: "fasthttp", doc: "data-plane serving engine: fasthttp (measured faster) or nethttp (Go's net/http); the management API is net/http either way", set: func(c *Config, v string) error { c.Engine = v; return nil }},
 	{name: "counters", def: "", doc: "redis://host:port/db: share throttle buckets between nodes through Redis (empty: in-process; on PostgreSQL, each node enforces its share of every limit)", set: func(c *Config, v string) error { c.Counters = v; return nil }},
 	{name: "counters-failure", def: "local", doc: "when Redis fails or is slower than 50 ms: local (per-node buckets), closed (reject) or open (admit)", set: func(c *Config, v string) error { c.CountersFailure = v; return nil }},
-	{name: "store-deadline", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) or Redis (a throttle check) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
+	{name: "counters-deadline", def: "50ms", doc: "the longest a throttle check waits for Redis before --counters-failure applies", set: func(c *Config, v string) (err error) { c.CountersDeadline, err = time.ParseDuration(v); return }},
+	{name: "store-deadline", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -153,6 +155,9 @@ func (c *Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--gateway-addr %q: %v", c.GatewayAddr, err))
 		}
+	}
+	if c.CountersDeadline <= 0 {
+		errs = append(errs, errors.New("--counters-deadline must be positive"))
 	}
 	if c.StoreDeadline <= 0 {
 		errs = append(errs, errors.New("--store-deadline must be positive"))
