@@ -79,17 +79,27 @@ func (c *conv) requestParameters(full string, item *openapi3.PathItem, op *opena
 }
 
 func (c *conv) parameter(ref *openapi3.ParameterRef, where string) *openapi3.Parameter {
+	return resolveRef(c, ref, "#/components/parameters/", where,
+		func(r *openapi3.ParameterRef) (string, *openapi3.Parameter) { return r.Ref, r.Value },
+		func(name string) *openapi3.ParameterRef { return c.d.doc.Components.Parameters[name] })
+}
+
+// resolveRef follows a chain of $refs to components under prefix (at most maxRefHops), returning
+// the value it ends at; a reference it cannot follow becomes a warning and yields nil. fields
+// splits a ref into its $ref text and inline value; lookup finds a component by name.
+func resolveRef[R, V any](c *conv, ref *R, prefix, where string, fields func(*R) (string, *V), lookup func(string) *R) *V {
 	last := ""
 	for hops := 0; ref != nil && hops < maxRefHops; hops++ {
-		if ref.Ref == "" {
-			return ref.Value
+		r, v := fields(ref)
+		if r == "" {
+			return v
 		}
-		last = ref.Ref
-		name, ok := strings.CutPrefix(ref.Ref, "#/components/parameters/")
+		last = r
+		name, ok := strings.CutPrefix(r, prefix)
 		if !ok || c.d.doc.Components == nil {
 			break
 		}
-		ref = c.d.doc.Components.Parameters[name]
+		ref = lookup(name)
 	}
 	if last != "" {
 		c.warn("Unable to resolve reference '%s' %s; the reference was ignored", c.displayRef(last), where)
@@ -98,25 +108,13 @@ func (c *conv) parameter(ref *openapi3.ParameterRef, where string) *openapi3.Par
 }
 
 func (c *conv) requestModels(op *openapi3.Operation, where string) map[string]string {
-	ref, last := op.RequestBody, ""
-	for hops := 0; ref != nil && hops < maxRefHops; hops++ {
-		if ref.Ref == "" {
-			if ref.Value == nil {
-				return nil
-			}
-			return c.contentModels(ref.Value.Content, where)
-		}
-		last = ref.Ref
-		name, ok := strings.CutPrefix(ref.Ref, "#/components/requestBodies/")
-		if !ok || c.d.doc.Components == nil {
-			break
-		}
-		ref = c.d.doc.Components.RequestBodies[name]
+	body := resolveRef(c, op.RequestBody, "#/components/requestBodies/", where,
+		func(r *openapi3.RequestBodyRef) (string, *openapi3.RequestBody) { return r.Ref, r.Value },
+		func(name string) *openapi3.RequestBodyRef { return c.d.doc.Components.RequestBodies[name] })
+	if body == nil {
+		return nil
 	}
-	if last != "" {
-		c.warn("Unable to resolve reference '%s' %s; the reference was ignored", c.displayRef(last), where)
-	}
-	return nil
+	return c.contentModels(body.Content, where)
 }
 
 // contentModels maps each media type whose schema is a $ref to the model it names. Inline schemas
@@ -173,22 +171,9 @@ func (c *conv) methodResponses(op *openapi3.Operation, where string) map[string]
 }
 
 func (c *conv) response(ref *openapi3.ResponseRef, where string) *openapi3.Response {
-	last := ""
-	for hops := 0; ref != nil && hops < maxRefHops; hops++ {
-		if ref.Ref == "" {
-			return ref.Value
-		}
-		last = ref.Ref
-		name, ok := strings.CutPrefix(ref.Ref, "#/components/responses/")
-		if !ok || c.d.doc.Components == nil {
-			break
-		}
-		ref = c.d.doc.Components.Responses[name]
-	}
-	if last != "" {
-		c.warn("Unable to resolve reference '%s' %s; the reference was ignored", c.displayRef(last), where)
-	}
-	return nil
+	return resolveRef(c, ref, "#/components/responses/", where,
+		func(r *openapi3.ResponseRef) (string, *openapi3.Response) { return r.Ref, r.Value },
+		func(name string) *openapi3.ResponseRef { return c.d.doc.Components.Responses[name] })
 }
 
 // methodAuth reads x-amazon-apigateway-auth: {type: NONE | AWS_IAM}.
