@@ -117,12 +117,9 @@ func patchStringMap(m map[string]string, op patch.Op, key, missing string) (map[
 		}
 		m[key] = op.V()
 	case "remove":
-		if _, ok := m[key]; !ok {
-			return nil, &apigw.Error{Kind: apigw.KindNotFound, Message: missing}
-		}
-		delete(m, key)
-		if len(m) == 0 {
-			m = nil
+		var err error
+		if m, err = removeEntry(m, key, &apigw.Error{Kind: apigw.KindNotFound, Message: missing}); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, patch.OnlyOps("add", "remove", "replace")
@@ -185,12 +182,9 @@ func patchTemplates(r *apigw.IntegrationResponse, op patch.Op, contentType strin
 		}
 		r.ResponseTemplates[contentType] = templateValue(op.Value)
 	case "remove":
-		if _, ok := r.ResponseTemplates[contentType]; !ok {
-			return apigw.NotFound(msgContentTypeNotFound)
-		}
-		delete(r.ResponseTemplates, contentType)
-		if len(r.ResponseTemplates) == 0 {
-			r.ResponseTemplates = nil
+		var err error
+		if r.ResponseTemplates, err = removeEntry(r.ResponseTemplates, contentType, apigw.NotFound(msgContentTypeNotFound)); err != nil {
+			return err
 		}
 	default:
 		return patch.OnlyOps("add", "remove", "replace")

@@ -104,12 +104,9 @@ func patchMethodRequestParameter(m *apigw.Method, op patch.Op, key string) error
 		}
 		m.RequestParameters = next
 	case "remove":
-		if _, ok := m.RequestParameters[key]; !ok {
-			return apigw.NotFound(msgInvalidParameterName)
-		}
-		delete(m.RequestParameters, key)
-		if len(m.RequestParameters) == 0 {
-			m.RequestParameters = nil
+		var err error
+		if m.RequestParameters, err = removeEntry(m.RequestParameters, key, apigw.NotFound(msgInvalidParameterName)); err != nil {
+			return err
 		}
 	default:
 		return patch.OnlyOps("add", "remove", "replace")
@@ -130,12 +127,9 @@ func patchModelMap(a *apigw.RestApi, models map[string]string, op patch.Op, cont
 		}
 		models[contentType] = op.V()
 	case "remove":
-		if _, ok := models[contentType]; !ok {
-			return nil, apigw.NotFound(msgContentTypeNotFound)
-		}
-		delete(models, contentType)
-		if len(models) == 0 {
-			models = nil
+		var err error
+		if models, err = removeEntry(models, contentType, apigw.NotFound(msgContentTypeNotFound)); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, patch.OnlyOps("add", "remove", "replace")
@@ -158,12 +152,9 @@ func applyMethodResponseOp(a *apigw.RestApi, mr *apigw.MethodResponse, op patch.
 			}
 			mr.ResponseParameters[key] = patch.ParseBool(op.V())
 		case "remove":
-			if _, ok := mr.ResponseParameters[key]; !ok {
-				return apigw.NotFound(msgInvalidParameterName)
-			}
-			delete(mr.ResponseParameters, key)
-			if len(mr.ResponseParameters) == 0 {
-				mr.ResponseParameters = nil
+			var err error
+			if mr.ResponseParameters, err = removeEntry(mr.ResponseParameters, key, apigw.NotFound(msgInvalidParameterName)); err != nil {
+				return err
 			}
 		default:
 			return patch.OnlyOps("add", "remove", "replace")
@@ -182,4 +173,17 @@ func applyMethodResponseOp(a *apigw.RestApi, mr *apigw.MethodResponse, op patch.
 		return patch.BadPath(op.Path)
 	}
 	return nil
+}
+
+// removeEntry deletes key from m, or returns notFound when it is absent. A map emptied this way
+// becomes nil: AWS drops the member once its last entry is removed (addendum §5.3).
+func removeEntry[V any](m map[string]V, key string, notFound error) (map[string]V, error) {
+	if _, ok := m[key]; !ok {
+		return m, notFound
+	}
+	delete(m, key)
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
 }
