@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -170,6 +171,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	api.AfterWrite = syncer.Sync
 
 	servers, addrs := listeners(cfg, dp, api, log)
+	if cfg.DebugAddr != "" {
+		servers, addrs = append(servers, newServer(debugHandler(), log)), append(addrs, cfg.DebugAddr)
+	}
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
 		ln, err := net.Listen("tcp", addrs[i])
@@ -177,9 +181,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return err
 		}
 		go func() { errc <- srv.Serve(ln) }()
-		if i == 0 {
+		switch {
+		case i == 0:
 			log.Info("tollgate listening", "addr", ln.Addr().String(), "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString())
-		} else {
+		case addrs[i] == cfg.DebugAddr:
+			log.Info("tollgate profiler listening", "debug-addr", ln.Addr().String())
+		default:
 			log.Info("tollgate data plane listening", "gateway-addr", ln.Addr().String())
 		}
 	}
@@ -239,6 +246,17 @@ func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slo
 		servers = append(servers, newServer(obs.WithRequestID(h), log))
 	}
 	return servers, addrs
+}
+
+// debugHandler serves Go's profiler, on its own mux so nothing of it reaches the public listeners.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // route sends invocations (execute-api hosts and the LocalStack path forms) to the data plane and

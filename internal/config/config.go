@@ -41,6 +41,7 @@ type Config struct {
 	CountersFailure   string // what a Redis failure does: local, closed or open
 	StoreDeadline     time.Duration
 	CountersDeadline  time.Duration
+	DebugAddr         string // loopback listener for net/http/pprof ("" = none)
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -81,6 +82,7 @@ var options = []option{
 	{name: "counters-failure", def: "local", doc: "when Redis fails or is slower than 50 ms: local (per-node buckets), closed (reject) or open (admit)", set: func(c *Config, v string) error { c.CountersFailure = v; return nil }},
 	{name: "counters-deadline", def: "50ms", doc: "the longest a throttle check waits for Redis before --counters-failure applies", set: func(c *Config, v string) (err error) { c.CountersDeadline, err = time.ParseDuration(v); return }},
 	{name: "store-deadline", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
+	{name: "debug-addr", def: "", doc: "loopback address serving Go's profiler (/debug/pprof/) for diagnosing CPU and latency in production; empty: off", set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -154,6 +156,14 @@ func (c *Config) validate() error {
 	if c.GatewayAddr != "" {
 		if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--gateway-addr %q: %v", c.GatewayAddr, err))
+		}
+	}
+	if c.DebugAddr != "" {
+		// Profiles show internals (and can cost CPU on demand): never off the machine.
+		if h, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--debug-addr %q: %v", c.DebugAddr, err))
+		} else if !IsLoopback(h) {
+			errs = append(errs, fmt.Errorf("--debug-addr %q: must be a loopback address", c.DebugAddr))
 		}
 	}
 	if c.CountersDeadline <= 0 {

@@ -59,6 +59,12 @@ func TestLoad(t *testing.T) {
 				t.Errorf("defaults: engine %q counters %q failure %q", c.Engine, c.Counters, c.CountersFailure)
 			}
 		}},
+		{name: "debug addr on loopback", env: map[string]string{"TOLLGATE_DEBUG_ADDR": "127.0.0.1:6060"}, check: func(t *testing.T, c Config) {
+			if c.DebugAddr != "127.0.0.1:6060" {
+				t.Errorf("debug addr %q", c.DebugAddr)
+			}
+		}},
+		{name: "debug addr off loopback", args: []string{"--debug-addr", "0.0.0.0:6060"}, wantErr: "--debug-addr"},
 		{name: "bad engine", args: []string{"--engine", "nginx"}, wantErr: "--engine"},
 		{name: "redis counters", env: map[string]string{"TOLLGATE_COUNTERS": "redis://127.0.0.1:6379/0", "TOLLGATE_COUNTERS_FAILURE": "closed"}, check: func(t *testing.T, c Config) {
 			if c.Counters != "redis://127.0.0.1:6379/0" || c.CountersFailure != "closed" {

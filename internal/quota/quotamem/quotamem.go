@@ -46,8 +46,12 @@ func dayOf(t time.Time) int64 {
 	return s - ((s%86400)+86400)%86400
 }
 
-// ReserveQuota implements store.Counters.
-func (c *Counters) ReserveQuota(_ context.Context, k store.QuotaKey, want, limit int64) (int64, int64, error) {
+// ReserveQuota implements store.Counters; like a database, it refuses a call whose context has
+// ended.
+func (c *Counters) ReserveQuota(ctx context.Context, k store.QuotaKey, want, limit int64) (int64, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q := toQ(k)

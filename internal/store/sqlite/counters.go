@@ -18,47 +18,27 @@ import (
 
 var _ store.Counters = (*Store)(nil)
 
-// ReserveQuota implements store.Counters with one upsert whose SET clauses all read the row as it
-// was, so the grant and the new total are computed and returned atomically.
+// ReserveQuota implements store.Counters. The upsert runs in the next group commit (see
+// groupcommit.go), durable before this returns.
 func (s *Store) ReserveQuota(ctx context.Context, k store.QuotaKey, want, limit int64) (granted, total int64, err error) {
 	if want <= 0 {
 		total, err = s.QuotaReserved(ctx, k)
 		return 0, total, err
 	}
-	done, err := s.enter()
-	if err != nil {
+	op := &quotaOp{k: k, n: want, limit: limit}
+	if err := s.quotaWrite(ctx, op); err != nil {
 		return 0, 0, err
 	}
-	defer done()
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, fmt.Errorf("sqlite store: reserve quota: %w", err)
-	}
-	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `INSERT INTO quota_reservations (region, plan_id, key_id, period_start, reserved, last_grant)
-		VALUES (?1, ?2, ?3, ?4, min(?5, ?6), min(?5, ?6))
-		ON CONFLICT (region, plan_id, key_id, period_start) DO UPDATE SET
-			reserved   = reserved + max(0, min(?5, ?6 - reserved)),
-			last_grant = max(0, min(?5, ?6 - reserved))
-		RETURNING last_grant, reserved`,
-		k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix(), want, max(limit, 0)).Scan(&granted, &total)
-	if err != nil {
-		return 0, 0, fmt.Errorf("sqlite store: reserve quota: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("sqlite store: reserve quota: %w", err)
-	}
-	return granted, total, nil
+	return op.granted, op.total, nil
 }
 
-// ReleaseQuota implements store.Counters; the reservation never drops below 0.
+// ReleaseQuota implements store.Counters, in the next group commit; the reservation never drops
+// below 0.
 func (s *Store) ReleaseQuota(ctx context.Context, k store.QuotaKey, n int64) error {
 	if n <= 0 {
 		return nil
 	}
-	return s.counterExec(ctx, "release quota", `UPDATE quota_reservations SET reserved = max(reserved - ?5, 0)
-		WHERE region = ?1 AND plan_id = ?2 AND key_id = ?3 AND period_start = ?4`,
-		k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix(), n)
+	return s.quotaWrite(ctx, &quotaOp{k: k, n: n, release: true})
 }
 
 // QuotaReserved implements store.Counters.

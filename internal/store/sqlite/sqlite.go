@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -52,6 +53,12 @@ type Store struct {
 
 	gate sqlstore.Gate  // lets Close wait for the calls that got in before it
 	feed *sqlstore.Feed // the last committed change sequence and the Changes subscribers
+
+	// The group commit of quota leases (groupcommit.go).
+	quotaOps     chan *quotaOp
+	commitStop   chan struct{}
+	commitDone   chan struct{}
+	quotaCommits atomic.Int64 // transactions the committer ran (tests and benchmarks read it)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -98,6 +105,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}
 	s.feed.Observe(seq)
+	s.startCommitter()
 	return s, nil
 }
 
@@ -193,6 +201,7 @@ func (s *Store) Close() error {
 	if !s.gate.Close() {
 		return nil
 	}
+	s.stopCommitter() // nobody can be waiting for it once the gate has closed
 	s.feed.Close()
 	var errs []error
 	if s.reader != nil {

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +49,8 @@ func RunCounters(t *testing.T, open CountersOpener) {
 	}{
 		{"Reserve", ctrReserve},
 		{"ReserveConcurrent", ctrReserveConcurrent},
+		{"ReserveReleaseManyKeys", ctrReserveReleaseManyKeys},
+		{"CancelledReserve", ctrCancelledReserve},
 		{"Allowances", ctrAllowances},
 		{"Usage", ctrUsage},
 		{"UsageConcurrent", ctrUsageConcurrent},
@@ -149,6 +153,71 @@ func ctrReserveConcurrent(t *testing.T, c store.Counters) {
 	}
 	if sum != limit || got != limit {
 		t.Fatalf("granted %d in total, reservation %d; want both %d", sum, got, limit)
+	}
+}
+
+// ctrReserveReleaseManyKeys runs many callers at once, as a burst of new keys does: each walks
+// its own key through reserves and releases (so its result is known exactly) and also races the
+// others for a shared key. Backends that group concurrent writes into one transaction must keep
+// every caller's result its own.
+func ctrReserveReleaseManyKeys(t *testing.T, c store.Counters) {
+	const callers, sharedLimit = 48, 100
+	var shared atomic.Int64
+	var wg sync.WaitGroup
+	for i := range callers {
+		own := ctrVariant(func(k *store.QuotaKey) { k.KeyID = fmt.Sprintf("own-%d", i) })
+		wg.Go(func() {
+			// reserve 5 (limit 12) → 5; release 2 → 3; reserve 5 → 5 (8); reserve 5 → 4 (12); reserve → 0.
+			script := []struct{ release, want, granted, total int64 }{
+				{want: 5, granted: 5, total: 5},
+				{release: 2, total: 3},
+				{want: 5, granted: 5, total: 8},
+				{want: 5, granted: 4, total: 12},
+				{want: 5, granted: 0, total: 12},
+			}
+			for step, s := range script {
+				if s.release > 0 {
+					if err := c.ReleaseQuota(ctrCtx, own, s.release); err != nil {
+						t.Errorf("caller %d step %d: ReleaseQuota: %v", i, step, err)
+						return
+					}
+				} else if g, total, err := c.ReserveQuota(ctrCtx, own, s.want, 12); err != nil || g != s.granted || total != s.total {
+					t.Errorf("caller %d step %d: ReserveQuota = %d, %d, %v; want %d, %d", i, step, g, total, err, s.granted, s.total)
+					return
+				}
+				g, _, err := c.ReserveQuota(ctrCtx, ctrKey, 1, sharedLimit)
+				if err != nil {
+					t.Errorf("caller %d: shared ReserveQuota: %v", i, err)
+					return
+				}
+				shared.Add(g)
+			}
+			if got, err := c.QuotaReserved(ctrCtx, own); err != nil || got != 12 {
+				t.Errorf("caller %d: QuotaReserved = %d, %v; want 12", i, got, err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := c.QuotaReserved(ctrCtx, ctrKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shared.Load() != sharedLimit || got != sharedLimit {
+		t.Fatalf("shared key: granted %d in total, reservation %d; want both %d", shared.Load(), got, sharedLimit)
+	}
+}
+
+// ctrCancelledReserve: a call whose context has already ended fails and reserves nothing.
+func ctrCancelledReserve(t *testing.T, c store.Counters) {
+	ctx, cancel := context.WithCancel(ctrCtx)
+	cancel()
+	for range 20 { // a backend that queues writes must not run a cancelled one by chance
+		if _, _, err := c.ReserveQuota(ctx, ctrKey, 5, 100); err == nil {
+			t.Fatal("ReserveQuota with a cancelled context succeeded")
+		}
+	}
+	if got, err := c.QuotaReserved(ctrCtx, ctrKey); err != nil || got != 0 {
+		t.Fatalf("QuotaReserved = %d, %v after cancelled reserves; want 0", got, err)
 	}
 }
 
