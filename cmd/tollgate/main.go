@@ -149,6 +149,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Binder: snapshot.Binder{
 			QuotaEntry: quotas.Entry,
 			Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },
+			Bucket:     bucketBinder(lim),
 		}}
 	if err := syncer.Rebuild(ctx); err != nil {
 		return fmt.Errorf("loading the data-plane configuration: %w", err)

@@ -84,7 +84,7 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 			return
 		}
 	}
-	if t := region.Throttle; !e.Limiter.Allow(limit.BucketID{Region: region.Name}, t.RateLimit, t.BurstLimit, now).Allowed {
+	if !e.accountAllows(region, now) {
 		o.Err = ErrTooManyRequests
 		return
 	}
@@ -108,9 +108,21 @@ func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region 
 		return e.Limiter.Allow(id, mt.Throttle.RateLimit, mt.Throttle.BurstLimit, now)
 	}
 	if t := p.Throttle; t != nil {
+		if bk := b.Throttle(); bk != nil {
+			return bk.Decide(now.UnixNano()) // bound in process: no registry lookup
+		}
 		return e.Limiter.Allow(limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit, now)
 	}
 	return limit.Decision{Allowed: true}
+}
+
+// accountAllows applies the account throttle of the region.
+func (e *Enforcer) accountAllows(r *snapshot.Region, now time.Time) bool {
+	if bk := r.AccountBucket(); bk != nil {
+		return bk.Decide(now.UnixNano()).Allowed
+	}
+	t := r.Throttle
+	return e.Limiter.Allow(limit.BucketID{Region: r.Name}, t.RateLimit, t.BurstLimit, now).Allowed
 }
 
 func (e *Enforcer) takeQuota(ctx context.Context, q *quota.Entry, p *quota.Policy, now time.Time, o *Outcome) bool {

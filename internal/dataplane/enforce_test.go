@@ -68,11 +68,34 @@ func newFixtureLedger(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Th
 	counter := quota.New(ledger, quota.Options{Deadline: 50 * time.Millisecond})
 	t.Cleanup(func() { counter.Close(context.Background()) })
 	u := &countUsage{}
-	snap := snapshot.Build(in, snapshot.Binder{
+	lim := limit.NewLocal()
+	binder := snapshot.Binder{
 		QuotaEntry: counter.Entry,
 		Usage:      func(string, string, string) snapshot.UsageCounter { return u },
-	})
-	return &fixture{snap: snap, e: &Enforcer{Limiter: limit.NewLocal()}, usage: u, stage: snap.API("api1").Stage("dev")}
+	}
+	if bindBuckets {
+		binder.Bucket = func(id limit.BucketID, rate float64, burst int64) *limit.Bucket {
+			return lim.Bucket(id, rate, burst, t0.UnixNano())
+		}
+	}
+	snap := snapshot.Build(in, binder)
+	return &fixture{snap: snap, e: &Enforcer{Limiter: lim}, usage: u, stage: snap.API("api1").Stage("dev")}
+}
+
+// bindBuckets makes fixtures bind in-process buckets to the snapshot, as a single node does;
+// false sends every throttle decision through the Limiter, as shared and split limiters do.
+var bindBuckets = true
+
+// inBothLimiterModes runs a throttle test with buckets bound to the snapshot and without.
+func inBothLimiterModes(t *testing.T, test func(t *testing.T)) {
+	for _, bound := range []bool{true, false} {
+		name := map[bool]string{true: "bound", false: "through the limiter"}[bound]
+		t.Run(name, func(t *testing.T) {
+			defer func(old bool) { bindBuckets = old }(bindBuckets)
+			bindBuckets = bound
+			test(t)
+		})
+	}
 }
 
 func (f *fixture) check(method, path, key string, now time.Time) *GatewayError {
@@ -114,64 +137,70 @@ func TestCheckRows(t *testing.T) {
 }
 
 func TestPlanThrottleRefillsWithTheClock(t *testing.T) {
-	f := newFixture(t, apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 2, BurstLimit: 3}}, nil, wide)
-	for i := 0; i < 3; i++ {
-		if err := f.check("GET", "/pets", keyValue, t0); err != nil {
-			t.Fatalf("burst request %d: %v", i, err)
+	inBothLimiterModes(t, func(t *testing.T) {
+		f := newFixture(t, apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 2, BurstLimit: 3}}, nil, wide)
+		for i := 0; i < 3; i++ {
+			if err := f.check("GET", "/pets", keyValue, t0); err != nil {
+				t.Fatalf("burst request %d: %v", i, err)
+			}
 		}
-	}
-	if err := f.check("GET", "/pets", keyValue, t0); err != ErrTooManyRequests {
-		t.Fatalf("over burst: %v", err)
-	}
-	if err := f.check("GET", "/pets", keyValue, t0.Add(500*time.Millisecond)); err != nil {
-		t.Fatalf("after one refill interval: %v", err)
-	}
-	if err := f.check("GET", "/pets", keyValue, t0.Add(500*time.Millisecond)); err != ErrTooManyRequests {
-		t.Fatalf("second request in the same instant: %v", err)
-	}
-	if n := f.usage.n.Load(); n != 4 {
-		t.Fatalf("metered %d, want 4 (throttled requests are not counted)", n)
-	}
+		if err := f.check("GET", "/pets", keyValue, t0); err != ErrTooManyRequests {
+			t.Fatalf("over burst: %v", err)
+		}
+		if err := f.check("GET", "/pets", keyValue, t0.Add(500*time.Millisecond)); err != nil {
+			t.Fatalf("after one refill interval: %v", err)
+		}
+		if err := f.check("GET", "/pets", keyValue, t0.Add(500*time.Millisecond)); err != ErrTooManyRequests {
+			t.Fatalf("second request in the same instant: %v", err)
+		}
+		if n := f.usage.n.Load(); n != 4 {
+			t.Fatalf("metered %d, want 4 (throttled requests are not counted)", n)
+		}
+	})
 }
 
 func TestMethodThrottleReplacesPlanBucket(t *testing.T) {
-	plan := apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 0, BurstLimit: 1}}
-	f := newFixtureWithMethodThrottle(t, plan, map[string]apigw.Throttle{"/pets/{id}/GET": {RateLimit: 0, BurstLimit: 3}})
-	for i := 0; i < 3; i++ {
-		if err := f.check("GET", "/pets/1", keyValue, t0); err != nil {
-			t.Fatalf("method bucket request %d: %v", i, err)
+	inBothLimiterModes(t, func(t *testing.T) {
+		plan := apigw.UsagePlan{Throttle: &apigw.Throttle{RateLimit: 0, BurstLimit: 1}}
+		f := newFixtureWithMethodThrottle(t, plan, map[string]apigw.Throttle{"/pets/{id}/GET": {RateLimit: 0, BurstLimit: 3}})
+		for i := 0; i < 3; i++ {
+			if err := f.check("GET", "/pets/1", keyValue, t0); err != nil {
+				t.Fatalf("method bucket request %d: %v", i, err)
+			}
 		}
-	}
-	if err := f.check("GET", "/pets/1", keyValue, t0); err != ErrTooManyRequests {
-		t.Fatalf("method bucket exhausted: %v", err)
-	}
-	// The plan bucket (burst 1) is separate and still full.
-	if err := f.check("GET", "/pets", keyValue, t0); err != nil {
-		t.Fatalf("plan bucket: %v", err)
-	}
-	if err := f.check("GET", "/pets", keyValue, t0); err != ErrTooManyRequests {
-		t.Fatalf("plan bucket exhausted: %v", err)
-	}
+		if err := f.check("GET", "/pets/1", keyValue, t0); err != ErrTooManyRequests {
+			t.Fatalf("method bucket exhausted: %v", err)
+		}
+		// The plan bucket (burst 1) is separate and still full.
+		if err := f.check("GET", "/pets", keyValue, t0); err != nil {
+			t.Fatalf("plan bucket: %v", err)
+		}
+		if err := f.check("GET", "/pets", keyValue, t0); err != ErrTooManyRequests {
+			t.Fatalf("plan bucket exhausted: %v", err)
+		}
+	})
 }
 
 func TestStageAndAccountThrottles(t *testing.T) {
-	settings := map[string]apigw.MethodSetting{"*/*": {ThrottlingRateLimit: 0, ThrottlingBurstLimit: 2}}
-	f := newFixture(t, apigw.UsagePlan{}, settings, wide)
-	for i := 0; i < 2; i++ {
+	inBothLimiterModes(t, func(t *testing.T) {
+		settings := map[string]apigw.MethodSetting{"*/*": {ThrottlingRateLimit: 0, ThrottlingBurstLimit: 2}}
+		f := newFixture(t, apigw.UsagePlan{}, settings, wide)
+		for i := 0; i < 2; i++ {
+			if err := f.check("GET", "/open", "", t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.check("GET", "/open", "", t0); err != ErrTooManyRequests {
+			t.Fatalf("stage bucket: %v", err)
+		}
+		f = newFixture(t, apigw.UsagePlan{}, nil, apigw.Throttle{RateLimit: 0, BurstLimit: 1})
 		if err := f.check("GET", "/open", "", t0); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := f.check("GET", "/open", "", t0); err != ErrTooManyRequests {
-		t.Fatalf("stage bucket: %v", err)
-	}
-	f = newFixture(t, apigw.UsagePlan{}, nil, apigw.Throttle{RateLimit: 0, BurstLimit: 1})
-	if err := f.check("GET", "/open", "", t0); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.check("GET", "/open", "", t0); err != ErrTooManyRequests {
-		t.Fatalf("account bucket: %v", err)
-	}
+		if err := f.check("GET", "/open", "", t0); err != ErrTooManyRequests {
+			t.Fatalf("account bucket: %v", err)
+		}
+	})
 }
 
 func TestQuotaIsExactAndPeriodic(t *testing.T) {

@@ -6,8 +6,11 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
 )
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 // multiInput is one API with stages a, b and c, and plans: pa on a, pab on a+b, pc on c, pq
 // (with a quota) on b, pnone on no deployed stage.
@@ -173,5 +176,50 @@ func TestConcurrentFirstUse(t *testing.T) {
 		if e := <-got; e != want {
 			t.Fatalf("entry %p, want %p", e, want)
 		}
+	}
+}
+
+// TestBoundBucketsFollowSnapshots: a key's plan bucket and the account bucket are bound from the
+// in-process limiter on first use; a later snapshot with other limits binds the same bucket,
+// reconfigured: the tokens it holds are kept, up to the new burst, and the new limits apply at
+// once.
+func TestBoundBucketsFollowSnapshots(t *testing.T) {
+	lim := limit.NewLocal()
+	binder := Binder{Bucket: func(id limit.BucketID, rate float64, burst int64) *limit.Bucket {
+		return lim.Bucket(id, rate, burst, t0.UnixNano())
+	}}
+	build := func(burst int64) (*Binding, *Region) {
+		in := keyedInput(1)
+		in.Regions[0].Throttle = apigw.Throttle{RateLimit: 0, BurstLimit: burst + 1}
+		in.Regions[0].Plans[0].Throttle = &apigw.Throttle{RateLimit: 0, BurstLimit: burst}
+		s := Build(in, binder)
+		api := s.API("api1")
+		return api.Region.Key(HashKey(fmt.Sprintf("value-%020d", 0))).Binding(api.Stage("dev")), api.Region
+	}
+	b1, r1 := build(3)
+	bk := b1.Throttle()
+	if bk == nil || r1.AccountBucket() == nil {
+		t.Fatal("no bucket bound")
+	}
+	if _, burst := bk.Limits(); burst != 3 {
+		t.Fatalf("plan bucket burst %d, want 3", burst)
+	}
+	if !bk.Decide(t0.UnixNano()).Allowed { // 2 tokens left
+		t.Fatal("first request refused")
+	}
+	b2, r2 := build(1)
+	if b2.Throttle() != bk {
+		t.Fatal("the new snapshot bound another bucket: its state would be lost")
+	}
+	if _, burst := r2.AccountBucket().Limits(); burst != 2 {
+		t.Fatalf("account bucket burst %d after the change, want 2", burst)
+	}
+	for i, want := range []bool{true, false} { // the 2 tokens held are capped at the new burst 1
+		if got := bk.Decide(t0.UnixNano()).Allowed; got != want {
+			t.Fatalf("request %d under burst 1: allowed %v", i, got)
+		}
+	}
+	if (&Binding{Plan: &Plan{binder: &Binder{}, Throttle: &apigw.Throttle{BurstLimit: 1}}}).Throttle() != nil {
+		t.Fatal("a binder without Bucket bound a bucket")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
 )
 
@@ -62,6 +63,22 @@ type Region struct {
 	Name     string
 	Throttle apigw.Throttle
 	keys     map[[sha256.Size]byte]*Key
+	binder   *Binder
+	account  atomic.Pointer[limit.Bucket]
+}
+
+// AccountBucket returns the in-process bucket of the account throttle, bound on first use (nil
+// when the binder has no Bucket function: throttles then go through the Limiter each time).
+func (r *Region) AccountBucket() *limit.Bucket {
+	if b := r.account.Load(); b != nil {
+		return b
+	}
+	if r.binder == nil || r.binder.Bucket == nil {
+		return nil
+	}
+	b := r.binder.Bucket(limit.BucketID{Region: r.Name}, r.Throttle.RateLimit, r.Throttle.BurstLimit)
+	r.account.CompareAndSwap(nil, b)
+	return r.account.Load()
 }
 
 // API is a REST API with its deployed stages.
@@ -145,8 +162,9 @@ type Binding struct {
 
 // boundState is what a Binding binds on first use.
 type boundState struct {
-	quota *quota.Entry
-	usage UsageCounter
+	quota    *quota.Entry
+	usage    UsageCounter
+	throttle *limit.Bucket // the plan-level bucket of the key (nil: none, or not in process)
 }
 
 // Quota returns the key's quota counter (nil without a quota or without a binder). The first
@@ -156,6 +174,10 @@ func (b *Binding) Quota() *quota.Entry { return b.bound().quota }
 // Usage returns the counter of the key's admitted requests (nil without a binder), bound like
 // Quota.
 func (b *Binding) Usage() UsageCounter { return b.bound().usage }
+
+// Throttle returns the key's plan-level bucket with the plan's limits, bound like Quota; nil
+// when the plan has no throttle or the binder keeps no buckets in process.
+func (b *Binding) Throttle() *limit.Bucket { return b.bound().throttle }
 
 // bound returns the binding's state, binding it on first use. Concurrent first requests may
 // both call the Binder; its functions return the same entry and counter for the same ids, so
@@ -172,6 +194,9 @@ func (b *Binding) bound() *boundState {
 	if p.binder.Usage != nil {
 		st.usage = p.binder.Usage(p.Region, p.ID, b.KeyID)
 	}
+	if t := p.Throttle; t != nil && p.binder.Bucket != nil {
+		st.throttle = p.binder.Bucket(limit.BucketID{Region: p.Region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit)
+	}
 	if !b.state.CompareAndSwap(nil, st) {
 		return b.state.Load()
 	}
@@ -183,13 +208,19 @@ type UsageCounter interface {
 	Add(now time.Time)
 }
 
-// Binder attaches state that outlives snapshots: quota entries and usage counters. Either
-// function may be nil (tests). They are called on a binding's first request, from request
-// goroutines and possibly concurrently, so they must be safe for that and return the same
-// object for the same ids (quota.Counter.Entry and meter.Meter.Counter are get-or-create).
+// Binder attaches state that outlives snapshots: quota entries, usage counters and throttle
+// buckets. Any function may be nil (tests). They are called on a binding's first request, from
+// request goroutines and possibly concurrently, so they must be safe for that and return the
+// same object for the same ids (quota.Counter.Entry, meter.Meter.Counter and limit.Local.Bucket
+// are get-or-create).
 type Binder struct {
 	QuotaEntry func(region, planID, keyID string) *quota.Entry
 	Usage      func(region, planID, keyID string) UsageCounter
+	// Bucket returns the in-process bucket of id set to these limits. Only an in-process
+	// limiter has one (limit.Local); with a shared or split limiter it stays nil and every
+	// request asks the Limiter. A binding holds its bucket for the life of its snapshot, whose
+	// limits cannot change; a new snapshot binds again, which reconfigures the same bucket.
+	Bucket func(id limit.BucketID, rate float64, burst int64) *limit.Bucket
 }
 
 // Plan is a usage plan as enforced.
@@ -279,7 +310,7 @@ func Build(in Input, b Binder) *Snapshot {
 }
 
 func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
-	reg := &Region{Name: in.Region, Throttle: in.Throttle, keys: make(map[[sha256.Size]byte]*Key, len(in.Keys))}
+	reg := &Region{Name: in.Region, Throttle: in.Throttle, keys: make(map[[sha256.Size]byte]*Key, len(in.Keys)), binder: bind}
 	s.regions[in.Region] = reg
 	deployments := make(map[string]*apigw.Deployment, len(in.Deployments))
 	for _, d := range in.Deployments {
