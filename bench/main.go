@@ -46,7 +46,7 @@ import (
 )
 
 // systemNames are the systems in the order the rounds visit them.
-var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "tollgate", "tollgate-quota", "tollgate-pg"}
+var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate", "tollgate-quota", "tollgate-pg"}
 
 // logw receives progress messages; the report goes to stdout.
 var logw io.Writer = os.Stderr
@@ -65,6 +65,7 @@ type options struct {
 	timeout        time.Duration
 	tollgateBin    string
 	tollgateFlags  string
+	tollgateEnv    string
 	postgres       string
 }
 
@@ -83,11 +84,12 @@ func run(args []string) int {
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
 	fs.IntVar(&o.keys, "keys", 10000, "API keys (one random key per request)")
-	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,tollgate,tollgate-quota (default all)")
+	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,fastprobe,tollgate,tollgate-quota,tollgate-pg (default all but tollgate-pg, which needs -postgres)")
 	fs.BoolVar(&o.install, "install", true, "install missing Debian packages with apt-get")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs, data dirs) and print its path")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "hard limit for the whole run")
 	fs.StringVar(&o.tollgateFlags, "tollgate-flags", "", "extra flags for both `tollgate serve` runs, space-separated (e.g. \"--engine nethttp\")")
+	fs.StringVar(&o.tollgateEnv, "tollgate-env", "", "extra environment for both `tollgate serve` runs, space-separated NAME=VALUE (e.g. \"GOMAXPROCS=1 GOGC=400\")")
 	fs.StringVar(&o.postgres, "postgres", "", "DSN of an EMPTY PostgreSQL database: adds the system tollgate-pg, a node on the shared store (quota leases and usage in PostgreSQL), to compare with the embedded single node in the same run")
 	fs.StringVar(&o.tollgateBin, "tollgate", "", "a prebuilt tollgate binary to measure (default: build ./cmd/tollgate of this checkout), e.g. to compare two engines")
 	if err := fs.Parse(args); err != nil {
@@ -168,7 +170,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		return err
 	}
 	bin := filepath.Join(work, "bin")
-	pkgs := []string{"./bench/backend", "./bench/goproxy"}
+	pkgs := []string{"./bench/backend", "./bench/goproxy", "./bench/fastprobe"}
 	tollgateBin := o.tollgateBin
 	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota") || want("tollgate-pg")) {
 		pkgs = append(pkgs, "./cmd/tollgate")
@@ -226,6 +228,13 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		}
 		systems = append(systems, &system{name: "goproxy", desc: "httputil.ReverseProxy, tuned Transport, no checks", addr: addr, path: "/", proc: p})
 	}
+	if want("fastprobe") {
+		p, addr, err := startListener(ps, work, "fastprobe", filepath.Join(bin, "fastprobe"), "-backend", backendAddr, "-keys", keysFile)
+		if err != nil {
+			return err
+		}
+		systems = append(systems, &system{name: "fastprobe", desc: "fasthttp server + HostClient, key map + one counter, nothing else (issue 4's probe: the floor of a Go engine)", addr: addr, path: "/", proc: p})
+	}
 	for _, tg := range []struct {
 		name, desc string
 		setup      tollgateSetup
@@ -239,7 +248,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		if !want(tg.name) || tg.name == "tollgate-pg" && o.postgres == "" {
 			continue
 		}
-		p, mgmtAddr, gwAddr, err := startTollgate(ps, work, tg.name, tollgateBin, append(strings.Fields(o.tollgateFlags), tg.extra...))
+		p, mgmtAddr, gwAddr, err := startTollgate(ps, work, tg.name, tollgateBin, append(strings.Fields(o.tollgateFlags), tg.extra...), strings.Fields(o.tollgateEnv))
 		if err != nil {
 			return err
 		}
@@ -254,7 +263,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		return errors.New("no system to measure")
 	}
 	for _, s := range systems {
-		checksKeys := s.name == "nginx-lua" || strings.HasPrefix(s.name, "tollgate")
+		checksKeys := s.name == "nginx-lua" || s.name == "fastprobe" || strings.HasPrefix(s.name, "tollgate")
 		if err := checkSystem(ctx, s, keys, checksKeys); err != nil {
 			return err
 		}
@@ -319,7 +328,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		if o.tollgateBin != "" {
 			from = tollgateBin
 		}
-		header = append(header, fmt.Sprintf("tollgate: %s, built from %s; extra flags: %q", toolVersion(tollgateBin, "version"), from, o.tollgateFlags))
+		header = append(header, fmt.Sprintf("tollgate: %s, built from %s; extra flags: %q; extra environment: %q", toolVersion(tollgateBin, "version"), from, o.tollgateFlags, o.tollgateEnv))
 	}
 	for _, s := range systems {
 		if s.primed > 0 {

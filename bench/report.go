@@ -101,7 +101,7 @@ func report(w io.Writer, header []string, systems []*system, isBackend func(*sys
 	}
 	fmt.Fprintln(w)
 
-	refs := []string{"nginx", "nginx-lua", "goproxy"}
+	refs := []string{"nginx", "nginx-lua", "goproxy", "fastprobe"}
 	var rows []string
 	for _, s := range systems {
 		t, ok := sums[s.name]

@@ -162,7 +162,7 @@ func startNginx(ps *procSet, work, name, backend string, lua bool, keysFile stri
 // port and the data plane alone on another (--gateway-addr), so the load never goes through the
 // management router. The account-level throttle (API Gateway's 10,000 rps default) is raised out
 // of reach: the benchmark measures the cost of the checks, not their verdict.
-func startTollgate(ps *procSet, work, name, bin string, extra []string) (p *proc, mgmtAddr, gwAddr string, err error) {
+func startTollgate(ps *procSet, work, name, bin string, extra, env []string) (p *proc, mgmtAddr, gwAddr string, err error) {
 	dataDir := filepath.Join(work, name+"-data")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, "", "", err
@@ -175,7 +175,7 @@ func startTollgate(ps *procSet, work, name, bin string, extra []string) (p *proc
 	}
 	p, err = ps.start(work, name, bin, append([]string{"serve", "--addr", mgmtAddr, "--gateway-addr", gwAddr, "--data-dir", dataDir,
 		"--account-rate-limit", "1000000000", "--account-burst-limit", "1000000000", "--log-level", "warn"}, extra...),
-		[]string{"TOLLGATE_ACCESS_KEY_ID=", "TOLLGATE_SECRET_ACCESS_KEY="})
+		append([]string{"TOLLGATE_ACCESS_KEY_ID=", "TOLLGATE_SECRET_ACCESS_KEY="}, env...))
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -63,34 +65,75 @@ func BenchmarkEngine(b *testing.B) {
 				if route == "mock" {
 					path = "/restapis/api1/dev/_user_request_/mock"
 				}
-				client := &fasthttp.HostClient{Addr: base[len("http://"):], MaxConns: 64}
-				b.SetParallelism(8)
-				b.ReportAllocs()
-				b.ResetTimer()
-				start := cpuTime()
-				b.RunParallel(func(pb *testing.PB) {
-					req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-					defer fasthttp.ReleaseRequest(req)
-					defer fasthttp.ReleaseResponse(resp)
-					req.SetRequestURI(base + path)
-					for pb.Next() {
-						req.Header.Set("X-Api-Key", keys[rand.IntN(len(keys))])
-						if err := client.Do(req, resp); err != nil {
-							b.Error(err)
-							return
-						}
-						if resp.StatusCode() != 200 {
-							b.Errorf("status %d: %s", resp.StatusCode(), resp.Body())
-							return
-						}
-					}
-				})
-				b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-				b.StopTimer()
-				client.CloseIdleConnections()
+				drive(b, base+path, keys)
 			})
 		}
 	}
+	// The baseline, in the same run: issue 4's probe, a fasthttp proxy with only a key map and a
+	// counter. What an engine costs above this row is what Tollgate adds to a bare Go proxy.
+	b.Run("baseline-fastprobe/proxy", func(b *testing.B) {
+		drive(b, startProbe(b, backend, keys)+"/items/bench", keys)
+	})
+}
+
+// drive runs the parallel keep-alive client of BenchmarkEngine against url (http://host:port/…).
+func drive(b *testing.B, url string, keys []string) {
+	hostPath := strings.TrimPrefix(url, "http://")
+	client := &fasthttp.HostClient{Addr: hostPath[:strings.IndexByte(hostPath, '/')], MaxConns: 64}
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(url)
+		for pb.Next() {
+			req.Header.Set("X-Api-Key", keys[rand.IntN(len(keys))])
+			if err := client.Do(req, resp); err != nil {
+				b.Error(err)
+				return
+			}
+			if resp.StatusCode() != 200 {
+				b.Errorf("status %d: %s", resp.StatusCode(), resp.Body())
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.StopTimer()
+	client.CloseIdleConnections()
+}
+
+// startProbe starts the baseline proxy: a fasthttp server that checks x-api-key against a map,
+// counts the request and hands the request itself to a HostClient for the backend.
+func startProbe(b *testing.B, backend string, keys []string) string {
+	counts := make(map[string]*atomic.Int64, len(keys))
+	for _, k := range keys {
+		counts[k] = new(atomic.Int64)
+	}
+	addr := strings.TrimPrefix(backend, "http://")
+	hc := &fasthttp.HostClient{Addr: addr, MaxConns: 1024}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		n := counts[string(ctx.Request.Header.Peek("X-Api-Key"))]
+		if n == nil {
+			ctx.SetStatusCode(fasthttp.StatusForbidden)
+			return
+		}
+		n.Add(1)
+		ctx.Request.SetHost(addr)
+		if err := hc.DoTimeout(&ctx.Request, &ctx.Response, 29*time.Second); err != nil {
+			ctx.SetStatusCode(fasthttp.StatusBadGateway)
+		}
+	}}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Shutdown() })
+	return "http://" + ln.Addr().String()
 }
 
 // BenchmarkUpstream is the engine-independent part of a proxied request after enforcement:

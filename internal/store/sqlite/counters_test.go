@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/internal/quota/quotatest"
 	"github.com/tollgate/tollgate/internal/store"
@@ -84,4 +86,26 @@ func TestQuotaOverSQLite(t *testing.T) {
 	quotatest.Run(t, func(t *testing.T) store.Counters {
 		return openCounters(t, filepath.Join(t.TempDir(), "tollgate.db"))
 	})
+}
+
+// BenchmarkAddUsage10k is one usage flush under load: a count for each of 10,000 keys that
+// were called in the last interval.
+func BenchmarkAddUsage10k(b *testing.B) {
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "tollgate.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	day := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	deltas := make([]store.UsageDelta, 10000)
+	for i := range deltas {
+		deltas[i] = store.UsageDelta{Region: "us-east-1", PlanID: "plan01", KeyID: fmt.Sprintf("key%06d", i), Day: day, Count: 4}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.AddUsage(context.Background(), deltas); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(deltas)), "ns/row")
 }
