@@ -32,7 +32,9 @@ func TestEnabledColumnBackfill(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"ALTER TABLE api_keys DROP COLUMN enabled", "DELETE FROM schema_migrations WHERE version = 4"} {
+	// Back to schema 3: undo 0005 (the covering index holds the column), then 0004.
+	for _, q := range []string{"DROP INDEX api_keys_key_index", "CREATE INDEX api_keys_region_seq ON api_keys (region, seq)",
+		"ALTER TABLE api_keys DROP COLUMN enabled", "DELETE FROM schema_migrations WHERE version >= 4"} {
 		if _, err := s.writer.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
