@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -226,6 +227,56 @@ func TestEnginesStreamBodies(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
 				t.Errorf("download Content-Type %q", ct)
 			}
+		})
+	}
+}
+
+// TestEnginesUpstreamConnections: backend connections are reused after whole and streamed
+// responses alike, a download the client abandons does not hand a half-read connection to the
+// next request, and an idempotent request that meets a keep-alive connection the backend has
+// closed is sent again on a new one.
+func TestEnginesUpstreamConnections(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			w := newWorld(t)
+			base, _ := eng.start(t, w.core)
+			url := base + "/restapis/api1/dev/_user_request_/items/sized?n="
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			get := func(n int, readAll bool) *http.Response {
+				t.Helper()
+				req, _ := http.NewRequest("GET", url+strconv.Itoa(n), nil)
+				req.Header.Set("X-Api-Key", testKey)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if readAll {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 || len(b) != n {
+						t.Fatalf("GET %d bytes: %d, %d bytes", n, resp.StatusCode, len(b))
+					}
+				}
+				return resp
+			}
+			for _, n := range []int{100, 200_000, 0, 100, 300_000, 8 << 10, 8<<10 + 1} {
+				get(n, true)
+			}
+			if c := w.backendConns.Load(); c != 1 {
+				t.Fatalf("backend saw %d connections for sequential whole and streamed responses, want 1", c)
+			}
+
+			resp := get(5_000_000, false) // abandoned after its first bytes
+			if _, err := io.ReadFull(resp.Body, make([]byte, 10_000)); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			client.CloseIdleConnections()
+			get(100, true)
+
+			w.backend.CloseClientConnections() // every pooled backend connection is now stale
+			get(100, true)
 		})
 	}
 }

@@ -238,6 +238,11 @@ func (w *world) serveBackend(rw http.ResponseWriter, r *http.Request) {
 		rw.Header()["Content-Type"] = nil
 		io.WriteString(rw, "<html>no type</html>")
 		return
+	case r.URL.Path == "/backend/sized":
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		rw.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = io.Copy(rw, io.LimitReader(zeros{}, int64(n)))
+		return
 	case r.URL.Path == "/backend/big":
 		w.streaming.Add(1)
 		defer w.streaming.Add(-1)

@@ -54,7 +54,7 @@ func (e *Engine) serveHTTP(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 		return
 	}
 	x.resp.Header.SetNoDefaultContentType(true)
-	if gerr := e.do(up, call, x); gerr != nil {
+	if gerr := e.do(up, call, x, false); gerr != nil {
 		x.release()
 		writeError(ctx, gerr)
 		return

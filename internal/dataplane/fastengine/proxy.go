@@ -80,6 +80,9 @@ type exchange struct {
 	buf   []byte
 	limit limitReader
 	relay relay
+	// done gives a streamed response's connection back (complete: its body was read to the end,
+	// so the connection can carry another request); nil when nothing is streaming.
+	done func(complete bool)
 }
 
 var exchanges = sync.Pool{New: func() any {
@@ -92,6 +95,11 @@ func acquireExchange() *exchange { return exchanges.Get().(*exchange) }
 
 func (x *exchange) release() {
 	_ = x.resp.CloseBodyStream()
+	if x.done != nil {
+		x.done(x.relay.eof)
+		x.done = nil
+	}
+	x.relay.eof = false
 	x.req.Reset()
 	x.resp.Reset()
 	x.limit = limitReader{}
@@ -152,9 +160,8 @@ func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 		writeError(ctx, dataplane.ErrBadGateway)
 		return
 	}
-	x.resp.StreamBody = true
 	x.resp.Header.SetNoDefaultContentType(true)
-	if gerr := e.do(up, call, x); gerr != nil {
+	if gerr := e.do(up, call, x, true); gerr != nil {
 		x.release()
 		writeError(ctx, gerr)
 		return
@@ -198,17 +205,16 @@ func (x *exchange) setBody(ctx *fasthttp.RequestCtx) bool {
 
 // do sends the request within the integration timeout and maps a failure to its gateway
 // response: a body over the payload limit → 413, the timeout → 504, anything else (refused,
-// reset, garbage) → 502.
-func (e *Engine) do(up dataplane.Upstream, call *dataplane.Call, x *exchange) *dataplane.GatewayError {
-	timeout := call.Integration().Timeout
-	start := time.Now()
-	err := e.client(up.Scheme, up.DialTo).DoTimeout(&x.req, &x.resp, timeout)
+// reset, garbage) → 502. relay: the response is passed on (streamed when large), not rendered.
+func (e *Engine) do(up dataplane.Upstream, call *dataplane.Call, x *exchange, relay bool) *dataplane.GatewayError {
+	deadline := time.Now().Add(call.Integration().Timeout)
+	err := roundTrip(e.client(up.Scheme, up.DialTo), x, deadline, relay)
 	switch {
 	case err == nil:
 		return nil
 	case x.limit.over:
 		return dataplane.ErrTooLarge
-	case isTimeout(err) || time.Since(start) >= timeout:
+	case isTimeout(err) || !time.Now().Before(deadline):
 		return dataplane.ErrTimeout
 	default:
 		return dataplane.ErrBadGateway
@@ -224,25 +230,6 @@ func isTimeout(err error) bool {
 // hop-by-hop ones, Date, Server and x-amzn-RequestId re-emitted as x-amzn-Remapped-*, and the
 // body, streamed unless it is small.
 func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
-	cl := x.resp.Header.ContentLength()
-	var small []byte
-	stream := false
-	switch {
-	case x.resp.SkipBody || ctx.IsHead() || cl == 0:
-		// No body: the backend's Content-Length (of a HEAD) stands.
-	case cl > 0 && cl <= smallBody:
-		if cap(x.buf) < cl {
-			x.buf = make([]byte, cl)
-		}
-		small = x.buf[:cl]
-		if _, err := io.ReadFull(x.resp.BodyStream(), small); err != nil {
-			x.release()
-			writeError(ctx, dataplane.ErrBadGateway)
-			return
-		}
-	default:
-		stream = true
-	}
 	h := &ctx.Response.Header
 	ctx.SetStatusCode(x.resp.StatusCode())
 	for k, v := range x.resp.Header.All() {
@@ -255,23 +242,33 @@ func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 			h.AddBytesKV(k, v)
 		}
 	}
-	if stream {
+	if x.resp.IsBodyStream() {
 		// chunked (-1) and close-delimited (-2) bodies go on chunked.
-		ctx.Response.SetBodyStream(&x.relay, max(cl, -1))
+		ctx.Response.SetBodyStream(&x.relay, max(x.resp.Header.ContentLength(), -1))
 		return
 	}
-	if small != nil {
-		ctx.Response.SetBody(small)
+	if body := x.resp.Body(); len(body) > 0 {
+		ctx.Response.SetBody(body)
 	}
+	// No body, or a HEAD answer: the backend's Content-Length stands.
 	x.release()
 }
 
 // relay streams the backend's body to the client; fasthttp closes it when the response is
 // written (or abandoned), which returns the backend connection to its pool — or closes it when
 // the body was not read to its end — and recycles the exchange.
-type relay struct{ x *exchange }
+type relay struct {
+	x   *exchange
+	eof bool // the body was read to its end
+}
 
-func (r *relay) Read(p []byte) (int, error) { return r.x.resp.BodyStream().Read(p) }
+func (r *relay) Read(p []byte) (int, error) {
+	n, err := r.x.resp.BodyStream().Read(p)
+	if err == io.EOF {
+		r.eof = true
+	}
+	return n, err
+}
 
 // CloseWithError implements fasthttp.ReadCloserWithError.
 func (r *relay) CloseWithError(error) error {
