@@ -46,7 +46,7 @@ import (
 )
 
 // systemNames are the systems in the order the rounds visit them.
-var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate", "tollgate-quota", "tollgate-pg"}
+var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate", "tollgate-compare", "tollgate-quota", "tollgate-pg"}
 
 // logw receives progress messages; the report goes to stdout.
 var logw io.Writer = os.Stderr
@@ -66,6 +66,7 @@ type options struct {
 	tollgateBin    string
 	tollgateFlags  string
 	tollgateEnv    string
+	compare        string
 	postgres       string
 }
 
@@ -90,6 +91,7 @@ func run(args []string) int {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "hard limit for the whole run")
 	fs.StringVar(&o.tollgateFlags, "tollgate-flags", "", "extra flags for both `tollgate serve` runs, space-separated (e.g. \"--engine nethttp\")")
 	fs.StringVar(&o.tollgateEnv, "tollgate-env", "", "extra environment for both `tollgate serve` runs, space-separated NAME=VALUE (e.g. \"GOMAXPROCS=1 GOGC=400\")")
+	fs.StringVar(&o.compare, "compare", "", "a second tollgate binary (e.g. built from main) measured as the system tollgate-compare beside tollgate, same configuration, same run: A/B of a change")
 	fs.StringVar(&o.postgres, "postgres", "", "DSN of an EMPTY PostgreSQL database: adds the system tollgate-pg, a node on the shared store (quota leases and usage in PostgreSQL), to compare with the embedded single node in the same run")
 	fs.StringVar(&o.tollgateBin, "tollgate", "", "a prebuilt tollgate binary to measure (default: build ./cmd/tollgate of this checkout), e.g. to compare two engines")
 	if err := fs.Parse(args); err != nil {
@@ -235,20 +237,28 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		}
 		systems = append(systems, &system{name: "fastprobe", desc: "fasthttp server + HostClient, key map + one counter, nothing else (issue 4's probe: the floor of a Go engine)", addr: addr, path: "/", proc: p})
 	}
+	compareBin := o.compare
+	if compareBin != "" {
+		if compareBin, err = filepath.Abs(compareBin); err != nil {
+			return err
+		}
+	}
 	for _, tg := range []struct {
 		name, desc string
 		setup      tollgateSetup
 		rejects    bool
 		extra      []string
+		bin        string
 	}{
-		{"tollgate", "key + plan throttle + quota + metering, nothing trips", neverTrips, false, nil},
-		{"tollgate-quota", "same, quota 1/key/day: nearly every request is a 429", trips, true, nil},
-		{"tollgate-pg", "as tollgate, one node on PostgreSQL: shared quota leases and usage", neverTrips, false, []string{"--store", o.postgres}},
+		{"tollgate", "key + plan throttle + quota + metering, nothing trips", neverTrips, false, nil, tollgateBin},
+		{"tollgate-compare", "as tollgate, the -compare binary", neverTrips, false, nil, compareBin},
+		{"tollgate-quota", "same, quota 1/key/day: nearly every request is a 429", trips, true, nil, tollgateBin},
+		{"tollgate-pg", "as tollgate, one node on PostgreSQL: shared quota leases and usage", neverTrips, false, []string{"--store", o.postgres}, tollgateBin},
 	} {
-		if !want(tg.name) || tg.name == "tollgate-pg" && o.postgres == "" {
+		if !want(tg.name) || tg.name == "tollgate-pg" && o.postgres == "" || tg.name == "tollgate-compare" && compareBin == "" {
 			continue
 		}
-		p, mgmtAddr, gwAddr, err := startTollgate(ps, work, tg.name, tollgateBin, append(strings.Fields(o.tollgateFlags), tg.extra...), strings.Fields(o.tollgateEnv))
+		p, mgmtAddr, gwAddr, err := startTollgate(ps, work, tg.name, tg.bin, append(strings.Fields(o.tollgateFlags), tg.extra...), strings.Fields(o.tollgateEnv))
 		if err != nil {
 			return err
 		}
@@ -305,7 +315,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 				return err
 			}
 			s.rounds = append(s.rounds, res)
-			fmt.Fprintf(logw, "bench: round %d/%d %-14s %8.0f req/s  p99 %6.2f ms  %5.1f µs/req  non-2xx %d\n",
+			fmt.Fprintf(logw, "bench: round %d/%d %-16s %8.0f req/s  p99 %6.2f ms  %5.1f µs/req  non-2xx %d\n",
 				r, o.rounds, s.name, res.rps(), float64(res.p99)/float64(time.Millisecond), perReq(res.ticks, res.requests), res.non2xx)
 		}
 	}

@@ -101,7 +101,7 @@ func report(w io.Writer, header []string, systems []*system, isBackend func(*sys
 	}
 	fmt.Fprintln(w)
 
-	refs := []string{"nginx", "nginx-lua", "goproxy", "fastprobe"}
+	refs := []string{"nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate-compare"}
 	var rows []string
 	for _, s := range systems {
 		t, ok := sums[s.name]
@@ -109,6 +109,9 @@ func report(w io.Writer, header []string, systems []*system, isBackend func(*sys
 			continue
 		}
 		for _, ref := range refs {
+			if ref == s.name || s.name == "tollgate-compare" && strings.HasPrefix(ref, "tollgate") {
+				continue
+			}
 			r, ok := sums[ref]
 			if !ok || r.rps == 0 || r.cpu == 0 || r.p99 == 0 {
 				continue
@@ -137,6 +140,6 @@ func report(w io.Writer, header []string, systems []*system, isBackend func(*sys
 		for i, r := range s.rounds {
 			parts[i] = fmt.Sprintf("%.0f", r.rps())
 		}
-		fmt.Fprintf(w, "    %-14s %s\n", s.name, strings.Join(parts, "  "))
+		fmt.Fprintf(w, "    %-16s %s\n", s.name, strings.Join(parts, "  "))
 	}
 }
