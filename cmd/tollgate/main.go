@@ -134,7 +134,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	accountThrottle := apigw.Throttle{BurstLimit: cfg.AccountBurstLimit, RateLimit: cfg.AccountRateLimit}
 
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
-	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, OnError: func(err error) { log.Warn("quota lease", "err", err) }})
+	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, IdleRelease: idleRelease(cfg),
+		OnError: func(err error) { log.Warn("quota lease", "err", err) }})
 	usage := meter.New(st, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) { log.Warn("usage flush", "err", err) }})
 	lim, stopLimiter, err := openLimiter(ctx, cfg, st, log)
 	if err != nil {
@@ -217,6 +218,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("stopped cleanly")
 	}
 	return errors.Join(errs...)
+}
+
+// idleRelease is how long a key's unused quota lease stays with this node while the key is not
+// called. Nodes sharing PostgreSQL give leases back soon (10 s), so that the last requests of an
+// allowance are not stranded on a quiet node. An embedded (SQLite) store has no other node to
+// give them to: returning them only makes the key's next request wait for a durable write
+// again, so they are kept for 5 minutes, which still bounds what a kill -9 strands to the keys
+// called in that time.
+func idleRelease(cfg config.Config) time.Duration {
+	if backend, _, _ := cfg.StoreBackend(); backend == config.StoreSQLite {
+		return 5 * time.Minute
+	}
+	return 10 * time.Second
 }
 
 // server is a listener's server: net/http's, or the fasthttp engine's.
