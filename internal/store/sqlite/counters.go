@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/store"
@@ -93,25 +94,61 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 		return fmt.Errorf("sqlite store: add usage: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO usage_days (region, plan_id, day, key_id, count)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (region, plan_id, day, key_id) DO UPDATE SET count = count + excluded.count`)
-	if err != nil {
-		return fmt.Errorf("sqlite store: add usage: %w", err)
-	}
-	defer stmt.Close()
+	// Rows go in statements of up to usageBatch rows: one statement per row spent most of a
+	// flush in database/sql and the driver rather than in SQLite.
+	rows := make([]store.UsageDelta, 0, len(deltas))
 	for _, d := range deltas {
-		if d.Count == 0 {
-			continue
+		if d.Count != 0 {
+			rows = append(rows, d)
 		}
-		if _, err := stmt.ExecContext(ctx, d.Region, d.PlanID, sqlstore.CounterDay(d.Day), d.KeyID, d.Count); err != nil {
+	}
+	var full *sql.Stmt
+	args := make([]any, 0, 5*usageBatch)
+	for len(rows) > 0 {
+		n := min(len(rows), usageBatch)
+		args = args[:0]
+		for _, d := range rows[:n] {
+			args = append(args, d.Region, d.PlanID, sqlstore.CounterDay(d.Day), d.KeyID, d.Count)
+		}
+		var err error
+		if n == usageBatch {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, addUsageSQL(usageBatch)); err != nil {
+					return fmt.Errorf("sqlite store: add usage: %w", err)
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, addUsageSQL(n), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("sqlite store: add usage: %w", err)
 		}
+		rows = rows[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite store: add usage: %w", err)
 	}
 	return nil
+}
+
+// usageBatch is the rows of one AddUsage statement (5 parameters each, far below SQLite's limit).
+const usageBatch = 200
+
+// addUsageSQL is the upsert of n usage rows. Rows repeating a day and key add up: the upsert
+// applies them one after another.
+func addUsageSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO usage_days (region, plan_id, day, key_id, count) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?)")
+	}
+	b.WriteString(" ON CONFLICT (region, plan_id, day, key_id) DO UPDATE SET count = count + excluded.count")
+	return b.String()
 }
 
 // Usage implements store.Counters.

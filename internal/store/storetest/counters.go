@@ -54,6 +54,7 @@ func RunCounters(t *testing.T, open CountersOpener) {
 		{"Allowances", ctrAllowances},
 		{"Usage", ctrUsage},
 		{"UsageConcurrent", ctrUsageConcurrent},
+		{"UsageLargeBatch", ctrUsageLargeBatch},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, open(t)) })
@@ -305,6 +306,35 @@ func ctrUsage(t *testing.T, c store.Counters) {
 		}
 		if len(got) != len(q.want) || (len(got) > 0 && !reflect.DeepEqual(got, q.want)) {
 			t.Errorf("Usage(%s, %s, %v, %v) = %v, want %v", q.region, q.plan, q.from, q.to, got, q.want)
+		}
+	}
+}
+
+// ctrUsageLargeBatch is a flush of many keys, as a busy node sends each second: 1,000 keys, each
+// twice in the batch (a backend that splits batches into statements sees repeats in one
+// statement and across statements), plus zero deltas, which write nothing.
+func ctrUsageLargeBatch(t *testing.T, c store.Counters) {
+	const keys = 1000
+	var batch []store.UsageDelta
+	for round := range 2 {
+		for i := range keys {
+			batch = append(batch, ctrDelta("p1", fmt.Sprintf("key%04d", i), ctrDay13, int64(i+round)))
+		}
+	}
+	batch = append(batch, ctrDelta("p1", "zero", ctrDay13, 0))
+	if err := c.AddUsage(ctrCtx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["zero"]; ok || len(got) != keys {
+		t.Fatalf("%d keys have usage (zero delta written: %v), want %d", len(got), ok, keys)
+	}
+	for i := range keys {
+		if n := got[fmt.Sprintf("key%04d", i)][ctrDay13]; n != int64(2*i+1) {
+			t.Fatalf("key%04d: %d, want %d", i, n, 2*i+1)
 		}
 	}
 }
