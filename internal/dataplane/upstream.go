@@ -199,7 +199,7 @@ func normalizeURL(b []byte) ([]byte, target, error) {
 
 // dialAddr is host:port for an authority, with the scheme's default port.
 func dialAddr(scheme, host string) string {
-	if _, _, err := net.SplitHostPort(host); err == nil {
+	if strings.IndexByte(host, ':') >= 0 && validHostPort(host) {
 		return host
 	}
 	if scheme == "https" {
@@ -360,8 +360,17 @@ func AppendForwardedFor(dst []byte, prior string, client netip.Addr) []byte {
 // ForwardedPort is the X-Forwarded-Port sent upstream: the port of the client's Host header, ""
 // when it names none.
 func ForwardedPort(host string) string {
+	if strings.IndexByte(host, ':') < 0 {
+		return "" // the usual Host: no port, and no error value allocated to say so
+	}
 	if _, port, err := net.SplitHostPort(host); err == nil {
 		return port
 	}
 	return ""
+}
+
+// validHostPort reports whether s splits as host:port.
+func validHostPort(s string) bool {
+	_, _, err := net.SplitHostPort(s)
+	return err == nil
 }

@@ -113,7 +113,7 @@ func (m *Meter) Flush(ctx context.Context) error {
 	if len(m.retry) == 0 {
 		return nil
 	}
-	deltas := make([]store.UsageDelta, 0, len(m.retry))
+	deltas := m.deltas[:0] // reused: a busy node flushes a delta per key every interval
 	for dk, n := range m.retry {
 		deltas = append(deltas, store.UsageDelta{Region: dk.region, PlanID: dk.planID, KeyID: dk.keyID, Day: dayTime(dk.day), Count: n})
 	}
@@ -122,7 +122,10 @@ func (m *Meter) Flush(ctx context.Context) error {
 		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.PlanID, b.PlanID),
 			a.Day.Compare(b.Day), cmp.Compare(a.KeyID, b.KeyID))
 	})
-	if err := m.sink.AddUsage(ctx, deltas); err != nil {
+	err := m.sink.AddUsage(ctx, deltas)
+	clear(deltas) // drop the id strings it holds until the next flush
+	m.deltas = deltas[:0]
+	if err != nil {
 		return fmt.Errorf("meter: flush of %d deltas failed, kept for the next one: %w", len(deltas), err)
 	}
 	clear(m.retry)

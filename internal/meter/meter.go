@@ -62,6 +62,7 @@ type Meter struct {
 	// the counters nor in the sink; retry holds the deltas of failed flushes.
 	flushMu sync.Mutex
 	retry   map[deltaKey]int64
+	deltas  []store.UsageDelta // Flush's batch, kept for the next one (guarded by flushMu)
 
 	newTicker func(time.Duration) (<-chan time.Time, func()) // injected by tests
 }

@@ -46,7 +46,8 @@ type Counters interface {
 	// Allowances returns every override of a plan for periods starting at or after since.
 	Allowances(ctx context.Context, region, planID string, since time.Time) (map[QuotaKey]int64, error)
 
-	// AddUsage adds deltas in one transaction.
+	// AddUsage adds deltas in one transaction. It must not keep deltas after it returns (the
+	// meter reuses the slice for its next flush).
 	AddUsage(ctx context.Context, deltas []UsageDelta) error
 	// Usage returns per-key, per-day counts of a plan for days in [from, to] (UTC days); keys
 	// with no rows are absent.
