@@ -88,12 +88,10 @@ func openLimiter(ctx context.Context, cfg config.Config, st backend, log *slog.L
 // bucketBinder lets snapshots hold in-process buckets directly, so a request decides its plan
 // and account throttles without a registry lookup. Only the local limiter has such buckets;
 // shared (Redis) and split limiters must see every request, so they get none.
-func bucketBinder(lim limit.Limiter) func(limit.BucketID, float64, int64) *limit.Bucket {
+func bucketBinder(lim limit.Limiter) func(limit.BucketID, float64, int64, int64) *limit.Bucket {
 	l, ok := lim.(*limit.Local)
 	if !ok {
 		return nil
 	}
-	return func(id limit.BucketID, rate float64, burst int64) *limit.Bucket {
-		return l.Bucket(id, rate, burst, time.Now().UnixNano())
-	}
+	return l.Bucket
 }

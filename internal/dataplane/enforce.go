@@ -108,7 +108,7 @@ func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region 
 		return e.Limiter.Allow(id, mt.Throttle.RateLimit, mt.Throttle.BurstLimit, now)
 	}
 	if t := p.Throttle; t != nil {
-		if bk := b.Throttle(); bk != nil {
+		if bk := b.Throttle(now.UnixNano()); bk != nil {
 			return bk.Decide(now.UnixNano()) // bound in process: no registry lookup
 		}
 		return e.Limiter.Allow(limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit, now)
@@ -118,7 +118,7 @@ func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region 
 
 // accountAllows applies the account throttle of the region.
 func (e *Enforcer) accountAllows(r *snapshot.Region, now time.Time) bool {
-	if bk := r.AccountBucket(); bk != nil {
+	if bk := r.AccountBucket(now.UnixNano()); bk != nil {
 		return bk.Decide(now.UnixNano()).Allowed
 	}
 	t := r.Throttle

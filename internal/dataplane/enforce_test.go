@@ -74,9 +74,7 @@ func newFixtureLedger(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Th
 		Usage:      func(string, string, string) snapshot.UsageCounter { return u },
 	}
 	if bindBuckets {
-		binder.Bucket = func(id limit.BucketID, rate float64, burst int64) *limit.Bucket {
-			return lim.Bucket(id, rate, burst, t0.UnixNano())
-		}
+		binder.Bucket = lim.Bucket
 	}
 	snap := snapshot.Build(in, binder)
 	return &fixture{snap: snap, e: &Enforcer{Limiter: lim}, usage: u, stage: snap.API("api1").Stage("dev")}

@@ -179,9 +179,12 @@ func buildSnapshotPlan(t testing.TB, backend, closed string, keys []string, plan
 	}
 	counter := quota.New(quotastore.Ledger(quotamem.New()), quota.Options{})
 	t.Cleanup(func() { counter.Close(context.Background()) })
+	// Throttle buckets are bound from an in-process limiter, as a single node binds them.
+	lim := limit.NewLocal()
 	return snapshot.Build(snapshot.Input{Regions: []snapshot.RegionInput{in}}, snapshot.Binder{
 		QuotaEntry: counter.Entry,
 		Usage:      func(string, string, string) snapshot.UsageCounter { return &usage{} },
+		Bucket:     lim.Bucket,
 	})
 }
 

@@ -185,9 +185,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 // once.
 func TestBoundBucketsFollowSnapshots(t *testing.T) {
 	lim := limit.NewLocal()
-	binder := Binder{Bucket: func(id limit.BucketID, rate float64, burst int64) *limit.Bucket {
-		return lim.Bucket(id, rate, burst, t0.UnixNano())
-	}}
+	binder := Binder{Bucket: lim.Bucket}
 	build := func(burst int64) (*Binding, *Region) {
 		in := keyedInput(1)
 		in.Regions[0].Throttle = apigw.Throttle{RateLimit: 0, BurstLimit: burst + 1}
@@ -197,8 +195,8 @@ func TestBoundBucketsFollowSnapshots(t *testing.T) {
 		return api.Region.Key(HashKey(fmt.Sprintf("value-%020d", 0))).Binding(api.Stage("dev")), api.Region
 	}
 	b1, r1 := build(3)
-	bk := b1.Throttle()
-	if bk == nil || r1.AccountBucket() == nil {
+	bk := b1.Throttle(t0.UnixNano())
+	if bk == nil || r1.AccountBucket(t0.UnixNano()) == nil {
 		t.Fatal("no bucket bound")
 	}
 	if _, burst := bk.Limits(); burst != 3 {
@@ -208,10 +206,10 @@ func TestBoundBucketsFollowSnapshots(t *testing.T) {
 		t.Fatal("first request refused")
 	}
 	b2, r2 := build(1)
-	if b2.Throttle() != bk {
+	if b2.Throttle(t0.UnixNano()) != bk {
 		t.Fatal("the new snapshot bound another bucket: its state would be lost")
 	}
-	if _, burst := r2.AccountBucket().Limits(); burst != 2 {
+	if _, burst := r2.AccountBucket(t0.UnixNano()).Limits(); burst != 2 {
 		t.Fatalf("account bucket burst %d after the change, want 2", burst)
 	}
 	for i, want := range []bool{true, false} { // the 2 tokens held are capped at the new burst 1
@@ -219,7 +217,7 @@ func TestBoundBucketsFollowSnapshots(t *testing.T) {
 			t.Fatalf("request %d under burst 1: allowed %v", i, got)
 		}
 	}
-	if (&Binding{Plan: &Plan{binder: &Binder{}, Throttle: &apigw.Throttle{BurstLimit: 1}}}).Throttle() != nil {
+	if (&Binding{Plan: &Plan{binder: &Binder{}, Throttle: &apigw.Throttle{BurstLimit: 1}}}).Throttle(t0.UnixNano()) != nil {
 		t.Fatal("a binder without Bucket bound a bucket")
 	}
 }

@@ -67,16 +67,17 @@ type Region struct {
 	account  atomic.Pointer[limit.Bucket]
 }
 
-// AccountBucket returns the in-process bucket of the account throttle, bound on first use (nil
-// when the binder has no Bucket function: throttles then go through the Limiter each time).
-func (r *Region) AccountBucket() *limit.Bucket {
+// AccountBucket returns the in-process bucket of the account throttle, bound on first use at
+// time now (Unix ns, the request's), or nil when the binder has no Bucket function: throttles
+// then go through the Limiter each time.
+func (r *Region) AccountBucket(now int64) *limit.Bucket {
 	if b := r.account.Load(); b != nil {
 		return b
 	}
 	if r.binder == nil || r.binder.Bucket == nil {
 		return nil
 	}
-	b := r.binder.Bucket(limit.BucketID{Region: r.Name}, r.Throttle.RateLimit, r.Throttle.BurstLimit)
+	b := r.binder.Bucket(limit.BucketID{Region: r.Name}, r.Throttle.RateLimit, r.Throttle.BurstLimit, now)
 	r.account.CompareAndSwap(nil, b)
 	return r.account.Load()
 }
@@ -164,7 +165,7 @@ type Binding struct {
 type boundState struct {
 	quota    *quota.Entry
 	usage    UsageCounter
-	throttle *limit.Bucket // the plan-level bucket of the key (nil: none, or not in process)
+	throttle atomic.Pointer[limit.Bucket] // the key's plan-level bucket, bound by Throttle
 }
 
 // Quota returns the key's quota counter (nil without a quota or without a binder). The first
@@ -175,9 +176,23 @@ func (b *Binding) Quota() *quota.Entry { return b.bound().quota }
 // Quota.
 func (b *Binding) Usage() UsageCounter { return b.bound().usage }
 
-// Throttle returns the key's plan-level bucket with the plan's limits, bound like Quota; nil
-// when the plan has no throttle or the binder keeps no buckets in process.
-func (b *Binding) Throttle() *limit.Bucket { return b.bound().throttle }
+// Throttle returns the key's plan-level bucket with the plan's limits, bound on first use at
+// time now (Unix ns, the request's: a bucket reconfigured to new limits converts the tokens it
+// holds at that instant); nil when the plan has no throttle or the binder keeps no buckets in
+// process.
+func (b *Binding) Throttle(now int64) *limit.Bucket {
+	st := b.bound()
+	if bk := st.throttle.Load(); bk != nil {
+		return bk
+	}
+	p := b.Plan
+	t := p.Throttle
+	if t == nil || p.binder.Bucket == nil {
+		return nil
+	}
+	st.throttle.CompareAndSwap(nil, p.binder.Bucket(limit.BucketID{Region: p.Region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit, now))
+	return st.throttle.Load()
+}
 
 // bound returns the binding's state, binding it on first use. Concurrent first requests may
 // both call the Binder; its functions return the same entry and counter for the same ids, so
@@ -193,9 +208,6 @@ func (b *Binding) bound() *boundState {
 	}
 	if p.binder.Usage != nil {
 		st.usage = p.binder.Usage(p.Region, p.ID, b.KeyID)
-	}
-	if t := p.Throttle; t != nil && p.binder.Bucket != nil {
-		st.throttle = p.binder.Bucket(limit.BucketID{Region: p.Region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit)
 	}
 	if !b.state.CompareAndSwap(nil, st) {
 		return b.state.Load()
@@ -216,11 +228,12 @@ type UsageCounter interface {
 type Binder struct {
 	QuotaEntry func(region, planID, keyID string) *quota.Entry
 	Usage      func(region, planID, keyID string) UsageCounter
-	// Bucket returns the in-process bucket of id set to these limits. Only an in-process
+	// Bucket returns the in-process bucket of id set to these limits at time now (Unix ns, the
+	// request's: the bucket is created full, or reconfigured keeping its tokens). Only an in-process
 	// limiter has one (limit.Local); with a shared or split limiter it stays nil and every
 	// request asks the Limiter. A binding holds its bucket for the life of its snapshot, whose
 	// limits cannot change; a new snapshot binds again, which reconfigures the same bucket.
-	Bucket func(id limit.BucketID, rate float64, burst int64) *limit.Bucket
+	Bucket func(id limit.BucketID, rate float64, burst int64, now int64) *limit.Bucket
 }
 
 // Plan is a usage plan as enforced.
