@@ -16,18 +16,11 @@ func (e *Engine) serveHTTP(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 		writeError(ctx, gerr)
 		return
 	}
-	x := acquireExchange()
-	up, err := call.Upstream(x.url, in)
-	if err != nil {
-		x.release()
-		writeError(ctx, dataplane.ErrInternal)
+	x, up, ok := startExchange(ctx, call)
+	if !ok {
 		return
 	}
-	x.url = up.URL
 	req := &x.req
-	req.Header.SetNoDefaultContentType(true)
-	req.Header.SetMethod(call.UpstreamMethod(in))
-	setTarget(req, &up)
 	req.Header.Set("Accept", "application/json")
 	id := call.Stage.API.ID
 	x.buf = append(append(x.buf[:0], "AmazonAPIGateway_"...), id...)

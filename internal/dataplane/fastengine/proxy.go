@@ -109,18 +109,11 @@ func (x *exchange) release() {
 // serveProxy runs an HTTP_PROXY integration (addendum §8.5).
 func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 	in := fastIn{ctx}
-	x := acquireExchange()
-	up, err := call.Upstream(x.url, in)
-	if err != nil {
-		x.release()
-		writeError(ctx, dataplane.ErrInternal)
+	x, up, ok := startExchange(ctx, call)
+	if !ok {
 		return
 	}
-	x.url = up.URL
 	req := &x.req
-	req.Header.SetNoDefaultContentType(true)
-	req.Header.SetMethod(call.UpstreamMethod(in))
-	setTarget(req, &up)
 	hostPort := dataplane.ForwardedPort(b2s(ctx.Host()))
 	for k, v := range ctx.Request.Header.All() {
 		name := b2s(k)
@@ -167,6 +160,26 @@ func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 		return
 	}
 	x.respond(ctx)
+}
+
+// startExchange takes a pooled exchange and addresses its request to the integration's backend
+// with the upstream method. false: the upstream URL could not be built, and the client has been
+// answered (500).
+func startExchange(ctx *fasthttp.RequestCtx, call *dataplane.Call) (*exchange, dataplane.Upstream, bool) {
+	in := fastIn{ctx}
+	x := acquireExchange()
+	up, err := call.Upstream(x.url, in)
+	if err != nil {
+		x.release()
+		writeError(ctx, dataplane.ErrInternal)
+		return nil, up, false
+	}
+	x.url = up.URL
+	req := &x.req
+	req.Header.SetNoDefaultContentType(true)
+	req.Header.SetMethod(call.UpstreamMethod(in))
+	setTarget(req, &up)
+	return x, up, true
 }
 
 // setTarget addresses the upstream request: the whole URL, so that the scheme is known to the

@@ -96,36 +96,28 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 	defer tx.Rollback()
 	// Rows go in statements of up to usageBatch rows: one statement per row spent most of a
 	// flush in database/sql and the driver rather than in SQLite.
-	rows := make([]store.UsageDelta, 0, len(deltas))
+	args := make([]any, 0, 5*usageBatch)
+	exec := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, addUsageSQL(len(args)/5), args...)
+		args = args[:0]
+		return err
+	}
 	for _, d := range deltas {
-		if d.Count != 0 {
-			rows = append(rows, d)
+		if d.Count == 0 {
+			continue
+		}
+		args = append(args, d.Region, d.PlanID, sqlstore.CounterDay(d.Day), d.KeyID, d.Count)
+		if len(args) == cap(args) {
+			if err := exec(); err != nil {
+				return fmt.Errorf("sqlite store: add usage: %w", err)
+			}
 		}
 	}
-	var full *sql.Stmt
-	args := make([]any, 0, 5*usageBatch)
-	for len(rows) > 0 {
-		n := min(len(rows), usageBatch)
-		args = args[:0]
-		for _, d := range rows[:n] {
-			args = append(args, d.Region, d.PlanID, sqlstore.CounterDay(d.Day), d.KeyID, d.Count)
-		}
-		var err error
-		if n == usageBatch {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, addUsageSQL(usageBatch)); err != nil {
-					return fmt.Errorf("sqlite store: add usage: %w", err)
-				}
-				defer full.Close()
-			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, addUsageSQL(n), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite store: add usage: %w", err)
-		}
-		rows = rows[n:]
+	if err := exec(); err != nil {
+		return fmt.Errorf("sqlite store: add usage: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite store: add usage: %w", err)

@@ -91,11 +91,7 @@ func TestQuotaOverSQLite(t *testing.T) {
 // BenchmarkAddUsage10k is one usage flush under load: a count for each of 10,000 keys that
 // were called in the last interval.
 func BenchmarkAddUsage10k(b *testing.B) {
-	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "tollgate.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openAt(b, filepath.Join(b.TempDir(), "tollgate.db"))
 	day := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	deltas := make([]store.UsageDelta, 10000)
 	for i := range deltas {
