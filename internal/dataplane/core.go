@@ -122,6 +122,10 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 	if st == nil {
 		return ErrForbidden
 	}
+	rest, ok := NormalizePath(rest)
+	if !ok {
+		return ErrBadPath
+	}
 	if contentLength > MaxPayload {
 		return ErrTooLarge
 	}

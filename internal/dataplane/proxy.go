@@ -53,7 +53,7 @@ func (p *proxy) serveProxy(w http.ResponseWriter, r *http.Request, call *Call) {
 	in := netIn{r}
 	up, err := call.Upstream(nil, in)
 	if err != nil {
-		ErrInternal.write(w)
+		UpstreamError(err).write(w)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), call.Integration().Timeout)
@@ -113,7 +113,7 @@ func (p *proxy) serveHTTP(w http.ResponseWriter, r *http.Request, call *Call) {
 	}
 	up, err := call.Upstream(nil, in)
 	if err != nil {
-		ErrInternal.write(w)
+		UpstreamError(err).write(w)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), call.Integration().Timeout)

@@ -21,7 +21,21 @@ type Upstream struct {
 // RequestTarget returns the path and query to send.
 func (u *Upstream) RequestTarget() []byte { return u.URL[u.PathAt:] }
 
-var errBadURI = errors.New("invalid integration uri")
+var (
+	errBadURI = errors.New("invalid integration uri")
+	// errUnsafeValue: a mapped value (a header, a query parameter) would put a dot segment into
+	// the upstream path.
+	errUnsafeValue = errors.New("mapped path value holds a dot segment")
+)
+
+// UpstreamError is the gateway response for an error of Call.Upstream: 400 for a client value
+// that would climb out of the integration's path, 500 for a uri no request can fix.
+func UpstreamError(err error) *GatewayError {
+	if err == errUnsafeValue {
+		return ErrBadPath
+	}
+	return ErrInternal
+}
 
 // Upstream builds the upstream URL into dst (addendum §8.5): the uri with its {name} and
 // ${stageVariables.x} substitutions, then (HTTP_PROXY only) the client's query, then the mapped
@@ -44,7 +58,15 @@ func (c *Call) Upstream(dst []byte, r Inbound) (Upstream, error) {
 			}
 			buf = append(buf, v...)
 		case partPathVar:
+			if part.expr.kind == exprPath {
+				// The request's own path: only its real "/" separate segments (docs/path-rule.md).
+				buf = appendPathValue(buf, c.Params.Get(part.expr.arg))
+				continue
+			}
 			v, _ := c.eval(part.expr, r)
+			if !SafeValue(v) {
+				return Upstream{}, errUnsafeValue
+			}
 			buf = appendEscapeGreedy(buf, v)
 		}
 	}
@@ -223,6 +245,32 @@ func appendEscapeGreedy(dst []byte, v string) []byte {
 		}
 		dst = append(dst, '/')
 		v = rest
+	}
+}
+
+// appendPathValue appends a path variable's value as the request sent it (escaped): its real "/"
+// separate segments, and each segment is decoded and escaped again on its own, so an encoded
+// slash or backslash stays encoded and never adds a segment upstream. A segment with invalid
+// escapes is sent with its "%" escaped, as the decoded-value path always did.
+func appendPathValue(dst []byte, raw string) []byte {
+	for {
+		seg, rest, more := strings.Cut(raw, "/")
+		switch {
+		case strings.IndexByte(seg, '%') >= 0:
+			if d, err := url.PathUnescape(seg); err == nil {
+				seg = d
+			}
+			dst = append(dst, url.PathEscape(seg)...)
+		case needsPathEscape(seg):
+			dst = append(dst, url.PathEscape(seg)...)
+		default:
+			dst = append(dst, seg...)
+		}
+		if !more {
+			return dst
+		}
+		dst = append(dst, '/')
+		raw = rest
 	}
 }
 

@@ -164,14 +164,14 @@ func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 
 // startExchange takes a pooled exchange and addresses its request to the integration's backend
 // with the upstream method. false: the upstream URL could not be built, and the client has been
-// answered (500).
+// answered (500, or 400 for a mapped value that would climb out of the path).
 func startExchange(ctx *fasthttp.RequestCtx, call *dataplane.Call) (*exchange, dataplane.Upstream, bool) {
 	in := fastIn{ctx}
 	x := acquireExchange()
 	up, err := call.Upstream(x.url, in)
 	if err != nil {
 		x.release()
-		writeError(ctx, dataplane.ErrInternal)
+		writeError(ctx, dataplane.UpstreamError(err))
 		return nil, up, false
 	}
 	x.url = up.URL
