@@ -69,6 +69,10 @@ type Inbound interface {
 	Header(name string) string
 	// RawQuery is the query string as sent, without the "?".
 	RawQuery() string
+	// Signed returns the request as net/http's type with its whole body read (at most MaxPayload:
+	// more is ErrTooLarge), for a signature check; the integration still gets the body. Only
+	// AWS_IAM methods call it, so only they pay for reading and copying.
+	Signed() (*http.Request, []byte, *GatewayError)
 }
 
 // HeaderSink receives response or upstream-request headers (name in canonical form).
@@ -119,17 +123,17 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 		return notDeployed(apiID)
 	}
 	st := api.Stage(stageName)
-	if st == nil {
+	if st == nil || api.ExecuteDisabled {
 		return ErrForbidden
 	}
 	rest, ok := NormalizePath(rest)
 	if !ok {
-		return ErrBadPath
+		return ErrBadRequest
 	}
 	if contentLength > MaxPayload {
 		return ErrTooLarge
 	}
-	v := View{Method: r.Method(), Path: rest}
+	v := View{Method: r.Method(), Path: rest, In: r}
 	if api.ApiKeySource != "AUTHORIZER" {
 		v.APIKey = r.Header("X-Api-Key")
 	}

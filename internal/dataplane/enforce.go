@@ -11,6 +11,7 @@ package dataplane
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/limit"
@@ -23,6 +24,9 @@ type View struct {
 	Method string
 	Path   string // after the stage, escaped, "" or "/" for the root
 	APIKey string // the x-api-key header, "" when absent
+	// In is the request, for the checks that need more of it than the above (AWS_IAM's
+	// signature); nil only in tests of methods that need none.
+	In Inbound
 }
 
 // Outcome is the result of enforcement: Err != nil means reject with that gateway response.
@@ -44,6 +48,14 @@ type Enforcer struct {
 	Limiter limit.Limiter
 	// FailOpen admits requests when the quota store fails (default: fail closed, 503).
 	FailOpen bool
+	// IAM verifies the signature of AWS_IAM methods; nil refuses them all.
+	IAM IAMVerifier
+}
+
+// IAMVerifier checks a SigV4 signature for the service execute-api, scoped to region, over the
+// request as received and its whole body. A non-nil answer is the gateway response to send.
+type IAMVerifier interface {
+	VerifyInvoke(r *http.Request, body []byte, region string) *GatewayError
 }
 
 // Check runs the pipeline for a request to stage st. It fills o.
@@ -55,6 +67,12 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 	}
 	o.Method = m
 	region := st.API.Region
+	// Authorization comes before the API key, as on AWS.
+	if m.AWSIAM {
+		if o.Err = e.verifyIAM(v.In, region.Name); o.Err != nil {
+			return
+		}
+	}
 	var b *snapshot.Binding
 	if m.ApiKeyRequired {
 		if v.APIKey == "" {
@@ -97,6 +115,19 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 	if u := b.Usage(); u != nil {
 		u.Add(now)
 	}
+}
+
+// verifyIAM runs the AWS_IAM check: the engine hands over the request with its body read (up to
+// the payload limit), which only AWS_IAM methods pay for.
+func (e *Enforcer) verifyIAM(in Inbound, region string) *GatewayError {
+	if e.IAM == nil || in == nil {
+		return ErrMissingAuthToken
+	}
+	r, body, gerr := in.Signed()
+	if gerr != nil {
+		return gerr
+	}
+	return e.IAM.VerifyInvoke(r, body, region)
 }
 
 // planThrottle applies the usage plan's per-key bucket: the method-level entry when the plan has

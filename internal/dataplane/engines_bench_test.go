@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -176,6 +177,9 @@ func BenchmarkAdmit(b *testing.B) {
 type benchIn struct{ method, key, query string }
 
 func (r benchIn) Method() string { return r.method }
+func (r benchIn) Signed() (*http.Request, []byte, *dataplane.GatewayError) {
+	return nil, nil, dataplane.ErrBadRequest
+}
 func (r benchIn) Header(name string) string {
 	if name == "X-Api-Key" {
 		return r.key

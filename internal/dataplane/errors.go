@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 )
@@ -46,4 +47,13 @@ func (e *GatewayError) write(w http.ResponseWriter) {
 	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(e.Body)
+}
+
+// NewGatewayError returns a gateway response with a {"message": …} body, for answers composed
+// outside this package (an IAM verifier's SigV4 errors).
+func NewGatewayError(status int, typ, message string) *GatewayError {
+	b, _ := json.Marshal(struct {
+		Message string `json:"message"`
+	}{message})
+	return &GatewayError{Status: status, Type: typ, Body: b}
 }

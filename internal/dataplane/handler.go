@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -30,6 +32,23 @@ type netIn struct{ r *http.Request }
 func (n netIn) Method() string            { return n.r.Method }
 func (n netIn) Header(name string) string { return headerGet(n.r.Header, name) }
 func (n netIn) RawQuery() string          { return n.r.URL.RawQuery }
+
+// Signed reads the body whole (up to the payload limit) and puts it back for the integration.
+func (n netIn) Signed() (*http.Request, []byte, *GatewayError) {
+	r := n.r
+	if r.ContentLength > MaxPayload {
+		return nil, nil, ErrTooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+	if err != nil {
+		return nil, nil, ErrBadRequest
+	}
+	if len(b) > MaxPayload {
+		return nil, nil, ErrTooLarge
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	return r, b, nil
+}
 
 // headerSink adapts an http.Header to HeaderSink and HeaderSource.
 type headerSink struct{ h http.Header }

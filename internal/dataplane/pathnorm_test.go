@@ -107,7 +107,7 @@ func (r *headerIn) Header(string) string { return r.h }
 func route(st *snapshot.Stage, path, header string) (resource string, upstream string, gerr *GatewayError) {
 	np, ok := NormalizePath(path)
 	if !ok {
-		return "", "", ErrBadPath
+		return "", "", ErrBadRequest
 	}
 	var call Call
 	call.Stage = st
@@ -135,15 +135,15 @@ func TestPathRuleRouting(t *testing.T) {
 		{path: "/pub/a/b", resource: "/pub/{proxy+}", upstream: "/pub/a/b"},
 		{path: "/pub/../admin", resource: "/admin", upstream: "/admin"},
 		{path: "/pub/%2e%2e/admin", resource: "/admin", upstream: "/admin"},
-		{path: "/pub/%2E%2E%2Fadmin", err: ErrBadPath},
+		{path: "/pub/%2E%2E%2Fadmin", err: ErrBadRequest},
 		{path: "/pub/a%2Fb", resource: "/pub/{proxy+}", upstream: "/pub/a%2Fb"},
 		{path: "/pub/a%5Cb", resource: "/pub/{proxy+}", upstream: "/pub/a%5Cb"},
 		{path: "/pub/a%20b/c", resource: "/pub/{proxy+}", upstream: "/pub/a%20b/c"},
 		{path: "/items/x%2Fy", resource: "/items/{id}", upstream: "/items/x%2Fy/detail"},
 		{path: "/items/%2e%2e", resource: "", err: ErrMissingAuthToken}, // "/items/.." is "/" : no method there
 		{path: "/pub//admin", err: ErrMissingAuthToken},
-		{path: "/h/v", header: "../../admin", resource: "/h/{x}", err: ErrBadPath},
-		{path: "/h/v", header: `..\admin`, resource: "/h/{x}", err: ErrBadPath},
+		{path: "/h/v", header: "../../admin", resource: "/h/{x}", err: ErrBadRequest},
+		{path: "/h/v", header: `..\admin`, resource: "/h/{x}", err: ErrBadRequest},
 		{path: "/h/v", header: "ok", resource: "/h/{x}", upstream: "/h/ok"},
 	}
 	for _, tc := range tests {

@@ -32,7 +32,7 @@ var (
 // that would climb out of the integration's path, 500 for a uri no request can fix.
 func UpstreamError(err error) *GatewayError {
 	if err == errUnsafeValue {
-		return ErrBadPath
+		return ErrBadRequest
 	}
 	return ErrInternal
 }

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/tollgate/tollgate/internal/snapshot"
@@ -12,6 +13,9 @@ func (r *testIn) Method() string        { return r.method }
 func (r *testIn) Header(string) string  { return "" }
 func (r *testIn) RawQuery() string      { return r.query }
 func (r *testIn) SetHeader(_, _ string) {}
+func (r *testIn) Signed() (*http.Request, []byte, *GatewayError) {
+	return nil, nil, ErrBadRequest
+}
 
 // TestUpstream: the upstream URL of addendum §8.5 — substitutions, query accumulation, default
 // ports — and the uris no request can fix (500).

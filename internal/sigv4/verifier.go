@@ -22,6 +22,9 @@ import (
 // Config configures a Verifier.
 type Config struct {
 	Credentials map[string]string // access key id → secret access key
+	// Lookup, when set, replaces Credentials: it is asked per request, so a credentials file
+	// reloaded on SIGHUP takes effect at once.
+	Lookup func(accessKeyID string) (secret string, ok bool)
 	Service     string            // signing name; default "apigateway"
 	// MaxSkew is how far X-Amz-Date may be from now, either way. Default 5 minutes: API Gateway's
 	// window (its messages print "± 5 min."), not the 15 minutes of JSON-protocol services.
@@ -50,6 +53,9 @@ func New(cfg Config) *Verifier {
 		creds[k] = v
 	}
 	cfg.Credentials = creds
+	if cfg.Lookup == nil {
+		cfg.Lookup = func(id string) (string, bool) { s, ok := creds[id]; return s, ok }
+	}
 	if cfg.Service == "" {
 		cfg.Service = "apigateway"
 	}
@@ -83,7 +89,7 @@ func (v *Verifier) Authenticate(r *http.Request, body []byte) (string, error) {
 	if e != nil {
 		return "", e
 	}
-	secret, known := v.cfg.Credentials[s.scope.AccessKey]
+	secret, known := v.cfg.Lookup(s.scope.AccessKey)
 	if !known && !v.cfg.Insecure {
 		e := &apigw.Error{Kind: apigw.KindUnrecognizedClient, Message: msgUnrecognizedClient}
 		e.Cause = fmt.Errorf("unknown access key id %q", s.scope.AccessKey)
@@ -291,8 +297,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b 
 
 // checkSignature recomputes the signature over the canonical request and compares it in constant
 // time. The path is tried as sent and, if that differs, normalized (botocore signs the normalized
-// form). An X-Amz-Content-Sha256 header is what the client signed as the payload hash: UNSIGNED-
-// PAYLOAD is accepted as AWS does, any other value must be the body's actual hash.
+// form). The payload hash is always the hash of the body received: UNSIGNED-PAYLOAD is S3's alone
+// (elsewhere AWS hashes what it received, so a body swapped after signing no longer matches), and
+// an X-Amz-Content-Sha256 header that is not the body's hash is a mismatch.
 func (v *Verifier) checkSignature(r *http.Request, body []byte, s *signed, secret string) *apigw.Error {
 	var provided [2 * sha256.Size]byte
 	if len(s.auth.Signature) != len(provided) {
@@ -302,11 +309,10 @@ func (v *Verifier) checkSignature(r *http.Request, body []byte, s *signed, secre
 	var bodyHex [2 * sha256.Size]byte
 	sum := sha256.Sum256(body)
 	hex.Encode(bodyHex[:], sum[:])
-	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
-	claimed := payloadHash != "" && payloadHash != "UNSIGNED-PAYLOAD"
-	if payloadHash == "" {
-		payloadHash = string(bodyHex[:])
+	if claimed := r.Header.Get("X-Amz-Content-Sha256"); claimed != "" && claimed != string(bodyHex[:]) {
+		return errMismatch(false, "", "")
 	}
+	payloadHash := string(bodyHex[:])
 	key := v.keys.get(secret, s.scope.Date, s.scope.Region, v.cfg.Service)
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
@@ -337,9 +343,6 @@ func (v *Verifier) checkSignature(r *http.Request, body []byte, s *signed, secre
 		hex.Encode(gotHex[:], buf[len(buf)-sha256.Size:])
 		*bp = buf
 		if subtle.ConstantTimeCompare(gotHex[:], provided[:]) == 1 {
-			if claimed && subtle.ConstantTimeCompare([]byte(payloadHash), bodyHex[:]) != 1 {
-				return errMismatch(false, "", "")
-			}
 			return nil
 		}
 		if attempt == 0 {

@@ -167,8 +167,8 @@ func TestWrongSecretFails(t *testing.T) {
 	wantMismatch(t, err)
 }
 
-// X-Amz-Content-Sha256 is the payload hash the client signed: UNSIGNED-PAYLOAD is accepted (as AWS
-// does), a hash must match the body.
+// The payload hash is the hash of the body received. UNSIGNED-PAYLOAD is refused (AWS accepts it on
+// S3 only): with it, a body swapped after signing would pass. A claimed hash must match the body.
 func TestContentSHA256Header(t *testing.T) {
 	body := []byte(`{"name":"x"}`)
 	cases := []struct {
@@ -177,8 +177,9 @@ func TestContentSHA256Header(t *testing.T) {
 		ok                       bool
 	}{
 		{"matching hash", hashHex(body), hashHex(body), body, true},
-		{"unsigned payload", "UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD", body, true},
-		{"unsigned payload, other body", "UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD", []byte("other"), true},
+		{"unsigned payload", "UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD", body, false},
+		{"unsigned payload, other body", "UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD", []byte("other"), false},
+		{"no header, signed hash of the body", "", hashHex(body), body, true},
 		{"claimed hash of another body", hashHex([]byte("other")), hashHex([]byte("other")), body, false},
 		{"streaming", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", body, false},
 	}

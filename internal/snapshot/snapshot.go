@@ -87,7 +87,10 @@ type API struct {
 	ID           string
 	Region       *Region
 	ApiKeySource string
-	stages       map[string]*Stage
+	// ExecuteDisabled: disableExecuteApiEndpoint is set, so no invocation reaches the API (every
+	// Tollgate invocation URL is the default endpoint; AWS answers 403 Forbidden there).
+	ExecuteDisabled bool
+	stages          map[string]*Stage
 }
 
 // Stage is a callable stage: its deployment's compiled tree and live settings.
@@ -104,6 +107,8 @@ type Method struct {
 	Verb           string // as declared ("ANY" included)
 	ResourcePath   string // template, e.g. "/pets/{id}"
 	ApiKeyRequired bool
+	// AWSIAM: authorizationType AWS_IAM, so a request must be SigV4-signed for execute-api.
+	AWSIAM bool
 	// Setting is the stage method setting that throttles this method (its own entry, else "*/*"),
 	// nil when the stage has none; SettingKey names it for the bucket.
 	Setting    *apigw.MethodSetting
@@ -331,7 +336,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	}
 	stagesByRef := make(map[string]*Stage, len(in.Stages)) // "<apiId>:<stage>"
 	for _, a := range in.Apis {
-		api := &API{ID: a.ID, Region: reg, ApiKeySource: a.ApiKeySource, stages: map[string]*Stage{}}
+		api := &API{ID: a.ID, Region: reg, ApiKeySource: a.ApiKeySource, ExecuteDisabled: a.DisableExecuteApiEndpoint, stages: map[string]*Stage{}}
 		s.apis[a.ID] = api
 	}
 	for _, st := range in.Stages {
@@ -448,7 +453,7 @@ func normalizeMethodKey(k string) string {
 
 func compileMethod(st *Stage, path string, m *apigw.Method, settings map[string]normSetting) *Method {
 	cm := &Method{Stage: st, Verb: m.HTTPMethod, ResourcePath: path, ApiKeyRequired: m.ApiKeyRequired,
-		RequestParameters: m.RequestParameters}
+		AWSIAM: m.AuthorizationType == "AWS_IAM", RequestParameters: m.RequestParameters}
 	if ns, ok := settings[path+"/"+m.HTTPMethod]; ok {
 		cm.Setting, cm.SettingKey = ns.s, ns.key
 	} else if ns, ok := settings["*/*"]; ok {

@@ -12,13 +12,16 @@
 package fastengine
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,6 +200,42 @@ type fastIn struct{ ctx *fasthttp.RequestCtx }
 func (f fastIn) Method() string            { return b2s(f.ctx.Method()) }
 func (f fastIn) Header(name string) string { return b2s(f.ctx.Request.Header.Peek(name)) }
 func (f fastIn) RawQuery() string          { return b2s(f.ctx.URI().QueryString()) }
+
+// Signed reads the streamed body whole (up to the payload limit), hands it back to the request as
+// a stream of known length for the integration, and builds the net/http view a signature check
+// reads: method, request-target as sent, Host and headers.
+func (f fastIn) Signed() (*http.Request, []byte, *dataplane.GatewayError) {
+	req := &f.ctx.Request
+	if req.Header.ContentLength() > dataplane.MaxPayload {
+		return nil, nil, dataplane.ErrTooLarge
+	}
+	var body []byte
+	if s := f.ctx.RequestBodyStream(); s != nil {
+		b, err := io.ReadAll(io.LimitReader(s, dataplane.MaxPayload+1))
+		if err != nil {
+			return nil, nil, dataplane.ErrBadRequest
+		}
+		if len(b) > dataplane.MaxPayload {
+			return nil, nil, dataplane.ErrTooLarge
+		}
+		body = b
+		req.SetBodyStream(bytes.NewReader(b), len(b))
+	} else {
+		body = append([]byte(nil), req.Body()...)
+	}
+	uri := string(req.RequestURI())
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return nil, nil, dataplane.ErrBadRequest
+	}
+	r := &http.Request{Method: string(f.ctx.Method()), URL: u, RequestURI: uri, Host: string(f.ctx.Host()),
+		Header: make(http.Header), ContentLength: int64(len(body)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	for k, v := range req.Header.All() {
+		name := http.CanonicalHeaderKey(string(k))
+		r.Header[name] = append(r.Header[name], string(v))
+	}
+	return r, body, nil
+}
 
 // respHeaders adapts a response header to HeaderSink (and a backend's to HeaderSource).
 type respHeaders struct{ h *fasthttp.ResponseHeader }
