@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/config"
 	"github.com/tollgate/tollgate/internal/control"
+	"github.com/tollgate/tollgate/internal/credentials"
 	"github.com/tollgate/tollgate/internal/dataplane"
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
 	"github.com/tollgate/tollgate/internal/gateway"
@@ -131,6 +132,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			log.Error("closing store", "err", err)
 		}
 	}()
+	creds, err := loadCredentials(cfg, log)
+	if err != nil {
+		return err
+	}
+	go reloadOnHangup(ctx, creds, log)
+	invoke := invokeVerifier{sigv4.New(sigv4.Config{
+		Lookup:   func(id string) (string, bool) { return creds.Lookup(id, credentials.Invoke) },
+		Service:  "execute-api",
+		MaxSkew:  cfg.MaxSkew,
+		Insecure: cfg.InsecureSkipAuth,
+	})}
 	accountThrottle := apigw.Throttle{BurstLimit: cfg.AccountBurstLimit, RateLimit: cfg.AccountRateLimit}
 
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
@@ -143,7 +155,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer stopLimiter(context.Background())
 	dp := dataplane.NewCore(dataplane.Options{
-		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen},
+		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen, IAM: invoke},
 		RateLimitHeaders: cfg.RateLimitHeaders,
 	})
 	syncer := &gateway.Syncer{Store: st, Counters: st, Throttle: accountThrottle, Target: dp,
@@ -164,10 +176,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	svc := control.New(st, control.Config{AccountID: cfg.AccountID, AccountThrottle: accountThrottle}, nil)
 	svc.SetUsage(control.UsageBackend{Counters: st, Flush: usage.Flush, Changed: syncer.Rebuild})
 	auth := sigv4.New(sigv4.Config{
-		Credentials: map[string]string{cfg.AccessKeyID: cfg.SecretAccessKey},
-		Service:     "apigateway",
-		MaxSkew:     cfg.MaxSkew,
-		Insecure:    cfg.InsecureSkipAuth,
+		Lookup:   func(id string) (string, bool) { return creds.Lookup(id, credentials.Management) },
+		Service:  "apigateway",
+		MaxSkew:  cfg.MaxSkew,
+		Insecure: cfg.InsecureSkipAuth,
 	})
 	api := mgmt.New(svc, auth)
 	api.AfterWrite = syncer.Sync

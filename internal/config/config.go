@@ -42,6 +42,7 @@ type Config struct {
 	StoreDeadline     time.Duration
 	CountersDeadline  time.Duration
 	DebugAddr         string // loopback listener for net/http/pprof ("" = none)
+	CredentialsFile   string // INI file of access key pairs for management and/or invoke ("" = none)
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -83,6 +84,7 @@ var options = []option{
 	{name: "counters-deadline", def: "50ms", doc: "the longest a throttle check waits for Redis before --counters-failure applies", set: func(c *Config, v string) (err error) { c.CountersDeadline, err = time.ParseDuration(v); return }},
 	{name: "store-deadline", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
 	{name: "debug-addr", def: "", doc: "loopback address serving Go's profiler (/debug/pprof/) for diagnosing CPU and latency in production; empty: off", set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},
+	{name: "credentials-file", def: "", doc: "file of access key pairs (the INI shape of ~/.aws/credentials), each marked tollgate_use = management, invoke or both; re-read on SIGHUP", set: func(c *Config, v string) error { c.CredentialsFile = v; return nil }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -202,10 +204,12 @@ func (c *Config) validate() error {
 	switch {
 	case (c.AccessKeyID == "") != (c.SecretAccessKey == ""):
 		errs = append(errs, fmt.Errorf("set both %s and %s, or neither", EnvName("access-key-id"), EnvName("secret-access-key")))
+	case c.AccessKeyID == "" && c.CredentialsFile != "":
+		// The file's pairs are the credentials; no default pair.
 	case c.AccessKeyID == "":
 		if err == nil && !IsLoopback(host) {
 			errs = append(errs, fmt.Errorf("--addr %s is not a loopback address: set %s and %s (the test/test default is for loopback only)",
-				c.Addr, EnvName("access-key-id"), EnvName("secret-access-key")))
+				c.Addr, EnvName("access-key-id"), EnvName("secret-access-key")+" (or --credentials-file)"))
 		}
 		c.AccessKeyID, c.SecretAccessKey, c.DefaultCredentials = DefaultAccessKeyID, DefaultSecretAccessKey, true
 	}

@@ -59,6 +59,9 @@ func (s *Service) ImportRestApi(ctx context.Context, region string, in ImportInp
 	if res.Name == "" {
 		return nil, nil, apigw.BadRequest("%s The document has no info.title to name the API.", openapi.MsgInvalidInput)
 	}
+	if err := refusePolicy(res.Policy); err != nil {
+		return nil, nil, err
+	}
 	if err := failOnWarnings(in, res.Warnings); err != nil {
 		return nil, nil, err
 	}
@@ -143,6 +146,9 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 		opts.NewID = freshIDs(cur.Resources)
 		res, err := doc.Convert(opts)
 		if err != nil {
+			return err
+		}
+		if err := refusePolicy(res.Policy); err != nil {
 			return err
 		}
 		if err := failOnWarnings(in, res.Warnings); err != nil {

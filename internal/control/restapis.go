@@ -111,6 +111,9 @@ func (s *Service) CreateRestApi(ctx context.Context, region string, in CreateRes
 			a.EndpointConfiguration.VpcEndpointIDs = append([]string(nil), ec.VpcEndpointIDs...)
 		}
 	}
+	if err := refusePolicy(in.Policy); err != nil {
+		return nil, err
+	}
 	a.Policy = compactPolicy(in.Policy)
 	a.Tags = in.Tags
 	a.DisableExecuteApiEndpoint = in.DisableExecuteApiEndpoint
@@ -193,6 +196,19 @@ func defaultIPAddressType(endpointType, sent string) string {
 		return IPAddressDualstack
 	}
 	return IPAddressIPv4
+}
+
+// MsgPolicyUnsupported refuses a resource policy: Tollgate does not evaluate IAM policy documents,
+// and a policy it stored but ignored would look like protection it does not give.
+const MsgPolicyUnsupported = "Resource policies are not supported by Tollgate: it does not evaluate IAM policy documents. " +
+	"Control access with AWS_IAM authorization, API keys and usage plans."
+
+// refusePolicy refuses a non-empty resource policy.
+func refusePolicy(p string) error {
+	if strings.TrimSpace(p) != "" {
+		return apigw.BadRequest(MsgPolicyUnsupported)
+	}
+	return nil
 }
 
 // compactPolicy stores a JSON policy compactly (Terraform normalises either way); text that is

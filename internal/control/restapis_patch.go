@@ -58,7 +58,10 @@ func applyRestApiOp(a *apigw.RestApi, op patch.Op) error {
 	case op.Path == "/policy":
 		switch op.Op {
 		case "add", "replace":
-			a.Policy = compactPolicy(op.V())
+			if err := refusePolicy(op.V()); err != nil {
+				return err
+			}
+			a.Policy = ""
 		case "remove":
 			a.Policy = ""
 		default:

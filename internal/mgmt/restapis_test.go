@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tollgate/tollgate/internal/control"
 )
 
 func TestCreateRestApi(t *testing.T) {
@@ -15,8 +17,11 @@ func TestCreateRestApi(t *testing.T) {
 		{name: "minimal", method: "POST", path: "/restapis", body: `{"name":"a"}`, status: 201, golden: "minimal"},
 		{name: "all members", method: "POST", path: "/restapis", body: `{"name":"full","description":"d","version":"v1",
 			"binaryMediaTypes":["image/png"],"minimumCompressionSize":0,"apiKeySource":"AUTHORIZER",
-			"endpointConfiguration":{"types":["REGIONAL"]},"policy":"{ \"Version\": \"2012-10-17\" }",
+			"endpointConfiguration":{"types":["REGIONAL"]},
 			"tags":{"k":"v"},"disableExecuteApiEndpoint":true}`, status: 201, golden: "full"},
+		// Tollgate does not evaluate IAM policy documents: a policy is refused, never stored and ignored.
+		{name: "resource policy refused", method: "POST", path: "/restapis", body: `{"name":"a","policy":"{ \"Version\": \"2012-10-17\" }"}`,
+			status: 400, errType: rtBad, message: control.MsgPolicyUnsupported},
 		{name: "empty tags echoed", method: "POST", path: "/restapis", body: `{"name":"a","tags":{},"binaryMediaTypes":[]}`, status: 201, golden: "empty_tags"},
 		{name: "private defaults to dualstack", method: "POST", path: "/restapis", body: `{"name":"a","endpointConfiguration":{"types":["PRIVATE"]}}`, status: 201, golden: "private"},
 		{name: "bad endpoint type", method: "POST", path: "/restapis", body: `{"name":"a","endpointConfiguration":{"types":["wrong"]}}`,
@@ -158,9 +163,12 @@ func TestUpdateRestApi(t *testing.T) {
 			status: 400, errType: rtBad, message: "Invalid patch operation specified. Must be one of: [replace]"},
 		{name: "api key source", method: "PATCH", path: p, body: rtPatch(rtOp("replace", "/apiKeySource", "AUTHORIZER")),
 			status: 200, check: member("apiKeySource", "AUTHORIZER")},
-		{name: "disable endpoint and policy", method: "PATCH", path: p,
-			body:   rtPatch(rtOp("replace", "/disableExecuteApiEndpoint", "true"), rtOp("replace", "/policy", `{"Version": "2012-10-17"}`)),
+		{name: "disable endpoint", method: "PATCH", path: p,
+			body:   rtPatch(rtOp("replace", "/disableExecuteApiEndpoint", "true"), rtOp("remove", "/policy", "")),
 			status: 200, golden: "policy"},
+		{name: "policy refused", method: "PATCH", path: p,
+			body:   rtPatch(rtOp("replace", "/disableExecuteApiEndpoint", "true"), rtOp("replace", "/policy", `{"Version": "2012-10-17"}`)),
+			status: 400, errType: rtBad, message: control.MsgPolicyUnsupported},
 		{name: "unknown path", method: "PATCH", path: p, body: rtPatch(rtOp("replace", "/version", "2")),
 			status: 400, errType: rtBad, message: "Invalid patch path /version"},
 		{name: "bad op", method: "PATCH", path: p, body: rtPatch(rtOp("replace", "/name", "x"), rtOp("wrong", "/name", "x")),

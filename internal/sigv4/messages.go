@@ -156,3 +156,7 @@ func fmtSkew(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d sec.", int64(d/time.Second))
 }
+
+// ErrWrongRegion is the answer for a signature scoped to another region than the one the request
+// is for (an execute-api signature must be scoped to the API's region).
+func ErrWrongRegion(region string) *apigw.Error { return invalid(clauseRegion(region)) }

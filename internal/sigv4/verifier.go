@@ -24,8 +24,8 @@ type Config struct {
 	Credentials map[string]string // access key id → secret access key
 	// Lookup, when set, replaces Credentials: it is asked per request, so a credentials file
 	// reloaded on SIGHUP takes effect at once.
-	Lookup func(accessKeyID string) (secret string, ok bool)
-	Service     string            // signing name; default "apigateway"
+	Lookup  func(accessKeyID string) (secret string, ok bool)
+	Service string // signing name; default "apigateway"
 	// MaxSkew is how far X-Amz-Date may be from now, either way. Default 5 minutes: API Gateway's
 	// window (its messages print "± 5 min."), not the 15 minutes of JSON-protocol services.
 	MaxSkew time.Duration

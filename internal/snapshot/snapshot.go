@@ -8,6 +8,7 @@ package snapshot
 import (
 	"crypto/sha256"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -87,8 +88,10 @@ type API struct {
 	ID           string
 	Region       *Region
 	ApiKeySource string
-	// ExecuteDisabled: disableExecuteApiEndpoint is set, so no invocation reaches the API (every
-	// Tollgate invocation URL is the default endpoint; AWS answers 403 Forbidden there).
+	// ExecuteDisabled: no invocation reaches the API, which answers 403 Forbidden as AWS does
+	// where a caller cannot reach it: disableExecuteApiEndpoint is set (every Tollgate invocation
+	// URL is the default endpoint), or the API is PRIVATE (reachable on AWS only through a VPC
+	// endpoint, which Tollgate has none of).
 	ExecuteDisabled bool
 	stages          map[string]*Stage
 }
@@ -336,7 +339,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	}
 	stagesByRef := make(map[string]*Stage, len(in.Stages)) // "<apiId>:<stage>"
 	for _, a := range in.Apis {
-		api := &API{ID: a.ID, Region: reg, ApiKeySource: a.ApiKeySource, ExecuteDisabled: a.DisableExecuteApiEndpoint, stages: map[string]*Stage{}}
+		api := &API{ID: a.ID, Region: reg, ApiKeySource: a.ApiKeySource, ExecuteDisabled: a.DisableExecuteApiEndpoint || slices.Contains(a.EndpointConfiguration.Types, "PRIVATE"), stages: map[string]*Stage{}}
 		s.apis[a.ID] = api
 	}
 	for _, st := range in.Stages {
