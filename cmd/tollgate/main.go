@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -184,9 +185,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	api := mgmt.New(svc, auth)
 	api.AfterWrite = syncer.Sync
 
-	servers, addrs := listeners(cfg, dp, api, log)
+	connLog := obs.NewConnLog(log, 10, 20)
+	servers, addrs := listeners(cfg, dp, api, log, connLog)
 	if cfg.DebugAddr != "" {
-		servers, addrs = append(servers, newServer(debugHandler(), log)), append(addrs, cfg.DebugAddr)
+		servers, addrs = append(servers, newServer(debugHandler(), connLog)), append(addrs, cfg.DebugAddr)
 	}
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
@@ -254,13 +256,13 @@ type server interface {
 // listeners builds the main listener's server (data plane and management API) and, with
 // --gateway-addr, a data-plane-only one, on the configured engine. The management API is
 // net/http on either engine: with fasthttp, non-invocation requests are handed to it.
-func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger) ([]server, []string) {
+func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger, connLog *obs.ConnLog) ([]server, []string) {
 	addrs := []string{cfg.Addr}
 	if cfg.GatewayAddr != "" {
 		addrs = append(addrs, cfg.GatewayAddr)
 	}
 	if cfg.Engine == "fasthttp" {
-		fe := fastengine.New(dp, fastengine.Options{Log: log})
+		fe := fastengine.New(dp, fastengine.Options{Log: log, ConnLog: connLog})
 		servers := []server{fe.NewServer(obs.WithRequestID(api))}
 		if cfg.GatewayAddr != "" {
 			servers = append(servers, fe.NewServer(nil))
@@ -268,9 +270,9 @@ func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slo
 		return servers, addrs
 	}
 	h := dataplane.NewNetHTTP(dp, nil)
-	servers := []server{newServer(obs.WithRequestID(route(h, api)), log)}
+	servers := []server{newServer(obs.WithRequestID(route(h, api)), connLog)}
 	if cfg.GatewayAddr != "" {
-		servers = append(servers, newServer(obs.WithRequestID(h), log))
+		servers = append(servers, newServer(obs.WithRequestID(h), connLog))
 	}
 	return servers, addrs
 }
@@ -298,7 +300,9 @@ func route(dp, api http.Handler) http.Handler {
 	})
 }
 
-func newServer(h http.Handler, log *slog.Logger) *http.Server {
+// newServer is a net/http server whose own error lines (TLS handshakes, bad connections) go to
+// the ConnLog as classes: never their text, and rate-limited.
+func newServer(h http.Handler, connLog *obs.ConnLog) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -306,6 +310,6 @@ func newServer(h http.Handler, log *slog.Logger) *http.Server {
 		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          stdlog.New(connLog.Writer(), "", 0),
 	}
 }

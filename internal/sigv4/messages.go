@@ -140,9 +140,10 @@ func errMismatch(debug bool, canonical, stringToSign string) *apigw.Error {
 	detail := "\n\nThe Canonical String for this request should have been\n'" + canonical +
 		"'\n\nThe String-to-Sign should have been\n'" + stringToSign + "'\n"
 	if debug {
-		e.Message += detail
+		e.Message += detail // to the client, who signed these bytes itself
 	}
-	e.Cause = fmt.Errorf("signature mismatch:%s", detail)
+	// Never into the log: the canonical request holds the values of every signed header (an
+	// x-api-key, a session token).
 	return e
 }
 

@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -30,6 +29,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tollgate/tollgate/internal/dataplane"
+	"github.com/tollgate/tollgate/internal/obs"
 )
 
 // Engine serves the data plane of a Core over fasthttp.
@@ -40,6 +40,7 @@ type Engine struct {
 	clients   atomic.Pointer[map[hostKey]*fasthttp.HostClient]
 	mu        sync.Mutex
 	log       *slog.Logger
+	connLog   *obs.ConnLog
 	tlsConfig *tls.Config
 }
 
@@ -48,6 +49,9 @@ type hostKey struct{ scheme, addr string }
 // Options configure an Engine.
 type Options struct {
 	Log *slog.Logger // nil: slog.Default()
+	// ConnLog logs malformed requests and connection errors without their text (nil: one on Log,
+	// 10 lines a second).
+	ConnLog *obs.ConnLog
 	// TLSConfig is for https backends (nil: the system's roots, certificates verified).
 	TLSConfig *tls.Config
 }
@@ -57,7 +61,10 @@ func New(core *dataplane.Core, o Options) *Engine {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Engine{core: core, log: o.Log, tlsConfig: o.TLSConfig}
+	if o.ConnLog == nil {
+		o.ConnLog = obs.NewConnLog(o.Log, 10, 20)
+	}
+	return &Engine{core: core, log: o.Log, connLog: o.ConnLog, tlsConfig: o.TLSConfig}
 }
 
 // Server is a fasthttp server with net/http's Shutdown signature, so the command can stop
@@ -94,7 +101,8 @@ func (e *Engine) NewServer(mgmt http.Handler) Server {
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
-		Logger:                       logger{e.log},
+		Logger:                       logger{e.connLog},
+		ErrorHandler:                 e.badRequest,
 		// A request with a body gets the long timeout for it once its headers are in, so a slow
 		// client cannot hold a connection with a trickle of header bytes.
 		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
@@ -118,10 +126,52 @@ func (e *Engine) expect(ctx *fasthttp.RequestCtx, mgmt bool) int {
 	return ctx.Response.StatusCode()
 }
 
-// logger sends fasthttp's connection errors to slog at warning level.
-type logger struct{ l *slog.Logger }
+// badRequest answers a request fasthttp could not parse — 400 (431 for headers over the limit,
+// 408 for a timeout) with a fixed body and a request id — and logs it without its text: a parse
+// error quotes the request, x-api-key and Authorization included.
+func (e *Engine) badRequest(ctx *fasthttp.RequestCtx, err error) {
+	class := obs.Classify(err)
+	status := fasthttp.StatusBadRequest
+	switch class {
+	case obs.ClassLargeHeaders:
+		status = fasthttp.StatusRequestHeaderFieldsTooLarge
+	case obs.ClassTimeout:
+		status = fasthttp.StatusRequestTimeout
+	}
+	var id [36]byte
+	rid := dataplane.AppendRequestID(id[:0])
+	ctx.Response.Header.SetCanonical(hdrRequestID, rid)
+	ctx.Response.Header.SetContentTypeBytes(jsonType)
+	ctx.SetStatusCode(status)
+	ctx.Response.SetBodyString(`{"message":"Bad Request"}`)
+	e.connLog.Log(class, ctx.RemoteAddr(), string(rid))
+}
 
-func (l logger) Printf(format string, args ...any) { l.l.Warn(fmt.Sprintf(format, args...)) }
+// logger takes fasthttp's own log lines. The one about connection errors quotes the error, and a
+// parse error quotes the request: it goes to the ConnLog as a class and a remote address, and is
+// skipped for parse errors, which badRequest has logged with their request id. Other lines are
+// logged by their format alone, without arguments.
+type logger struct{ c *obs.ConnLog }
+
+func (l logger) Printf(format string, args ...any) {
+	var remote net.Addr
+	var err error
+	for _, a := range args {
+		switch v := a.(type) {
+		case net.Addr:
+			remote = v
+		case error:
+			err = v
+		}
+	}
+	if err == nil {
+		l.c.Log(format, remote, "")
+		return
+	}
+	if class := obs.Classify(err); class != obs.ClassBadHeaders && class != obs.ClassLargeHeaders {
+		l.c.Log(class, remote, "")
+	}
+}
 
 // Route serves invocations (execute-api hosts and the LocalStack path forms) on the data plane
 // and hands every other request to mgmt, a net/http handler (nil: everything is an invocation).
