@@ -24,7 +24,7 @@ var ErrBadRequest = gw(400, "BadRequestException", `{"message":"Bad Request"}`)
 // ok is false for a refused path. Paths without '.', '%', '\' or ';' (nearly all) are returned as
 // they are, without allocating; only attack-shaped paths take the slow path.
 func NormalizePath(p string) (string, bool) {
-	if strings.IndexAny(p, ".%\\;") < 0 {
+	if !strings.ContainsAny(p, ".%\\;") {
 		return p, true
 	}
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
@@ -82,7 +82,7 @@ func dotSegment(s string) int {
 // safeSegment reports whether an escaped path segment stays a plain segment for a lenient
 // backend: once percent-decoded, split at "/" and "\" and cut at ";", no piece is "." or "..".
 func safeSegment(s string) bool {
-	if strings.IndexAny(s, "%\\;") < 0 {
+	if !strings.ContainsAny(s, "%\\;") {
 		return dotSegment(s) == 0
 	}
 	d, err := url.PathUnescape(s)
