@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate/tollgate/internal/snapshot"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 const region = "us-east-1"
@@ -52,7 +53,7 @@ func newFixture(b *testing.B, dir string) *fixture {
 	b.Helper()
 	ctx := context.Background()
 	path := filepath.Join(dir, "tollgate.db")
-	st, err := sqlite.Open(ctx, path)
+	st, err := sqlite.Open(ctx, path, storetest.Keys)
 	if err != nil {
 		b.Fatal(err)
 	}

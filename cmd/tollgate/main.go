@@ -84,6 +84,21 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return 1
 		}
 		return 0
+	case "rotate-master-key":
+		cfg, err := config.Load(args[0], args[1:], getenv, stderr)
+		if err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintln(stderr, "tollgate: invalid configuration:", err)
+			return 1
+		}
+		log := obs.NewLogger(stderr, cfg.LogLevel)
+		if err := rotateMasterKey(context.Background(), cfg, log); err != nil {
+			fmt.Fprintln(stderr, "tollgate: rotate-master-key:", err)
+			return 1
+		}
+		return 0
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -99,6 +114,9 @@ func usage(w io.Writer) {
 Commands:
   serve          start the server (management API + data plane)
   check-config   validate flags and environment, then exit
+  rotate-master-key
+                 re-encrypt every stored API key value under a new master key
+                 (server stopped; same flags as serve)
   version        print the version
 
 Run "tollgate serve -h" for the flags; each also reads TOLLGATE_<NAME> from the environment.
@@ -124,7 +142,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.InsecureSkipAuth {
 		log.Warn("INSECURE: --insecure-skip-auth is on; any well-formed signature is accepted")
 	}
-	st, err := openStore(ctx, cfg)
+	st, release, err := openStore(ctx, cfg, nil, log)
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
@@ -132,6 +150,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if err := st.Close(); err != nil {
 			log.Error("closing store", "err", err)
 		}
+		release()
 	}()
 	creds, err := loadCredentials(cfg, log)
 	if err != nil {

@@ -43,6 +43,7 @@ type Config struct {
 	CountersDeadline  time.Duration
 	DebugAddr         string // loopback listener for net/http/pprof ("" = none)
 	CredentialsFile   string // INI file of access key pairs for management and/or invoke ("" = none)
+	MasterKeyFile     string // master key file sealing API key values ("" = DATA-DIR/master.key, created if missing)
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -85,6 +86,7 @@ var options = []option{
 	{name: "store-deadline", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
 	{name: "debug-addr", def: "", doc: "loopback address serving Go's profiler (/debug/pprof/) for diagnosing CPU and latency in production; empty: off", set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 	{name: "credentials-file", def: "", doc: "file of access key pairs (the INI shape of ~/.aws/credentials), each marked tollgate_use = management, invoke or both; re-read on SIGHUP", set: func(c *Config, v string) error { c.CredentialsFile = v; return nil }},
+	{name: "master-key-file", def: "", doc: "file of the AES-256 master key that encrypts API key values at rest (base64, mode 0600); empty: DATA-DIR/master.key, generated at first start; required with a PostgreSQL store", set: func(c *Config, v string) error { c.MasterKeyFile = v; return nil }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -152,8 +154,11 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
 	}
-	if _, _, err := c.StoreBackend(); err != nil {
+	if kind, _, err := c.StoreBackend(); err != nil {
 		errs = append(errs, err)
+	} else if kind == StorePostgres && c.MasterKeyFile == "" {
+		// Every node must seal and open with the same key; one generated per node would not be.
+		errs = append(errs, errors.New("--master-key-file is required with a PostgreSQL store (every node needs the same master key)"))
 	}
 	if c.GatewayAddr != "" {
 		if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {

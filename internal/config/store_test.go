@@ -35,7 +35,7 @@ func TestStoreOption(t *testing.T) {
 		{name: "bad postgres option", args: []string{"--store", "postgres://u@h/db?sslmode=sometimes"}, wantErr: "invalid PostgreSQL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Load("serve", tc.args, env(tc.env), io.Discard)
+			c, err := Load("serve", append([]string{"--master-key-file", "/etc/tollgate/master.key"}, tc.args...), env(tc.env), io.Discard)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)

@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw/patch"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 const deployRegion = "us-east-1"
@@ -28,7 +29,7 @@ type deployFixture struct {
 
 func newDeployFixture(t *testing.T) *deployFixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "deploy.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "deploy.db"), storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 const importRegion = "us-east-1"
 
 func newImportService(t *testing.T) *Service {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "import.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "import.db"), storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}

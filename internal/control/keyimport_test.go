@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 const keyTestRegion = "eu-west-1"
@@ -37,7 +38,7 @@ type keyFixture struct {
 
 func newKeyFixture(t testing.TB) *keyFixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "keys.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "keys.db"), storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}

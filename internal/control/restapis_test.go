@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 const rtRegion = "us-east-1"
@@ -19,7 +20,7 @@ var rtNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func newRTService(t *testing.T) (*Service, store.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "rt.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "rt.db"), storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}

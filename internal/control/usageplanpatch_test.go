@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw/patch"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 const planTestRegion = "us-east-1"
@@ -29,7 +30,7 @@ type planFixture struct {
 
 func newPlanFixture(t *testing.T) *planFixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "plans.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "plans.db"), storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}

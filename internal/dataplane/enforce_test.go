@@ -59,9 +59,9 @@ func newFixtureLedger(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Th
 		Stages:      []*apigw.Stage{{ApiID: "api1", StageName: "dev", DeploymentID: "d1", MethodSettings: settings}},
 		Plans:       []*apigw.UsagePlan{&plan},
 		Keys: []snapshot.KeyInput{
-			{ID: "key1", Value: keyValue, Enabled: true},
-			{ID: "key2", Value: "disabled-key-0123456789", Enabled: false},
-			{ID: "key3", Value: "planless-key-0123456789", Enabled: true},
+			{ID: "key1", Hash: snapshot.HashKey(keyValue), Enabled: true},
+			{ID: "key2", Hash: snapshot.HashKey("disabled-key-0123456789"), Enabled: false},
+			{ID: "key3", Hash: snapshot.HashKey("planless-key-0123456789"), Enabled: true},
 		},
 		PlanKeys: map[string][]string{"plan1": {"key1", "key2"}},
 	}}}

@@ -174,7 +174,7 @@ func buildSnapshotPlan(t testing.TB, backend, closed string, keys []string, plan
 	}
 	for i, v := range keys {
 		id := "key" + strconv.Itoa(i)
-		in.Keys = append(in.Keys, snapshot.KeyInput{ID: id, Value: v, Enabled: true})
+		in.Keys = append(in.Keys, snapshot.KeyInput{ID: id, Hash: snapshot.HashKey(v), Enabled: true})
 		in.PlanKeys["plan1"] = append(in.PlanKeys["plan1"], id)
 	}
 	counter := quota.New(quotastore.Ledger(quotamem.New()), quota.Options{})

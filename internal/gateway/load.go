@@ -97,7 +97,7 @@ func loadRegion(tx store.Tx, ri *snapshot.RegionInput) error {
 	ri.Keys = make([]snapshot.KeyInput, 0, n)
 	for i, page := range pages {
 		for _, k := range page {
-			ri.Keys = append(ri.Keys, snapshot.KeyInput{ID: k.ID, Value: k.Value, Enabled: k.Enabled})
+			ri.Keys = append(ri.Keys, snapshot.KeyInput{ID: k.ID, Hash: k.Hash, Enabled: k.Enabled})
 		}
 		pages[i] = nil // let the page go as soon as it is copied
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate/tollgate/internal/awswire"
 	"github.com/tollgate/tollgate/internal/control"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
@@ -47,7 +48,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tollgate.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tollgate.db"), storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}

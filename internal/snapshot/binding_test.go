@@ -36,7 +36,7 @@ func multiInput(planKeys map[string][]string, overrides map[string]map[string]Ov
 		ri.Stages = append(ri.Stages, &apigw.Stage{ApiID: "api1", StageName: s, DeploymentID: "d1"})
 	}
 	for i := 1; i <= 3; i++ {
-		ri.Keys = append(ri.Keys, KeyInput{ID: fmt.Sprintf("k%d", i), Value: fmt.Sprintf("v%d", i), Enabled: i != 3})
+		ri.Keys = append(ri.Keys, KeyInput{ID: fmt.Sprintf("k%d", i), Hash: HashKey(fmt.Sprintf("v%d", i)), Enabled: i != 3})
 	}
 	return Input{Regions: []RegionInput{ri}}
 }

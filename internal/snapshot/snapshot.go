@@ -39,11 +39,13 @@ type RegionInput struct {
 	Overrides map[string]map[string]Override
 }
 
-// KeyInput is what the data plane needs of an API key: a million keys load as a million of these,
-// not a million full documents. Value is hashed at build time and not kept.
+// KeyInput is one API key as the snapshot needs it: its id, HashKey of its value (the store
+// keeps values sealed and hands out hashes; the snapshot never holds a raw value) and whether
+// it is enabled.
 type KeyInput struct {
-	ID, Value string
-	Enabled   bool
+	ID      string
+	Hash    [sha256.Size]byte
+	Enabled bool
 }
 
 // Override is an UpdateUsage allowance for one key in one quota period.
@@ -367,7 +369,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 		ck := &block[i]
 		ck.ID, ck.Enabled = k.ID, k.Enabled
 		keys[k.ID] = ck
-		reg.keys[HashKey(k.Value)] = ck
+		reg.keys[k.Hash] = ck
 	}
 	for _, p := range in.Plans {
 		cp := &Plan{ID: p.ID, Region: in.Region, Throttle: p.Throttle, Quota: p.Quota, QuotaSince: p.QuotaSince,

@@ -21,7 +21,7 @@ func keyedInput(n int) Input {
 	}
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("key%06d", i)
-		ri.Keys = append(ri.Keys, KeyInput{ID: id, Value: fmt.Sprintf("value-%020d", i), Enabled: true})
+		ri.Keys = append(ri.Keys, KeyInput{ID: id, Hash: HashKey(fmt.Sprintf("value-%020d", i)), Enabled: true})
 		ri.PlanKeys["p1"] = append(ri.PlanKeys["p1"], id)
 	}
 	return Input{Regions: []RegionInput{ri}}

@@ -65,11 +65,13 @@ type ApiKeyFilter struct {
 	CustomerID string
 }
 
-// KeyIndexEntry is the part of an API key the data plane needs: its id, its secret value (which
-// the snapshot hashes) and whether it is enabled.
+// KeyIndexEntry is the part of an API key the data plane needs: its id, the SHA-256 of its value
+// (the store keeps values sealed; the data plane matches x-api-key by hash) and whether it is
+// enabled.
 type KeyIndexEntry struct {
-	ID, Value string
-	Enabled   bool
+	ID      string
+	Hash    [32]byte
+	Enabled bool
 }
 
 // Tx is one transaction, scoped to one region. Lists return the page and the cursor of the next

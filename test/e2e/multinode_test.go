@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate/tollgate/internal/seal"
 )
+
+// masterKeyEnv writes a master key file the nodes of one test share (a PostgreSQL store needs
+// one: every node must seal and open key values with the same key) and returns its variable.
+func masterKeyEnv(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := seal.WriteFile(path, seal.Format(seal.NewKey()), true); err != nil {
+		t.Fatal(err)
+	}
+	return "TOLLGATE_MASTER_KEY_FILE=" + path
+}
 
 // postgresDSN returns a DSN for a fresh database of its own, dropped when the test ends. Without a
 // reachable PostgreSQL the test is skipped, except under CI, where the service must be there.
@@ -78,10 +91,10 @@ func eventually(t *testing.T, within time.Duration, what string, fn func() bool)
 // one node works on the others, a quota of N admits exactly N across the nodes, a kill -9 of a
 // node never leads to more than N, and GetUsage on any node equals the sum admitted.
 func TestThreeNodes(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn, keyEnv := postgresDSN(t), masterKeyEnv(t)
 	var nodes []*server
 	for i := 0; i < 3; i++ {
-		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn, "TOLLGATE_USAGE_FLUSH_INTERVAL=200ms"))
+		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn, keyEnv, "TOLLGATE_USAGE_FLUSH_INTERVAL=200ms"))
 	}
 	c1 := nodes[0].client("us-east-1")
 	g := buildGatewayAPI(t, c1, "dev")
@@ -141,10 +154,10 @@ func TestThreeNodes(t *testing.T) {
 // TestThreeNodesKill: kill -9 one node while 64 clients run against the quota; the total admitted
 // never exceeds N.
 func TestThreeNodesKill(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn, keyEnv := postgresDSN(t), masterKeyEnv(t)
 	var nodes []*server
 	for i := 0; i < 3; i++ {
-		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn))
+		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn, keyEnv))
 	}
 	c1 := nodes[0].client("us-east-1")
 	g := buildGatewayAPI(t, c1, "dev")
@@ -251,8 +264,8 @@ func redisURL(t *testing.T) string {
 func TestThreeNodesSharedThrottle(t *testing.T) {
 	for _, mode := range []string{"redis", "split"} {
 		t.Run(mode, func(t *testing.T) {
-			dsn := postgresDSN(t)
-			env := []string{"TOLLGATE_STORE=" + dsn}
+			dsn, keyEnv := postgresDSN(t), masterKeyEnv(t)
+			env := []string{"TOLLGATE_STORE=" + dsn, keyEnv}
 			if mode == "redis" {
 				// A loaded CI machine can miss the 50 ms default, and the node would then fall back
 				// to its own bucket by design; this test is about the shared path.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate/tollgate/internal/store/storetest"
 )
 
 // defaultTestDSN is the database the tests use unless TOLLGATE_TEST_POSTGRES names another: the
@@ -117,7 +119,7 @@ func freshSchema(t testing.TB) string {
 // openDSN opens a store on dsn, closed at cleanup.
 func openDSN(t testing.TB, dsn string, opts Options) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), dsn, opts)
+	s, err := Open(context.Background(), dsn, storetest.Keys, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

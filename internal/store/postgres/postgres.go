@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
@@ -71,6 +72,7 @@ type Options struct {
 
 // Store is the PostgreSQL implementation of store.Store, store.Counters and store.Membership.
 type Store struct {
+	keys    *seal.Keyring // seals API key values at rest; every node must hold the same keys
 	pool    *pgxpool.Pool
 	connCfg *pgx.ConnConfig // for the dedicated LISTEN connection
 	opts    Options
@@ -99,8 +101,13 @@ var (
 // Open connects to the database named by dsn (a postgres:// URL or a key=value string; pgxpool
 // options such as pool_max_conns are accepted), applies the embedded migrations and starts
 // listening for changes. Tables live in the session's current schema (set search_path in the dsn
-// to use another than public; the schema must exist).
-func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+// to use another than public; the schema must exist). API key values are sealed under keys,
+// which every node sharing the database must hold; rows written in plain text by a release
+// before sealing are converted here.
+func Open(ctx context.Context, dsn string, keys *seal.Keyring, opts Options) (*Store, error) {
+	if keys == nil {
+		return nil, errors.New("postgres store: a master key is required to seal API key values")
+	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
@@ -136,7 +143,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
-	s := &Store{pool: pool, connCfg: cfg.ConnConfig.Copy(), opts: opts,
+	s := &Store{keys: keys, pool: pool, connCfg: cfg.ConnConfig.Copy(), opts: opts,
 		writer: make(chan struct{}, 1), feed: sqlstore.NewFeed(ErrClosed), done: make(chan struct{})}
 	var schema *string
 	var migrateLock int64
@@ -153,6 +160,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	s.schema = *schema
 	if err := migrate(ctx, pool, migrateLock); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if _, err := s.sealKeys(ctx, false); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -174,6 +185,61 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	go s.listenLoop(conn)
 	go s.pollLoop()
 	return s, nil
+}
+
+// Reseal re-encrypts every API key value under the keyring's sealing key (after a master key
+// rotation) and returns how many it changed.
+func (s *Store) Reseal(ctx context.Context) (int, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	return s.sealKeys(ctx, true)
+}
+
+// sealKeys runs sqlstore.SealKeys batch by batch, each in its own transaction under the write
+// lock (so it never races a node's PutApiKey on the same row). When it changed a row, VACUUM FULL
+// rewrites the table so the old row versions (plain text, or values sealed under a retired key)
+// do not linger as dead tuples. Backups and WAL archives taken before keep what they held.
+func (s *Store) sealKeys(ctx context.Context, reseal bool) (int, error) {
+	total, after := 0, ""
+	for {
+		n, last, err := s.sealBatch(ctx, after, reseal)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if last == "" {
+			break
+		}
+		after = last
+	}
+	if total > 0 {
+		if _, err := s.pool.Exec(ctx, "VACUUM FULL api_keys"); err != nil {
+			return total, fmt.Errorf("postgres store: scrub after sealing keys: %w", err)
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) sealBatch(ctx context.Context, after string, reseal bool) (int, string, error) {
+	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return 0, "", fmt.Errorf("postgres store: begin: %w", err)
+	}
+	defer pgTx.Rollback(context.Background())
+	if _, err := pgTx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.writeLock); err != nil {
+		return 0, "", fmt.Errorf("postgres store: write lock: %w", err)
+	}
+	n, last, err := sqlstore.SealKeys(dialect, newTx(ctx, pgTx, s.keys, "", true), s.keys, after, reseal)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := pgTx.Commit(ctx); err != nil {
+		return 0, "", fmt.Errorf("postgres store: commit: %w", err)
+	}
+	return n, last, nil
 }
 
 // enter registers a call so Close waits for it; the returned func ends it.
@@ -217,7 +283,7 @@ func (s *Store) update(ctx context.Context, region string, fn func(store.Tx) err
 	if _, err := pgTx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.writeLock); err != nil {
 		return 0, fmt.Errorf("postgres store: write lock: %w", err)
 	}
-	t := newTx(ctx, pgTx, region, true)
+	t := newTx(ctx, pgTx, s.keys, region, true)
 	if err := fn(t.Tx); err != nil {
 		return 0, err
 	}
@@ -243,7 +309,7 @@ func (s *Store) View(ctx context.Context, region string, fn func(store.Tx) error
 		return fmt.Errorf("postgres store: begin: %w", err)
 	}
 	defer pgTx.Rollback(context.Background())
-	return fn(newTx(ctx, pgTx, region, false).Tx)
+	return fn(newTx(ctx, pgTx, s.keys, region, false).Tx)
 }
 
 // Regions lists, sorted bytewise, the regions that hold any state (see sqlstore.RegionsSQL).

@@ -66,7 +66,7 @@ func TestConcurrentStartMigratesOnce(t *testing.T) {
 	errs := make([]error, nodes)
 	var wg sync.WaitGroup
 	for i := range nodes {
-		wg.Go(func() { stores[i], errs[i] = Open(context.Background(), dsn, Options{}) })
+		wg.Go(func() { stores[i], errs[i] = Open(context.Background(), dsn, storetest.Keys, Options{}) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -93,7 +93,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	s := openDSN(t, dsn, Options{})
 	sqlOn(t, s, "INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')")
 	s.Close()
-	if s2, err := Open(context.Background(), dsn, Options{}); err == nil {
+	if s2, err := Open(context.Background(), dsn, storetest.Keys, Options{}); err == nil {
 		s2.Close()
 		t.Fatal("Open accepted a database from a newer binary")
 	}
@@ -107,7 +107,7 @@ func TestOpenErrors(t *testing.T) {
 		{"unknown database", withDatabase(dsn, "tg_no_such_db")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if s, err := Open(context.Background(), tc.dsn, Options{}); err == nil {
+			if s, err := Open(context.Background(), tc.dsn, storetest.Keys, Options{}); err == nil {
 				s.Close()
 				t.Fatalf("Open(%s) succeeded", redact(tc.dsn))
 			}

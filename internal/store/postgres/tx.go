@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
@@ -65,9 +66,9 @@ type tx struct {
 
 var _ sqlstore.Querier = (*tx)(nil)
 
-func newTx(ctx context.Context, t pgx.Tx, region string, write bool) *tx {
+func newTx(ctx context.Context, t pgx.Tx, keys *seal.Keyring, region string, write bool) *tx {
 	q := &tx{ctx: ctx, tx: t, region: region, write: write}
-	q.Tx = sqlstore.NewTx(dialect, q, region, write)
+	q.Tx = sqlstore.NewTx(dialect, q, keys, region, write)
 	return q
 }
 

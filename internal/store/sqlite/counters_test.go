@@ -15,7 +15,7 @@ import (
 // openCounters opens a store at path, closed at cleanup.
 func openCounters(t *testing.T, path string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), path)
+	s, err := Open(context.Background(), path, storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}

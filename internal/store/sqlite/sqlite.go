@@ -24,6 +24,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
+	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
@@ -50,6 +51,7 @@ var ErrClosed = errors.New("sqlite store: closed")
 type Store struct {
 	writer *sql.DB
 	reader *sql.DB
+	keys   *seal.Keyring // seals API key values at rest
 
 	gate sqlstore.Gate  // lets Close wait for the calls that got in before it
 	feed *sqlstore.Feed // the last committed change sequence and the Changes subscribers
@@ -64,17 +66,24 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating it and its directory if needed) the database at path and brings its
-// schema up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
+// schema up to date. API key values are sealed under keys; rows a release before sealing wrote
+// in plain text are converted here, and the plain text is then scrubbed from the file and its
+// WAL.
+//
+// The directory is created 0700 and the database 0600 (its -wal and -shm files take the
+// database's mode): they hold every key's hash and sealed value, the plans and the usage.
+func Open(ctx context.Context, path string, keys *seal.Keyring) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite store: path %q must be a plain file name", path)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("sqlite store: %w", err)
-		}
+	if keys == nil {
+		return nil, errors.New("sqlite store: a master key is required to seal API key values")
 	}
-	common := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1&_journal_mode=WAL&_pragma=mmap_size(%d)",
+	if err := privateFiles(path); err != nil {
+		return nil, fmt.Errorf("sqlite store: %w", err)
+	}
+	// secure_delete zeroes the bytes of deleted rows instead of leaving them in free pages.
+	common := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1&_journal_mode=WAL&_pragma=mmap_size(%d)&_pragma=secure_delete(1)",
 		path, busyTimeoutMS, mmapSize)
 	writer, err := sql.Open("sqlite", fmt.Sprintf("%s&_synchronous=FULL&_txlock=immediate&_pragma=cache_size(%d)",
 		common, writerCacheKiB))
@@ -85,8 +94,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-	s := &Store{writer: writer, feed: sqlstore.NewFeed(ErrClosed)}
+	s := &Store{writer: writer, keys: keys, feed: sqlstore.NewFeed(ErrClosed)}
 	if err := migrate(ctx, writer); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	if _, err := s.sealKeys(ctx, false); err != nil {
 		writer.Close()
 		return nil, err
 	}
@@ -109,6 +122,76 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// privateFiles creates path's directory (0700) and the database file (0600) if missing, and takes
+// group and other access away from existing ones.
+func privateFiles(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Reseal re-encrypts every API key value under the keyring's sealing key (after a master key
+// rotation) and returns how many it changed.
+func (s *Store) Reseal(ctx context.Context) (int, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	return s.sealKeys(ctx, true)
+}
+
+// sealKeys runs sqlstore.SealKeys batch by batch, each in its own transaction. When it changed a
+// row, the old bytes (plain text, or values sealed under a retired key) are scrubbed: VACUUM
+// rewrites the database without them (secure_delete already zeroed the rows themselves) and a
+// TRUNCATE checkpoint empties the WAL that still held the old pages.
+func (s *Store) sealKeys(ctx context.Context, reseal bool) (int, error) {
+	total, after := 0, ""
+	for {
+		sqlTx, err := s.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return total, fmt.Errorf("sqlite store: begin: %w", err)
+		}
+		t := newTx(ctx, sqlTx, s.keys, "", true)
+		n, last, err := sqlstore.SealKeys(dialect, t, s.keys, after, reseal)
+		t.close()
+		if err != nil {
+			sqlTx.Rollback()
+			return total, err
+		}
+		if err := sqlTx.Commit(); err != nil {
+			return total, fmt.Errorf("sqlite store: commit: %w", err)
+		}
+		total += n
+		if last == "" {
+			break
+		}
+		after = last
+	}
+	if total > 0 {
+		for _, stmt := range []string{"VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"} {
+			if _, err := s.writer.ExecContext(ctx, stmt); err != nil {
+				return total, fmt.Errorf("sqlite store: scrub after sealing keys: %s: %w", stmt, err)
+			}
+		}
+	}
+	return total, nil
+}
+
 // enter registers a call so Close waits for it; the returned func ends it.
 func (s *Store) enter() (func(), error) {
 	return s.gate.Enter(ErrClosed)
@@ -126,7 +209,7 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 	if err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
-	t := newTx(ctx, sqlTx, region, true)
+	t := newTx(ctx, sqlTx, s.keys, region, true)
 	defer t.close()
 	if err := fn(t.Tx); err != nil {
 		sqlTx.Rollback()
@@ -157,7 +240,7 @@ func (s *Store) View(ctx context.Context, region string, fn func(store.Tx) error
 	if err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
-	t := newTx(ctx, sqlTx, region, false)
+	t := newTx(ctx, sqlTx, s.keys, region, false)
 	defer t.close()
 	defer sqlTx.Rollback()
 	return fn(t.Tx)

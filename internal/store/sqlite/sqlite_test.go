@@ -17,7 +17,7 @@ import (
 
 func openAt(t testing.TB, path string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), path)
+	s, err := Open(context.Background(), path, storetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if s2, err := Open(context.Background(), path); err == nil {
+	if s2, err := Open(context.Background(), path, storetest.Keys); err == nil {
 		s2.Close()
 		t.Fatal("Open accepted a database from a newer binary")
 	}
@@ -95,7 +95,7 @@ func TestPragmas(t *testing.T) {
 
 func TestRejectsNonFilePaths(t *testing.T) {
 	for _, p := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro"} {
-		if s, err := Open(context.Background(), p); err == nil {
+		if s, err := Open(context.Background(), p, storetest.Keys); err == nil {
 			s.Close()
 			t.Errorf("Open(%q) succeeded", p)
 		}

@@ -10,6 +10,7 @@ import (
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
@@ -48,9 +49,9 @@ type tx struct {
 
 var _ sqlstore.Querier = (*tx)(nil)
 
-func newTx(ctx context.Context, t *sql.Tx, region string, write bool) *tx {
+func newTx(ctx context.Context, t *sql.Tx, keys *seal.Keyring, region string, write bool) *tx {
 	q := &tx{ctx: ctx, tx: t, region: region, write: write, stmts: map[string]*sql.Stmt{}}
-	q.Tx = sqlstore.NewTx(dialect, q, region, write)
+	q.Tx = sqlstore.NewTx(dialect, q, keys, region, write)
 	return q
 }
 

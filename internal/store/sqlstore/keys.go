@@ -1,9 +1,13 @@
 package sqlstore
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strconv"
 
 	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/internal/store"
 )
 
@@ -39,14 +43,46 @@ func (t *Tx) PutAccount(a *apigw.Account) error {
 
 func setKeyRev(k *apigw.ApiKey, rev int64) { k.Rev = rev }
 
+// Key values at rest: the value_hash column holds ValueHash(value), which lookups by value and the
+// per-region uniqueness use; the secret column holds the value sealed under the master key for
+// the reads that return it (GetApiKey with includeValue, GetApiKeys with includeValues). The
+// documents never carry it.
+
+// ValueHash is what the value_hash column holds for an API key value: its SHA-256 in hex, the
+// hash the data plane's snapshot indexes keys by (snapshot.HashKey).
+func ValueHash(value string) string {
+	h := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(h[:])
+}
+
+// secretAAD binds a sealed value to its key's row.
+func secretAAD(id string) string { return "api_keys/" + id }
+
+// openKey puts the value sealed in secret back into k.
+func (t *Tx) openKey(k *apigw.ApiKey, secret string) error {
+	if t.keys == nil {
+		return t.d.Errorf("api key %s: no master key to open its value", k.ID)
+	}
+	v, err := t.keys.Open(secret, secretAAD(k.ID))
+	if err != nil {
+		return t.d.Errorf("api key %s: %w", k.ID, err)
+	}
+	k.Value = v
+	return nil
+}
+
 func (t *Tx) getKey(where string, arg any) (*apigw.ApiKey, error) {
 	var rev int64
-	k, err := getDoc[apigw.ApiKey](t, &rev, "SELECT rev, doc FROM api_keys WHERE "+where+" AND region = ?", arg, t.region)
-	if err != nil {
+	var doc, secret string
+	if err := t.q.QueryRow([]any{&rev, &doc, &secret}, "SELECT rev, doc, secret FROM api_keys WHERE "+where+" AND region = ?", arg, t.region); err != nil {
+		return nil, err
+	}
+	k := new(apigw.ApiKey)
+	if err := t.d.Decode(doc, k); err != nil {
 		return nil, err
 	}
 	k.Rev = rev
-	return k, nil
+	return k, t.openKey(k, secret)
 }
 
 // GetApiKey returns the key with that id.
@@ -55,34 +91,41 @@ func (t *Tx) GetApiKey(id string) (*apigw.ApiKey, error) {
 	return k, wrapNotFound(err, "api key %s", id)
 }
 
-// GetApiKeyByValue returns the region's key with that secret value.
+// GetApiKeyByValue returns the region's key with that secret value, found by its hash.
 func (t *Tx) GetApiKeyByValue(value string) (*apigw.ApiKey, error) {
-	k, err := t.getKey("value = ?", value)
+	k, err := t.getKey("value_hash = ?", ValueHash(value))
 	return k, wrapNotFound(err, "api key with that value")
 }
 
 // PutApiKey inserts (Rev 0) or updates a key; values are unique per region. A taken id or value
 // is ErrConflict and leaves the transaction usable: the insert does nothing on conflict, and
 // the update's WHERE clause refuses a value another key of the region holds (in PostgreSQL a
-// violated constraint would abort the transaction).
+// violated constraint would abort the transaction). The value is stored hashed and sealed, never
+// in the document.
 func (t *Tx) PutApiKey(k *apigw.ApiKey) error {
 	if k.ID == "" {
 		return t.d.errNoID("api key without id")
 	}
-	doc, err := t.d.Encode(k)
+	if t.keys == nil {
+		return t.d.Errorf("api key %s: no master key to seal its value", k.ID)
+	}
+	stored := *k
+	stored.Value = ""
+	doc, err := t.d.Encode(&stored)
 	if err != nil {
 		return err
 	}
+	hash, secret := ValueHash(k.Value), t.keys.Seal(k.Value, secretAAD(k.ID))
 	var n int64
 	if k.Rev == 0 {
-		n, err = t.insert(`INSERT INTO api_keys (id, region, value, name, customer_id, enabled, seq, rev, doc)
-			VALUES (?, ?, ?, ?, ?, ?, #seq, 1, ?) ON CONFLICT DO NOTHING`, 6,
-			k.ID, t.region, k.Value, k.Name, k.CustomerID, k.Enabled, doc)
+		n, err = t.insert(`INSERT INTO api_keys (id, region, value_hash, secret, name, customer_id, enabled, seq, rev, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, #seq, 1, ?) ON CONFLICT DO NOTHING`, 7,
+			k.ID, t.region, hash, secret, k.Name, k.CustomerID, k.Enabled, doc)
 	} else {
-		n, err = t.exec(`UPDATE api_keys SET value = ?, name = ?, customer_id = ?, enabled = ?, rev = rev + 1, doc = ?
+		n, err = t.exec(`UPDATE api_keys SET value_hash = ?, secret = ?, name = ?, customer_id = ?, enabled = ?, rev = rev + 1, doc = ?
 			WHERE id = ? AND region = ? AND rev = ?
-			AND NOT EXISTS (SELECT 1 FROM api_keys o WHERE o.region = ? AND o.value = ? AND o.id <> ?)`,
-			k.Value, k.Name, k.CustomerID, k.Enabled, doc, k.ID, t.region, k.Rev, t.region, k.Value, k.ID)
+			AND NOT EXISTS (SELECT 1 FROM api_keys o WHERE o.region = ? AND o.value_hash = ? AND o.id <> ?)`,
+			hash, secret, k.Name, k.CustomerID, k.Enabled, doc, k.ID, t.region, k.Rev, t.region, hash, k.ID)
 	}
 	if err := t.wrote(n, err, kindApiKey, k.ID, "api key %s", k.ID); err != nil {
 		return err
@@ -104,7 +147,7 @@ func (t *Tx) ListApiKeys(f store.ApiKeyFilter, p store.Page) ([]*apigw.ApiKey, s
 	if err != nil {
 		return nil, "", err
 	}
-	q := "SELECT seq, rev, doc FROM api_keys WHERE region = ?"
+	q := "SELECT seq, rev, doc, secret FROM api_keys WHERE region = ?"
 	args := []any{t.region}
 	if f.NamePrefix != "" {
 		cond, cargs := t.d.HasPrefix("name", f.NamePrefix)
@@ -116,10 +159,32 @@ func (t *Tx) ListApiKeys(f store.ApiKeyFilter, p store.Page) ([]*apigw.ApiKey, s
 		args = append(args, f.CustomerID)
 	}
 	q += " AND seq < ? ORDER BY seq DESC LIMIT ?"
-	return listPage(t, p, q, append(args, bound, limit), setKeyRev)
+	return t.listKeys(p, q, append(args, bound, limit))
 }
 
-// ListKeyIndex lists newest first from the id, value and enabled columns (the enabled column
+// listKeys runs a list query selecting seq, rev, doc and secret (see listPage) and opens each
+// key's value.
+func (t *Tx) listKeys(p store.Page, query string, args []any) ([]*apigw.ApiKey, string, error) {
+	rs, next, err := queryPage(t, p, query, args, true)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*apigw.ApiKey, 0, len(rs))
+	for _, r := range rs {
+		k := new(apigw.ApiKey)
+		if err := t.d.Decode(r.doc, k); err != nil {
+			return nil, "", err
+		}
+		k.Rev = r.rev
+		if err := t.openKey(k, r.secret); err != nil {
+			return nil, "", err
+		}
+		out = append(out, k)
+	}
+	return out, next, nil
+}
+
+// ListKeyIndex lists newest first from the id, value_hash and enabled columns (the enabled column
 // mirrors the document, written with it by PutApiKey), decoding no documents.
 func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 	bound, limit, err := t.pageBounds(p, true)
@@ -132,13 +197,20 @@ func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 	}
 	var seq, lastKept int64
 	var e store.KeyIndexEntry
-	err = t.q.Query([]any{&seq, &e.ID, &e.Value, &e.Enabled}, func() error {
+	var hash string
+	err = t.q.Query([]any{&seq, &e.ID, &hash, &e.Enabled}, func() error {
+		if len(hash) != 2*len(e.Hash) {
+			return fmt.Errorf("api key %s: value_hash is not a SHA-256", e.ID)
+		}
+		if _, err := hex.Decode(e.Hash[:], []byte(hash)); err != nil {
+			return fmt.Errorf("api key %s: value_hash: %w", e.ID, err)
+		}
 		out = append(out, e)
 		if len(out) == p.Limit {
 			lastKept = seq // the next page's cursor if a look-ahead row follows
 		}
 		return nil
-	}, "SELECT seq, id, value, enabled FROM api_keys WHERE region = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+	}, "SELECT seq, id, value_hash, enabled FROM api_keys WHERE region = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
 		t.region, bound, limit)
 	if err != nil {
 		return nil, "", t.d.Errorf("list key index: %w", err)
@@ -149,4 +221,66 @@ func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 		next = strconv.FormatInt(lastKept, 10)
 	}
 	return out, next, nil
+}
+
+// SealBatch is how many key rows SealKeys converts per transaction.
+const SealBatch = 500
+
+// SealKeys converts one batch of key rows, in id order after the id after, to the at-rest form
+// under the sealing key of keys, and returns how many rows it changed and the last id it looked
+// at ("" when there is nothing left). Two kinds of rows change:
+//   - rows written before migration 0006 (secret ”), whose value_hash column still holds the
+//     value itself and whose document carries it: the value is hashed and sealed and the
+//     document cleared;
+//   - with reseal, rows sealed under another master key (a rotation): re-sealed.
+//
+// Without reseal only the first kind is read, through the partial index on secret = ”, so a
+// store that has nothing to convert pays one index probe at open. Neither rev nor the change
+// log moves: the keys are the same keys, only their storage changed.
+func SealKeys(d *Dialect, q Querier, keys *seal.Keyring, after string, reseal bool) (changed int, last string, err error) {
+	type legacy struct{ id, value, secret, doc string }
+	var rows []legacy
+	var r legacy
+	query := "SELECT id, value_hash, secret, doc FROM api_keys WHERE secret = '' AND id > ? ORDER BY id LIMIT ?"
+	if reseal {
+		query = "SELECT id, value_hash, secret, doc FROM api_keys WHERE id > ? ORDER BY id LIMIT ?"
+	}
+	if err := q.Query([]any{&r.id, &r.value, &r.secret, &r.doc}, func() error {
+		rows = append(rows, r)
+		return nil
+	}, query, after, SealBatch); err != nil {
+		return 0, "", d.Errorf("seal keys: %w", err)
+	}
+	active := keys.ActiveID()
+	for _, r := range rows {
+		last = r.id
+		value, doc := "", r.doc
+		switch {
+		case r.secret == "":
+			value = r.value
+			var k apigw.ApiKey
+			if err := d.Decode(r.doc, &k); err != nil {
+				return changed, "", err
+			}
+			k.Value = ""
+			if doc, err = d.Encode(&k); err != nil {
+				return changed, "", err
+			}
+		case seal.SealedWith(r.secret) == active:
+			continue
+		default:
+			if value, err = keys.Open(r.secret, secretAAD(r.id)); err != nil {
+				return changed, "", d.Errorf("api key %s: %w", r.id, err)
+			}
+		}
+		if _, err := q.Exec("UPDATE api_keys SET value_hash = ?, secret = ?, doc = ? WHERE id = ?",
+			ValueHash(value), keys.Seal(value, secretAAD(r.id)), doc, r.id); err != nil {
+			return changed, "", d.Errorf("seal key %s: %w", r.id, err)
+		}
+		changed++
+	}
+	if len(rows) < SealBatch {
+		last = ""
+	}
+	return changed, last, nil
 }

@@ -116,7 +116,7 @@ func (t *Tx) ListUsagePlanKeys(planID, namePrefix string, p store.Page) ([]*apig
 	if err != nil {
 		return nil, "", err
 	}
-	q := `SELECT pk.seq, k.rev, k.doc FROM usage_plan_keys pk JOIN api_keys k ON k.id = pk.key_id
+	q := `SELECT pk.seq, k.rev, k.doc, k.secret FROM usage_plan_keys pk JOIN api_keys k ON k.id = pk.key_id
 		WHERE pk.plan_id = ? AND pk.region = ?`
 	args := []any{planID, t.region}
 	if namePrefix != "" {
@@ -125,7 +125,7 @@ func (t *Tx) ListUsagePlanKeys(planID, namePrefix string, p store.Page) ([]*apig
 		args = append(args, cargs...)
 	}
 	q += " AND pk.seq < ? ORDER BY pk.seq DESC LIMIT ?"
-	return listPage(t, p, q, append(args, bound, limit), setKeyRev)
+	return t.listKeys(p, q, append(args, bound, limit))
 }
 
 // PlanIDsOfKey lists the ids of the plans holding the key, in the order it was added to them.

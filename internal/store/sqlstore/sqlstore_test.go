@@ -134,7 +134,7 @@ func TestTxChanges(t *testing.T) {
 		{"beyond", BulkChanges + 1, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tx := NewTx(testDialect, &fakeQuerier{}, "r", true)
+			tx := NewTx(testDialect, &fakeQuerier{}, nil, "r", true)
 			for i := range tc.writes {
 				if err := tx.PutUsagePlan(&apigw.UsagePlan{ID: fmt.Sprint(i)}); err != nil {
 					t.Fatal(err)
@@ -154,7 +154,7 @@ func TestTxChanges(t *testing.T) {
 
 func TestTxInsertSplicesSeq(t *testing.T) {
 	q := &fakeQuerier{}
-	tx := NewTx(testDialect, q, "r", true)
+	tx := NewTx(testDialect, q, nil, "r", true)
 	if err := tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p", KeyID: "k"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("PutUsagePlanKey without parents: %v, want ErrNotFound", err)
 	}
@@ -164,14 +164,14 @@ func TestTxInsertSplicesSeq(t *testing.T) {
 	if len(q.execs) != 1 || !strings.Contains(q.execs[0], "VALUES (?, ?, ?, 1, ?)") || !strings.Contains(q.execs[0], "[a r 7 ") {
 		t.Fatalf("insert = %q, want the seq placeholder and value in place", q.execs)
 	}
-	ro := NewTx(testDialect, q, "r", false)
+	ro := NewTx(testDialect, q, nil, "r", false)
 	if err := ro.PutRestApi(&apigw.RestApi{ID: "b"}); !errors.Is(err, testDialect.ErrReadOnly) {
 		t.Fatalf("write in read-only tx: %v", err)
 	}
 }
 
 func TestPageBounds(t *testing.T) {
-	tx := NewTx(testDialect, &fakeQuerier{}, "r", false)
+	tx := NewTx(testDialect, &fakeQuerier{}, nil, "r", false)
 	for _, tc := range []struct {
 		p           store.Page
 		newestFirst bool

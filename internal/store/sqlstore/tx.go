@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/internal/store"
 )
 
@@ -38,6 +39,7 @@ type Tx struct {
 	d      *Dialect
 	region string
 	write  bool
+	keys   *seal.Keyring // seals and opens API key values
 
 	changed   map[ChangeKey]struct{}
 	changeLog []ChangeKey // first-write order, for deterministic change rows
@@ -47,8 +49,8 @@ var _ store.Tx = (*Tx)(nil)
 
 // NewTx returns the store.Tx of one backend transaction scoped to region; write says whether
 // it may write.
-func NewTx(d *Dialect, q Querier, region string, write bool) *Tx {
-	return &Tx{q: q, d: d, region: region, write: write}
+func NewTx(d *Dialect, q Querier, keys *seal.Keyring, region string, write bool) *Tx {
+	return &Tx{q: q, d: d, keys: keys, region: region, write: write}
 }
 
 // Changes returns the change log rows the transaction owes: one per written aggregate in
@@ -188,27 +190,19 @@ func (t *Tx) pageBounds(p store.Page, newestFirst bool) (bound int64, limit any,
 
 // row is one listed document with its order key.
 type row struct {
-	seq int64
-	rev int64
-	doc string
+	seq    int64
+	rev    int64
+	doc    string
+	secret string // only for queries that select it (see queryPage)
 }
 
 // listPage runs a list query (which selects seq, rev, doc and whose last two arguments are the
 // seq bound and the limit), cuts the look-ahead row into the next cursor and decodes the page,
 // setting Rev through setRev.
 func listPage[T any](t *Tx, p store.Page, query string, args []any, setRev func(*T, int64)) ([]*T, string, error) {
-	var rs []row
-	var r row
-	if err := t.q.Query([]any{&r.seq, &r.rev, &r.doc}, func() error {
-		rs = append(rs, r)
-		return nil
-	}, query, args...); err != nil {
-		return nil, "", t.d.Errorf("list: %w", err)
-	}
-	next := ""
-	if p.Limit > 0 && len(rs) > p.Limit {
-		rs = rs[:p.Limit]
-		next = strconv.FormatInt(rs[len(rs)-1].seq, 10)
+	rs, next, err := queryPage(t, p, query, args, false)
+	if err != nil {
+		return nil, "", err
 	}
 	out := make([]*T, 0, len(rs))
 	for _, r := range rs {
@@ -222,6 +216,29 @@ func listPage[T any](t *Tx, p store.Page, query string, args []any, setRev func(
 		out = append(out, v)
 	}
 	return out, next, nil
+}
+
+// queryPage runs a list query selecting seq, rev, doc (and secret, with withSecret) and cuts the
+// look-ahead row into the next cursor.
+func queryPage(t *Tx, p store.Page, query string, args []any, withSecret bool) ([]row, string, error) {
+	var rs []row
+	var r row
+	dest := []any{&r.seq, &r.rev, &r.doc}
+	if withSecret {
+		dest = append(dest, &r.secret)
+	}
+	if err := t.q.Query(dest, func() error {
+		rs = append(rs, r)
+		return nil
+	}, query, args...); err != nil {
+		return nil, "", t.d.Errorf("list: %w", err)
+	}
+	next := ""
+	if p.Limit > 0 && len(rs) > p.Limit {
+		rs = rs[:p.Limit]
+		next = strconv.FormatInt(rs[len(rs)-1].seq, 10)
+	}
+	return rs, next, nil
 }
 
 // replaceSeq puts the insertion counter expression in place of the "#seq" marker.

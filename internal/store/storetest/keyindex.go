@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"crypto/sha256"
 	"testing"
 
 	"github.com/tollgate/tollgate/internal/store"
@@ -27,9 +28,9 @@ func testKeyIndex(t *testing.T, open Opener) {
 	putKeys(t, s, east, k1, k2)
 
 	all := []store.KeyIndexEntry{
-		{ID: "k3", Value: "value-0000000000000000003", Enabled: true},
-		{ID: "k2", Value: "value-0000000000000000002", Enabled: true},
-		{ID: "k1", Value: "value-0000000000000000011", Enabled: false},
+		{ID: "k3", Hash: sha256.Sum256([]byte("value-0000000000000000003")), Enabled: true},
+		{ID: "k2", Hash: sha256.Sum256([]byte("value-0000000000000000002")), Enabled: true},
+		{ID: "k1", Hash: sha256.Sum256([]byte("value-0000000000000000011")), Enabled: false},
 	}
 	for _, limit := range []int{0, 1, 2, 3, 10} {
 		var got []store.KeyIndexEntry
@@ -61,7 +62,7 @@ func testKeyIndex(t *testing.T, open Opener) {
 	view(t, s, west, func(tx store.Tx) error {
 		got, next, err := tx.ListKeyIndex(store.Page{Limit: 10})
 		wantErr(t, "ListKeyIndex west", err, nil)
-		same(t, "west key index", got, []store.KeyIndexEntry{{ID: "w1", Value: "value-0000000000000000009", Enabled: true}})
+		same(t, "west key index", got, []store.KeyIndexEntry{{ID: "w1", Hash: sha256.Sum256([]byte("value-0000000000000000009")), Enabled: true}})
 		same(t, "west next", next, "")
 		return nil
 	})
