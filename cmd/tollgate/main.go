@@ -25,6 +25,7 @@ import (
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/config"
+	"github.com/tollgate/tollgate/internal/connguard"
 	"github.com/tollgate/tollgate/internal/control"
 	"github.com/tollgate/tollgate/internal/credentials"
 	"github.com/tollgate/tollgate/internal/dataplane"
@@ -214,6 +215,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		ln, err := net.Listen("tcp", addrs[i])
 		if err != nil {
 			return err
+		}
+		if addrs[i] != cfg.DebugAddr {
+			// Request heads with bare LFs get 400 at once on either engine (internal/connguard).
+			ln = &connguard.Listener{Listener: ln, OnRefuse: func(remote net.Addr) { connLog.Log("bare LF in request head", remote, "") }}
 		}
 		go func() { errc <- srv.Serve(ln) }()
 		switch {

@@ -65,8 +65,9 @@ func (p *proxy) serveProxy(w http.ResponseWriter, r *http.Request, call *Call) {
 	}
 	out.ContentLength = r.ContentLength
 	out.Header = make(http.Header, len(r.Header)+4)
+	conn := strings.Join(r.Header["Connection"], ",")
 	for k, vs := range r.Header {
-		if ForwardRequestHeader(k) {
+		if ForwardRequestHeader(k) && (conn == "" || !ConnectionListed(conn, k)) {
 			out.Header[k] = vs
 		}
 	}
@@ -82,10 +83,11 @@ func (p *proxy) serveProxy(w http.ResponseWriter, r *http.Request, call *Call) {
 	}
 	defer resp.Body.Close()
 	h := w.Header()
+	respConn := strings.Join(resp.Header["Connection"], ",")
 	for k, vs := range resp.Header {
 		drop, remap := ResponseHeaderRule(k)
 		switch {
-		case drop:
+		case drop, respConn != "" && ConnectionListed(respConn, k):
 		case remap != "":
 			h[remap] = vs
 		default:

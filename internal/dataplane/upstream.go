@@ -372,7 +372,8 @@ func ForwardRequestHeader(name string) bool {
 	switch name {
 	case "Connection", "Content-Length", "Content-Md5", "Expect", "Max-Forwards", "Proxy-Authenticate",
 		"Server", "Te", "Transfer-Encoding", "Trailer", "Upgrade", "Www-Authenticate", "Proxy-Connection",
-		"Keep-Alive", "Content-Encoding", "Via", "Host":
+		"Keep-Alive", "Content-Encoding", "Via", "Host",
+		"Proxy-Authorization": // hop-by-hop (RFC 9110 §7.6.1): credentials for this hop's proxy
 		return false
 	}
 	return true
@@ -383,7 +384,8 @@ func ForwardRequestHeader(name string) bool {
 // x-amzn-Remapped-<Name> (remap != ""), or pass it.
 func ResponseHeaderRule(name string) (drop bool, remap string) {
 	switch name {
-	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Connection", "Content-Encoding", "Via":
+	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Connection", "Content-Encoding", "Via",
+		"Proxy-Authenticate":
 		return true, ""
 	case "Date":
 		return false, "X-Amzn-Remapped-Date"
@@ -393,6 +395,21 @@ func ResponseHeaderRule(name string) (drop bool, remap string) {
 		return false, "X-Amzn-Remapped-X-Amzn-Requestid"
 	}
 	return false, ""
+}
+
+// ConnectionListed reports whether the Connection header value conn names the header name: such
+// a header is hop-by-hop (RFC 9110 §7.6.1) and must not be forwarded, in either direction, as Go's
+// ReverseProxy, nginx and Envoy drop it. Tokens are compared case-insensitively. A message
+// without a Connection header (nearly all) costs one length check.
+func ConnectionListed(conn, name string) bool {
+	for len(conn) > 0 {
+		var tok string
+		tok, conn, _ = strings.Cut(conn, ",")
+		if strings.EqualFold(strings.TrimSpace(tok), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // AppendForwardedFor appends the X-Forwarded-For value sent upstream: the client's chain (prior,

@@ -95,3 +95,33 @@ func TestMediaType(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectionListed(t *testing.T) {
+	for _, c := range []struct {
+		conn, name string
+		want       bool
+	}{
+		{"", "X-A", false},
+		{"close", "X-A", false},
+		{"keep-alive, X-A", "X-A", true},
+		{"x-a", "X-A", true},
+		{" X-B ,x-a ", "X-A", true},
+		{"X-AB", "X-A", false},
+		{"X-A-B", "X-A", false},
+		{",,", "X-A", false},
+	} {
+		if got := ConnectionListed(c.conn, c.name); got != c.want {
+			t.Errorf("ConnectionListed(%q, %q) = %v, want %v", c.conn, c.name, got, c.want)
+		}
+	}
+	for _, h := range []string{"Proxy-Authorization", "Connection", "Te", "Upgrade"} {
+		if ForwardRequestHeader(h) {
+			t.Errorf("%s is forwarded to the backend", h)
+		}
+	}
+	for _, h := range []string{"Proxy-Authenticate", "Connection", "Keep-Alive", "Trailer"} {
+		if drop, _ := ResponseHeaderRule(h); !drop {
+			t.Errorf("%s is passed to the client", h)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package fastengine
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -115,9 +116,10 @@ func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 	}
 	req := &x.req
 	hostPort := dataplane.ForwardedPort(b2s(ctx.Host()))
+	conn := connectionValue(ctx.Request.Header.PeekAll("Connection"))
 	for k, v := range ctx.Request.Header.All() {
 		name := b2s(k)
-		if !dataplane.ForwardRequestHeader(name) {
+		if !dataplane.ForwardRequestHeader(name) || conn != "" && dataplane.ConnectionListed(conn, name) {
 			continue
 		}
 		switch name {
@@ -245,10 +247,11 @@ func isTimeout(err error) bool {
 func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
 	ctx.SetStatusCode(x.resp.StatusCode())
+	conn := connectionValue(x.resp.Header.PeekAll("Connection"))
 	for k, v := range x.resp.Header.All() {
 		drop, remap := dataplane.ResponseHeaderRule(b2s(k))
 		switch {
-		case drop:
+		case drop, conn != "" && dataplane.ConnectionListed(conn, b2s(k)):
 		case remap != "":
 			h.AddBytesKV(s2b(remap), v)
 		default:
@@ -314,4 +317,16 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	return n, err
+}
+
+// connectionValue joins a message's Connection headers into one list (the hop-by-hop names);
+// the usual zero or one header costs no allocation.
+func connectionValue(all [][]byte) string {
+	switch len(all) {
+	case 0:
+		return ""
+	case 1:
+		return b2s(all[0])
+	}
+	return string(bytes.Join(all, []byte(",")))
 }
