@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/snapshot"
 )
 
@@ -181,25 +182,37 @@ func (c *Core) LimitHeaders(call *Call, gerr *GatewayError, set HeaderSink) {
 	if d.Limit > 0 {
 		set.SetHeader("Ratelimit-Limit", strconv.FormatInt(d.Limit, 10))
 		set.SetHeader("Ratelimit-Remaining", strconv.FormatInt(max(d.Remaining, 0), 10))
-		set.SetHeader("Ratelimit-Reset", strconv.FormatInt(ceilSeconds(d.Reset), 10))
+		if d.Reset != limit.Forever {
+			set.SetHeader("Ratelimit-Reset", strconv.FormatInt(ceilSeconds(d.Reset), 10))
+		}
 	}
 	if gerr != nil && gerr.Status == http.StatusTooManyRequests {
-		set.SetHeader("Retry-After", retryAfterFor(&call.Outcome, call.Now))
+		if v := retryAfterFor(&call.Outcome, call.Now); v != "" {
+			set.SetHeader("Retry-After", v)
+		}
 	}
 }
 
 // retryAfterFor is the Retry-After of a 429: the end of the quota period, or when the bucket
-// has a token again.
+// has a token again — however far that is (a rate of one request a year says so). A bucket that
+// never refills (rate 0, or too slow to count) has no truthful answer: "" (no header).
 func retryAfterFor(o *Outcome, now time.Time) string {
 	if o.Err == ErrLimitExceeded && !o.Reset.IsZero() {
 		return strconv.FormatInt(ceilSeconds(o.Reset.Sub(now)), 10)
 	}
+	if o.Throttle.RetryAfter == limit.Forever {
+		return ""
+	}
 	return strconv.FormatInt(ceilSeconds(o.Throttle.RetryAfter), 10)
 }
 
-// ceilSeconds rounds d up to whole seconds, at least 1 and at most a day (a bucket that never
-// refills reports "forever").
+// ceilSeconds rounds d up to whole seconds, at least 1 (a 429 never says "retry now"). It
+// cannot overflow: a wait near the largest Duration once wrapped to a negative count, and a
+// never-refilling bucket said "Retry-After: 1".
 func ceilSeconds(d time.Duration) int64 {
-	s := int64((d + time.Second - 1) / time.Second)
-	return min(max(s, 1), 86400)
+	s := int64(d / time.Second)
+	if d%time.Second > 0 {
+		s++
+	}
+	return max(s, 1)
 }
