@@ -65,6 +65,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stderr, "tollgate: invalid configuration:", err)
 			return 1
 		}
+		errs, warnings := checkEnvironment(context.Background(), cfg)
+		for _, w := range warnings {
+			fmt.Fprintln(stderr, "tollgate: warning:", w)
+		}
+		if len(errs) > 0 {
+			fmt.Fprintln(stderr, "tollgate: invalid configuration:", errors.Join(errs...))
+			return 1
+		}
 		fmt.Fprintf(stdout, "configuration OK: addr=%s data-dir=%s region=%s account-id=%s\n", cfg.Addr, cfg.DataDir, cfg.Region, cfg.AccountID)
 		return 0
 	case "serve":

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,7 +60,8 @@ const (
 // option describes one setting.
 type option struct {
 	name, def, doc string
-	secret         bool // from the environment only (never a flag: it would show in ps)
+	kind           string // the value's type, shown by -h: "" (a string), bool, int, float, duration
+	secret         bool   // from the environment only (never a flag: it would show in ps)
 	set            func(c *Config, v string) error
 }
 
@@ -71,19 +73,19 @@ var options = []option{
 	{name: "account-id", def: "000000000000", doc: "12-digit account id used in ARNs and messages", set: func(c *Config, v string) error { c.AccountID = v; return nil }},
 	{name: "access-key-id", secret: true, doc: "management access key id (env TOLLGATE_ACCESS_KEY_ID); default test, loopback only", set: func(c *Config, v string) error { c.AccessKeyID = v; return nil }},
 	{name: "secret-access-key", secret: true, doc: "management secret (env TOLLGATE_SECRET_ACCESS_KEY); default test, loopback only", set: func(c *Config, v string) error { c.SecretAccessKey = v; return nil }},
-	{name: "max-skew", def: "5m", doc: "allowed SigV4 clock skew (AWS API Gateway allows 5 minutes)", set: func(c *Config, v string) (err error) { c.MaxSkew, err = time.ParseDuration(v); return }},
-	{name: "insecure-skip-auth", def: "false", doc: "DEV ONLY: accept any well-formed signature from any access key", set: func(c *Config, v string) (err error) { c.InsecureSkipAuth, err = strconv.ParseBool(v); return }},
-	{name: "account-rate-limit", def: "10000", doc: "account-level throttle rate (requests/s), shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountRateLimit, err = strconv.ParseFloat(v, 64); return }},
-	{name: "account-burst-limit", def: "5000", doc: "account-level throttle burst, shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountBurstLimit, err = strconv.ParseInt(v, 10, 64); return }},
+	{name: "max-skew", kind: "duration", def: "5m", doc: "allowed SigV4 clock skew (AWS API Gateway allows 5 minutes)", set: func(c *Config, v string) (err error) { c.MaxSkew, err = time.ParseDuration(v); return }},
+	{name: "insecure-skip-auth", kind: "bool", def: "false", doc: "DEV ONLY: accept any well-formed signature from any access key", set: func(c *Config, v string) (err error) { c.InsecureSkipAuth, err = strconv.ParseBool(v); return }},
+	{name: "account-rate-limit", kind: "float", def: "10000", doc: "account-level throttle rate (requests/s), shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountRateLimit, err = strconv.ParseFloat(v, 64); return }},
+	{name: "account-burst-limit", kind: "int", def: "5000", doc: "account-level throttle burst, shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountBurstLimit, err = strconv.ParseInt(v, 10, 64); return }},
 	{name: "gateway-addr", def: "", doc: "optional second listener that serves only the data plane (invocations); empty: none", set: func(c *Config, v string) error { c.GatewayAddr = v; return nil }},
-	{name: "usage-flush-interval", def: "1s", doc: "how often usage counts are written to the store (at most this much is lost on kill -9)", set: func(c *Config, v string) (err error) { c.FlushInterval, err = time.ParseDuration(v); return }},
-	{name: "ratelimit-headers", def: "false", doc: "beyond AWS: send IETF RateLimit-* headers, and Retry-After on 429s", set: func(c *Config, v string) (err error) { c.RateLimitHeaders, err = strconv.ParseBool(v); return }},
-	{name: "quota-fail-open", def: "false", doc: "admit requests when quota leases cannot be obtained from the store (default: fail closed, 503)", set: func(c *Config, v string) (err error) { c.QuotaFailOpen, err = strconv.ParseBool(v); return }},
+	{name: "usage-flush-interval", kind: "duration", def: "1s", doc: "how often usage counts are written to the store (at most this much is lost on kill -9)", set: func(c *Config, v string) (err error) { c.FlushInterval, err = time.ParseDuration(v); return }},
+	{name: "ratelimit-headers", kind: "bool", def: "false", doc: "beyond AWS: send IETF RateLimit-* headers, and Retry-After on 429s", set: func(c *Config, v string) (err error) { c.RateLimitHeaders, err = strconv.ParseBool(v); return }},
+	{name: "quota-fail-open", kind: "bool", def: "false", doc: "admit requests when quota leases cannot be obtained from the store (default: fail closed, 503)", set: func(c *Config, v string) (err error) { c.QuotaFailOpen, err = strconv.ParseBool(v); return }},
 	{name: "engine", def: "fasthttp", doc: "data-plane serving engine: fasthttp (measured faster) or nethttp (Go's net/http); the management API is net/http either way", set: func(c *Config, v string) error { c.Engine = v; return nil }},
 	{name: "counters", def: "", doc: "redis://host:port/db: share throttle buckets between nodes through Redis (empty: in-process; on PostgreSQL, each node enforces its share of every limit)", set: func(c *Config, v string) error { c.Counters = v; return nil }},
 	{name: "counters-failure", def: "local", doc: "when Redis fails or is slower than 50 ms: local (per-node buckets), closed (reject) or open (admit)", set: func(c *Config, v string) error { c.CountersFailure = v; return nil }},
-	{name: "counters-deadline", def: "50ms", doc: "the longest a throttle check waits for Redis before --counters-failure applies", set: func(c *Config, v string) (err error) { c.CountersDeadline, err = time.ParseDuration(v); return }},
-	{name: "store-deadline", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
+	{name: "counters-deadline", kind: "duration", def: "50ms", doc: "the longest a throttle check waits for Redis before --counters-failure applies", set: func(c *Config, v string) (err error) { c.CountersDeadline, err = time.ParseDuration(v); return }},
+	{name: "store-deadline", kind: "duration", def: "2s", doc: "the longest a data-plane request waits for the shared store (a quota lease) before the failure policy applies", set: func(c *Config, v string) (err error) { c.StoreDeadline, err = time.ParseDuration(v); return }},
 	{name: "debug-addr", def: "", doc: "loopback address serving Go's profiler (/debug/pprof/) for diagnosing CPU and latency in production; empty: off", set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 	{name: "credentials-file", def: "", doc: "file of access key pairs (the INI shape of ~/.aws/credentials), each marked tollgate_use = management, invoke or both; re-read on SIGHUP", set: func(c *Config, v string) error { c.CredentialsFile = v; return nil }},
 	{name: "master-key-file", def: "", doc: "file of the AES-256 master key that encrypts API key values at rest (base64, mode 0600); empty: DATA-DIR/master.key, generated at first start; required with a PostgreSQL store", set: func(c *Config, v string) error { c.MasterKeyFile = v; return nil }},
@@ -101,16 +103,31 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 	var c Config
 	fs := flag.NewFlagSet("tollgate "+cmd, flag.ContinueOnError)
 	fs.SetOutput(usage)
-	vals := map[string]*string{}
+	vals := map[string]*flagValue{}
 	for _, o := range options {
 		if o.secret {
 			continue
 		}
-		vals[o.name] = fs.String(o.name, "", fmt.Sprintf("%s (env %s, default %q)", o.doc, EnvName(o.name), o.def))
+		v := &flagValue{kind: o.kind}
+		vals[o.name] = v
+		fs.Var(v, o.name, o.doc)
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "Usage: tollgate %s [flags]\n\nFlags:\n", cmd)
-		fs.PrintDefaults()
+		for _, o := range options {
+			if o.secret {
+				continue
+			}
+			head := "  --" + o.name
+			if o.kind != "bool" {
+				head += " " + cmp.Or(o.kind, "string")
+			}
+			def := o.def
+			if def == "" {
+				def = "none"
+			}
+			fmt.Fprintf(usage, "%s\n    \t%s (env %s, default %s)\n", head, o.doc, EnvName(o.name), def)
+		}
 		fmt.Fprintf(usage, "\nCredentials come from the environment only: %s, %s.\n", EnvName("access-key-id"), EnvName("secret-access-key"))
 	}
 	if err := fs.Parse(args); err != nil {
@@ -124,14 +141,74 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 		if e := getenv(EnvName(o.name)); e != "" {
 			v, src = e, EnvName(o.name)
 		}
-		if p := vals[o.name]; p != nil && *p != "" {
-			v, src = *p, "--"+o.name
+		if p := vals[o.name]; p != nil && p.given {
+			v, src = p.raw, "--"+o.name
 		}
 		if err := o.set(&c, v); err != nil {
 			return c, fmt.Errorf("%s: invalid value %q: %v", src, v, err)
 		}
 	}
 	return c, c.validate()
+}
+
+// flagValue is one option's flag: typed for the flag parser (a bool flag stands alone,
+// --ratelimit-headers; a bad number or duration is refused as it is parsed) while Load applies
+// it, after the environment, through the option's setter.
+type flagValue struct {
+	kind  string
+	raw   string
+	given bool
+}
+
+func (v *flagValue) String() string { return v.raw }
+
+// IsBoolFlag lets a bool option be given without a value.
+func (v *flagValue) IsBoolFlag() bool { return v.kind == "bool" }
+
+// Set checks the value against the option's kind.
+func (v *flagValue) Set(s string) error {
+	var err error
+	switch v.kind {
+	case "bool":
+		_, err = strconv.ParseBool(s)
+	case "int":
+		_, err = strconv.ParseInt(s, 10, 64)
+	case "float":
+		_, err = strconv.ParseFloat(s, 64)
+	case "duration":
+		_, err = time.ParseDuration(s)
+	}
+	if err != nil {
+		return fmt.Errorf("not a valid %s", v.kind)
+	}
+	v.raw, v.given = s, true
+	return nil
+}
+
+// splitAddr splits a listen address and checks its port: a number from 0 (any free port) to
+// 65535, which net.Listen would otherwise only refuse when serve starts.
+func splitAddr(addr string) (host string, port int, err error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", p)
+	}
+	return host, port, nil
+}
+
+// sameAddr reports whether two listen addresses (valid for splitAddr) would collide: the same
+// port on the same host, or on all interfaces on either side.
+func sameAddr(a, b string) bool {
+	ha, pa, _ := splitAddr(a)
+	hb, pb, errb := splitAddr(b)
+	if errb != nil || pa != pb {
+		return false
+	}
+	any := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || any(ha) || any(hb)
 }
 
 var (
@@ -141,7 +218,7 @@ var (
 
 func (c *Config) validate() error {
 	var errs []error
-	host, _, err := net.SplitHostPort(c.Addr)
+	host, _, err := splitAddr(c.Addr)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %v", c.Addr, err))
 	}
@@ -161,13 +238,15 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("--master-key-file is required with a PostgreSQL store (every node needs the same master key)"))
 	}
 	if c.GatewayAddr != "" {
-		if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {
+		if _, port, err := splitAddr(c.GatewayAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--gateway-addr %q: %v", c.GatewayAddr, err))
+		} else if port != 0 && sameAddr(c.GatewayAddr, c.Addr) {
+			errs = append(errs, fmt.Errorf("--gateway-addr %q is --addr: the two listeners need different addresses", c.GatewayAddr))
 		}
 	}
 	if c.DebugAddr != "" {
 		// Profiles show internals (and can cost CPU on demand): never off the machine.
-		if h, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+		if h, _, err := splitAddr(c.DebugAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--debug-addr %q: %v", c.DebugAddr, err))
 		} else if !IsLoopback(h) {
 			errs = append(errs, fmt.Errorf("--debug-addr %q: must be a loopback address", c.DebugAddr))

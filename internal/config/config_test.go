@@ -73,6 +73,37 @@ func TestLoad(t *testing.T) {
 		}},
 		{name: "bad counters", args: []string{"--counters", "memcached://x"}, wantErr: "--counters"},
 		{name: "bad counters failure", args: []string{"--counters-failure", "maybe"}, wantErr: "--counters-failure"},
+		// Typed flags: a bool stands alone, =false still works, and the flag beats the environment.
+		{name: "bool flags alone", args: []string{"--ratelimit-headers", "--quota-fail-open", "--insecure-skip-auth"}, check: func(t *testing.T, c Config) {
+			if !c.RateLimitHeaders || !c.QuotaFailOpen || !c.InsecureSkipAuth {
+				t.Errorf("bool flags alone not true: %+v", c)
+			}
+		}},
+		{name: "bool flag =false beats env", args: []string{"--ratelimit-headers=false"}, env: map[string]string{"TOLLGATE_RATELIMIT_HEADERS": "true"}, check: func(t *testing.T, c Config) {
+			if c.RateLimitHeaders {
+				t.Error("--ratelimit-headers=false lost to the environment")
+			}
+		}},
+		{name: "bool from env", env: map[string]string{"TOLLGATE_QUOTA_FAIL_OPEN": "1"}, check: func(t *testing.T, c Config) {
+			if !c.QuotaFailOpen {
+				t.Error("TOLLGATE_QUOTA_FAIL_OPEN=1 not applied")
+			}
+		}},
+		{name: "typed values", args: []string{"--max-skew", "90s", "--account-burst-limit", "7", "--account-rate-limit", "2.5"}, check: func(t *testing.T, c Config) {
+			if c.MaxSkew != 90*time.Second || c.AccountBurstLimit != 7 || c.AccountRateLimit != 2.5 {
+				t.Errorf("typed values: %v %v %v", c.MaxSkew, c.AccountBurstLimit, c.AccountRateLimit)
+			}
+		}},
+		{name: "bad duration flag", args: []string{"--max-skew", "soon"}, wantErr: "not a valid duration"},
+		{name: "bad int flag", args: []string{"--account-burst-limit", "many"}, wantErr: "not a valid int"},
+		{name: "bad bool flag", args: []string{"--quota-fail-open=maybe"}, wantErr: "not a valid bool"},
+		{name: "port too large", args: []string{"--addr", "127.0.0.1:99999"}, wantErr: "not a number from 0 to 65535"},
+		{name: "port not a number", args: []string{"--addr", "127.0.0.1:abc"}, wantErr: "not a number from 0 to 65535"},
+		{name: "gateway port too large", args: []string{"--gateway-addr", "127.0.0.1:70000"}, wantErr: "--gateway-addr"},
+		{name: "gateway addr is addr", args: []string{"--addr", "127.0.0.1:4566", "--gateway-addr", "127.0.0.1:4566"}, wantErr: "--gateway-addr \"127.0.0.1:4566\" is --addr"},
+		{name: "gateway on all interfaces, same port", args: []string{"--addr", "127.0.0.1:4566", "--gateway-addr", ":4566"}, wantErr: "is --addr"},
+		{name: "gateway on another port", args: []string{"--addr", "127.0.0.1:4566", "--gateway-addr", "127.0.0.1:4567"}},
+		{name: "both on port 0", args: []string{"--addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,5 +121,20 @@ func TestLoad(t *testing.T) {
 				tc.check(t, c)
 			}
 		})
+	}
+}
+
+// TestUsageShowsTypes: -h names each flag's type (not "string" for everything) and bool flags
+// take no value.
+func TestUsageShowsTypes(t *testing.T) {
+	var out strings.Builder
+	if _, err := Load("serve", []string{"-h"}, env(nil), &out); err == nil {
+		t.Fatal("-h did not stop Load")
+	}
+	for _, want := range []string{"--max-skew duration\n", "--account-burst-limit int\n", "--account-rate-limit float\n",
+		"--ratelimit-headers\n", "--insecure-skip-auth\n", "--addr string\n", "TOLLGATE_RATELIMIT_HEADERS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-h lacks %q:\n%s", want, out.String())
+		}
 	}
 }

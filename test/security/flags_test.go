@@ -1,0 +1,50 @@
+package security
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tollgate/tollgate/test/harness"
+)
+
+// TestCheckConfig (finding 7): check-config catches what serve would refuse or trip on, without
+// starting anything — a bad port, the gateway listener on the main one, a data directory that
+// cannot be written — and warns (exit 0) of a Redis that does not answer. Bool flags need no
+// value.
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"ok", []string{"--data-dir", dir}, 0, "configuration OK"},
+		{"bool flags alone", []string{"--data-dir", dir, "--ratelimit-headers", "--quota-fail-open"}, 0, "configuration OK"},
+		{"port out of range", []string{"--data-dir", dir, "--addr", "127.0.0.1:99999"}, 1, "not a number from 0 to 65535"},
+		{"port not a number", []string{"--data-dir", dir, "--addr", "127.0.0.1:http"}, 1, "not a number from 0 to 65535"},
+		{"gateway on the main listener", []string{"--data-dir", dir, "--addr", "127.0.0.1:4566", "--gateway-addr", "127.0.0.1:4566"}, 1, "is --addr"},
+		{"data directory under a file", []string{"--data-dir", filepath.Join(file, "data")}, 1, "not a directory"},
+		{"data directory not writable", []string{"--data-dir", "/proc/tollgate-data"}, 1, "is not writable"},
+		{"redis does not answer", []string{"--data-dir", dir, "--counters", "redis://127.0.0.1:1/0"}, 0, "warning: Redis at 127.0.0.1:1 does not answer"},
+		{"bad duration", []string{"--data-dir", dir, "--max-skew", "soon"}, 1, "not a valid duration"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, code := harness.Run(t, nil, append([]string{"check-config"}, c.args...)...)
+			if code != c.code || !strings.Contains(out, c.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", code, c.code, c.want, out)
+			}
+		})
+	}
+	// serve refuses what check-config refused.
+	out, code := harness.Run(t, nil, "serve", "--data-dir", dir, "--addr", "127.0.0.1:4566", "--gateway-addr", "127.0.0.1:4566")
+	if code == 0 || !strings.Contains(out, "is --addr") {
+		t.Fatalf("serve with --gateway-addr = --addr: exit %d\n%s", code, out)
+	}
+}
