@@ -202,7 +202,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go usage.Run(bg)
 
 	// Management plane.
-	svc := control.New(st, control.Config{AccountID: cfg.AccountID, AccountThrottle: accountThrottle}, nil)
+	svc := control.New(st, control.Config{AccountID: cfg.AccountID, AccountThrottle: accountThrottle,
+		MaxResourcesPerAPI: cfg.MaxResourcesPerAPI}, nil)
 	svc.SetUsage(control.UsageBackend{Counters: st, Flush: usage.Flush, Changed: syncer.Rebuild})
 	auth := sigv4.New(sigv4.Config{
 		Lookup:   func(id string) (string, bool) { return creds.Lookup(id, credentials.Management) },

@@ -30,6 +30,9 @@ const (
 	KindExpiredToken
 	// Data-plane gateway responses.
 	KindForbidden
+	// KindAccessDenied is an action the caller may not take (AccessDeniedException, 403), such
+	// as passing a role of another account.
+	KindAccessDenied
 )
 
 // AllKinds lists every Kind, so tables keyed by Kind can be checked for completeness.
@@ -37,7 +40,7 @@ var AllKinds = []Kind{
 	KindInternal, KindBadRequest, KindNotFound, KindConflict, KindLimitExceeded, KindTooManyRequests,
 	KindValidation, KindSerialization, KindUnauthorized, KindServiceUnavailable, KindUnsupportedMediaType,
 	KindMissingAuthenticationToken, KindIncompleteSignature, KindUnrecognizedClient, KindInvalidSignature,
-	KindExpiredToken, KindForbidden,
+	KindExpiredToken, KindForbidden, KindAccessDenied,
 }
 
 // Error is an error with an audience: Message is what the API client reads (AWS's exact text),

@@ -39,6 +39,7 @@ var errorTable = map[apigw.Kind]ErrorType{
 	apigw.KindInvalidSignature:           {"InvalidSignatureException", http.StatusForbidden},
 	apigw.KindExpiredToken:               {"ExpiredTokenException", http.StatusForbidden},
 	apigw.KindForbidden:                  {"ForbiddenException", http.StatusForbidden},
+	apigw.KindAccessDenied:               {"AccessDeniedException", http.StatusForbidden},
 }
 
 // TypeOf returns the error type row of a kind.

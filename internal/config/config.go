@@ -21,30 +21,31 @@ import (
 
 // Config is the validated configuration of one Tollgate process.
 type Config struct {
-	Addr              string
-	DataDir           string
-	Region            string
-	AccountID         string
-	AccessKeyID       string
-	SecretAccessKey   string
-	MaxSkew           time.Duration
-	InsecureSkipAuth  bool
-	AccountRateLimit  float64
-	AccountBurstLimit int64
-	LogLevel          string
-	GatewayAddr       string
-	FlushInterval     time.Duration
-	RateLimitHeaders  bool
-	QuotaFailOpen     bool
-	Store             string // the store backend, see StoreBackend ("" = SQLite under DataDir)
-	Engine            string
-	Counters          string // redis://… for shared throttles ("" = local, or split across nodes)
-	CountersFailure   string // what a Redis failure does: local, closed or open
-	StoreDeadline     time.Duration
-	CountersDeadline  time.Duration
-	DebugAddr         string // loopback listener for net/http/pprof ("" = none)
-	CredentialsFile   string // INI file of access key pairs for management and/or invoke ("" = none)
-	MasterKeyFile     string // master key file sealing API key values ("" = DATA-DIR/master.key, created if missing)
+	Addr               string
+	DataDir            string
+	Region             string
+	AccountID          string
+	AccessKeyID        string
+	SecretAccessKey    string
+	MaxSkew            time.Duration
+	InsecureSkipAuth   bool
+	AccountRateLimit   float64
+	AccountBurstLimit  int64
+	LogLevel           string
+	GatewayAddr        string
+	FlushInterval      time.Duration
+	RateLimitHeaders   bool
+	QuotaFailOpen      bool
+	Store              string // the store backend, see StoreBackend ("" = SQLite under DataDir)
+	Engine             string
+	Counters           string // redis://… for shared throttles ("" = local, or split across nodes)
+	CountersFailure    string // what a Redis failure does: local, closed or open
+	StoreDeadline      time.Duration
+	CountersDeadline   time.Duration
+	DebugAddr          string // loopback listener for net/http/pprof ("" = none)
+	CredentialsFile    string // INI file of access key pairs for management and/or invoke ("" = none)
+	MaxResourcesPerAPI int    // resources of one REST API, the root included (AWS's default quota: 300)
+	MasterKeyFile      string // master key file sealing API key values ("" = DATA-DIR/master.key, created if missing)
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -89,6 +90,7 @@ var options = []option{
 	{name: "debug-addr", def: "", doc: "loopback address serving Go's profiler (/debug/pprof/) for diagnosing CPU and latency in production; empty: off", set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 	{name: "credentials-file", def: "", doc: "file of access key pairs (the INI shape of ~/.aws/credentials), each marked tollgate_use = management, invoke or both; re-read on SIGHUP", set: func(c *Config, v string) error { c.CredentialsFile = v; return nil }},
 	{name: "master-key-file", def: "", doc: "file of the AES-256 master key that encrypts API key values at rest (base64, mode 0600); empty: DATA-DIR/master.key, generated at first start; required with a PostgreSQL store", set: func(c *Config, v string) error { c.MasterKeyFile = v; return nil }},
+	{name: "max-resources-per-api", kind: "int", def: "300", doc: "resources one REST API may have, the root included (API Gateway's default quota); CreateResource and imports over it get LimitExceededException", set: func(c *Config, v string) (err error) { c.MaxResourcesPerAPI, err = strconv.Atoi(v); return }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -260,6 +262,9 @@ func (c *Config) validate() error {
 	}
 	if c.FlushInterval <= 0 {
 		errs = append(errs, errors.New("--usage-flush-interval must be positive"))
+	}
+	if c.MaxResourcesPerAPI < 1 {
+		errs = append(errs, errors.New("--max-resources-per-api must be at least 1 (the root resource)"))
 	}
 	if c.MaxSkew <= 0 {
 		errs = append(errs, errors.New("--max-skew must be positive"))

@@ -29,18 +29,34 @@ type ImportInput struct {
 	BasePath string
 	// EndpointConfigurationTypes is ImportRestApi's endpoint type (EDGE by default).
 	EndpointConfigurationTypes string
-	// Ignore is the ignore parameter; "documentation" silences documentation warnings.
+	// Ignore is the ignore parameter ("documentation"); documentation parts never warn, so it
+	// changes nothing.
 	Ignore string
 }
 
-func (in ImportInput) options() openapi.Options {
-	return openapi.Options{BasePath: in.BasePath, IgnoreDocumentation: strings.EqualFold(in.Ignore, "documentation")}
+func (s *Service) importOptions(in ImportInput) openapi.Options {
+	return openapi.Options{BasePath: in.BasePath, MaxResources: s.MaxResourcesPerAPI()}
+}
+
+// parseDefinition parses an import's document within API Gateway's limits (6 MB, the
+// resources per API), refusing an oversized one before it is built.
+func (s *Service) parseDefinition(in ImportInput) (*openapi.Document, error) {
+	return openapi.ParseLimited(in.Body, openapi.Limits{MaxBytes: openapi.MaxDefinitionBytes, MaxResources: s.MaxResourcesPerAPI()})
+}
+
+// MaxResourcesPerAPI is the resource limit of one API, the root included (--max-resources-per-api;
+// AWS's default quota, 300, when unset).
+func (s *Service) MaxResourcesPerAPI() int {
+	if s.cfg.MaxResourcesPerAPI > 0 {
+		return s.cfg.MaxResourcesPerAPI
+	}
+	return openapi.DefaultMaxResources
 }
 
 // ImportRestApi creates an API from an OpenAPI document (addendum §7.1). It returns the API and
 // the import warnings; with FailOnWarnings, warnings are a 400 and nothing is created.
 func (s *Service) ImportRestApi(ctx context.Context, region string, in ImportInput) (*apigw.RestApi, []string, error) {
-	doc, err := openapi.Parse(in.Body)
+	doc, err := s.parseDefinition(in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -49,7 +65,7 @@ func (s *Service) ImportRestApi(ctx context.Context, region string, in ImportInp
 		return nil, nil, err
 	}
 	a := NewRestApi("", s.Now())
-	opts := in.options()
+	opts := s.importOptions(in)
 	opts.RootID = a.RootResourceID
 	opts.NewID = freshIDs(a.Resources)
 	res, err := doc.Convert(opts)
@@ -118,7 +134,7 @@ func failOnWarnings(in ImportInput, warnings []string) error {
 // The body is parsed before the API is looked up, as AWS does; everything else happens in one
 // transaction, so an error or a failing warning leaves the API as it was.
 func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportInput) (*apigw.RestApi, []string, error) {
-	doc, err := openapi.Parse(in.Body)
+	doc, err := s.parseDefinition(in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -140,7 +156,7 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 		if err != nil {
 			return err
 		}
-		opts := in.options()
+		opts := s.importOptions(in)
 		opts.RootID = cur.RootResourceID
 		opts.ExistingIDs = pathIDs(cur.Resources)
 		opts.NewID = freshIDs(cur.Resources)
@@ -159,6 +175,9 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 			overwriteApi(next, res)
 		} else if err := mergeApi(next, cur, res); err != nil {
 			return err
+		}
+		if len(next.Resources) > s.MaxResourcesPerAPI() { // a merge adds to what the API has
+			return openapi.ErrTooManyResources()
 		}
 		if err := tx.PutRestApi(next); err != nil {
 			return err

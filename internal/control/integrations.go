@@ -71,6 +71,9 @@ func (s *Service) PutIntegration(ctx context.Context, region, apiID, resourceID,
 		if err != nil {
 			return err
 		}
+		if err := s.checkPassRole(in.Credentials); err != nil {
+			return err
+		}
 		if integ, err = NewIntegration(resourceID, in); err != nil {
 			return err
 		}
@@ -156,6 +159,9 @@ func ValidateIntegration(i *apigw.Integration) error {
 		if err := validateAWSURI(i.Type, i.URI); err != nil {
 			return err
 		}
+		if i.Type == apigw.IntegrationAWS && i.Credentials == "" && needsRole(i.URI) {
+			return apigw.BadRequest("Role ARN must be specified for AWS integrations")
+		}
 	}
 	if err := ValidateIntegrationRequestParameters(i.RequestParameters); err != nil {
 		return err
@@ -228,10 +234,13 @@ func validHTTPURI(uri string) bool {
 // arn:<partition>:apigateway:<region>:<service>:{path|action}/…
 func validateAWSURI(typ, uri string) error {
 	parts := strings.SplitN(uri, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "apigateway" || parts[4] == "" {
+	if len(parts) < 5 || parts[0] != "arn" || parts[1] == "" || parts[2] != "apigateway" || parts[4] == "" {
 		return apigw.BadRequest("Invalid ARN specified in the request")
 	}
-	res := parts[5]
+	res := ""
+	if len(parts) == 6 {
+		res = parts[5]
+	}
 	if !strings.HasPrefix(res, "path/") && !strings.HasPrefix(res, "action/") {
 		return apigw.BadRequest("AWS ARN for integration must contain path or action")
 	}
@@ -241,6 +250,30 @@ func validateAWSURI(typ, uri string) error {
 		if !lambda && !firehose {
 			return apigw.BadRequest("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations.")
 		}
+	}
+	return nil
+}
+
+// needsRole reports whether an AWS integration's service can only be called with a role
+// API Gateway assumes (the integration's credentials): S3, as AWS and moto answer. Lambda
+// functions are invoked under their resource policy instead.
+func needsRole(uri string) bool {
+	parts := strings.SplitN(uri, ":", 6)
+	return len(parts) >= 5 && (parts[4] == "s3" || strings.HasSuffix(parts[4], ".s3"))
+}
+
+// callerCredentials is the credentials value that passes the caller's own IAM identity through.
+const callerCredentials = "arn:aws:iam::*:user/*"
+
+// checkPassRole refuses integration credentials naming a role of another account: API Gateway
+// may only assume roles of the API's own account (AccessDeniedException, as AWS).
+func (s *Service) checkPassRole(credentials string) error {
+	if credentials == "" || credentials == callerCredentials {
+		return nil
+	}
+	parts := strings.SplitN(credentials, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[4] != s.cfg.AccountID {
+		return apigw.Errorf(apigw.KindAccessDenied, "Cross-account pass role is not allowed.")
 	}
 	return nil
 }
@@ -303,6 +336,9 @@ func (s *Service) UpdateIntegration(ctx context.Context, region, apiID, resource
 			if err := applyIntegrationOp(cur, op); err != nil {
 				return err
 			}
+		}
+		if err := s.checkPassRole(cur.Credentials); err != nil {
+			return err
 		}
 		if err := ValidateIntegration(cur); err != nil {
 			return err

@@ -49,6 +49,8 @@ func TestValidateAWSURI(t *testing.T) {
 		{apigw.IntegrationAWS, "http://example.com", invalidARN},
 		{apigw.IntegrationAWS, "arn:aws:lambda:us-east-1:1:function:f", invalidARN},
 		{apigw.IntegrationAWS, "arn:aws:apigateway:us-east-1:s3:bucket/key", noPath},
+		{apigw.IntegrationAWS, "arn:aws:apigateway:us-east-1:s3", noPath},
+		{apigw.IntegrationAWS, "arn:aws:apigateway:us-east-1", invalidARN},
 		{apigw.IntegrationAWSProxy, "arn:aws:apigateway:us-east-1:s3:path/b/k", proxyOnly},
 		{apigw.IntegrationAWSProxy, "arn:aws:apigateway:us-east-1:lambda:action/Invoke", proxyOnly},
 	}

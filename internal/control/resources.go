@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"github.com/tollgate/tollgate/internal/openapi"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/apigw/patch"
@@ -103,6 +104,9 @@ func (s *Service) CreateResource(ctx context.Context, region, apiID, parentID st
 		}
 		if in.PathPart == nil {
 			return patch.ValidationErrors([]string{"Value null at 'createResourceInput.pathPart' failed to satisfy constraint: Member must not be null"})
+		}
+		if len(a.Resources) >= s.MaxResourcesPerAPI() {
+			return openapi.ErrTooManyResources()
 		}
 		r, err := AddResource(a, parentID, *in.PathPart)
 		if err != nil {

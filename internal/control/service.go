@@ -18,6 +18,8 @@ type Config struct {
 	AccountID       string
 	AccountThrottle apigw.Throttle // GetAccount throttleSettings; read-only through the API
 	ApiKeyVersion   string         // GetAccount apiKeyVersion
+	// MaxResourcesPerAPI bounds the resources of one API, the root included (0: AWS's 300).
+	MaxResourcesPerAPI int
 }
 
 // Service runs the management use cases against a store.

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"github.com/tollgate/tollgate/internal/openapi"
 	"net/http"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -12,8 +13,8 @@ import (
 // document as the raw body, whatever its Content-Type, so they accept import-sized bodies.
 func (s *Server) importRoutes() []route {
 	return []route{
-		{method: http.MethodPost, pattern: "/restapis", query: "mode=import", op: "ImportRestApi", big: true, h: s.importRestApi},
-		{method: http.MethodPut, pattern: "/restapis/{restapi_id}", op: "PutRestApi", big: true, h: s.putRestApi},
+		{method: http.MethodPost, pattern: "/restapis", query: "mode=import", op: "ImportRestApi", limit: openapi.MaxDefinitionBytes, tooBig: openapi.MsgDefinitionTooLarge, h: s.importRestApi},
+		{method: http.MethodPut, pattern: "/restapis/{restapi_id}", op: "PutRestApi", limit: openapi.MaxDefinitionBytes, tooBig: openapi.MsgDefinitionTooLarge, h: s.putRestApi},
 	}
 }
 

@@ -58,7 +58,9 @@ type route struct {
 	pattern string
 	query   string
 	op      string
-	big     bool // accepts MaxImportBody
+	big     bool  // accepts MaxImportBody
+	limit   int64 // when set, the body cap instead (ImportRestApi, PutRestApi: AWS's 6 MB definition)
+	tooBig  string
 	h       handlerFunc
 	segs    []string
 }
@@ -113,11 +115,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		awswire.WriteError(w, hr, err)
 		return
 	}
-	limit := int64(MaxJSONBody)
+	limit, tooBig := int64(MaxJSONBody), ""
 	if rt.big {
 		limit = MaxImportBody
 	}
-	body, err := readBody(hr, limit)
+	if rt.limit > 0 {
+		limit, tooBig = rt.limit, rt.tooBig
+	}
+	body, err := readBody(hr, limit, tooBig)
 	if err != nil {
 		awswire.WriteError(w, hr, err)
 		return
@@ -165,16 +170,32 @@ func (w *syncWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+// drainLimit bounds what readBody discards of a refused body.
+const drainLimit = 64 << 20
+
+// readBody reads at most limit bytes of the body (one more to tell a body over the limit); the
+// refusal is tooBig, or a generic message. A body over the limit is refused before any of it
+// is read when its Content-Length says so.
+func readBody(r *http.Request, limit int64, tooBig string) ([]byte, error) {
+	refuse := func() error {
+		// Discard (never keep) what the client is still sending, up to a bound, so that it is
+		// reading when the answer comes: closing on unread bytes resets the connection and
+		// the client would see a broken pipe instead of the error.
+		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
+		if tooBig != "" {
+			return apigw.BadRequest("%s", tooBig)
+		}
+		return apigw.BadRequest("Request body exceeds the maximum size of %d bytes", limit)
+	}
 	if r.ContentLength > limit {
-		return nil, apigw.BadRequest("Request body exceeds the maximum size of %d bytes", limit)
+		return nil, refuse()
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, apigw.BadRequest("Could not read the request body")
 	}
 	if int64(len(b)) > limit {
-		return nil, apigw.BadRequest("Request body exceeds the maximum size of %d bytes", limit)
+		return nil, refuse()
 	}
 	return b, nil
 }

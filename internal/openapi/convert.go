@@ -23,9 +23,9 @@ const (
 type Options struct {
 	// BasePath is ignore (default when ""), prepend or split.
 	BasePath string
-	// IgnoreDocumentation is the import parameter ignore=documentation: no warning for
-	// x-amazon-apigateway-documentation.
-	IgnoreDocumentation bool
+	// MaxResources, when positive, bounds the resources the document creates (root included):
+	// the conversion stops with ErrTooManyResources at the first one over.
+	MaxResources int
 	// RootID is the id the root resource gets (the API's root resource id).
 	RootID string
 	// ExistingIDs maps resource paths of the API being updated to their ids, so that a path the
@@ -68,14 +68,23 @@ type conv struct {
 	models map[string]bool
 	byPath map[string]*apigw.Resource
 	order  []*apigw.Resource
+	err    error // the first refusal: a setting the gateway could not enforce
+}
+
+// refuse fails the import: the document asks for a check Tollgate cannot enforce, and building
+// the method without it would open what the author meant to close.
+func (c *conv) refuse(format string, args ...any) {
+	if c.err == nil {
+		c.err = apigw.BadRequest(format, args...)
+	}
 }
 
 func (c *conv) warn(format string, args ...any) {
 	c.res.Warnings = append(c.res.Warnings, fmt.Sprintf(format, args...))
 }
 
-// Convert maps the document onto API Gateway objects. Errors are *apigw.Error (400 or 409) and mean
-// nothing may be applied; warnings are in the result.
+// Convert maps the document onto API Gateway objects. Errors are *apigw.Error (400, 409, or 429
+// over MaxResources) and mean nothing may be applied; warnings are in the result.
 func (d *Document) Convert(opts Options) (*Result, error) {
 	if opts.NewID == nil {
 		opts.NewID = func() string { return apigw.NewID(apigw.ResourceIDLen) }
@@ -101,6 +110,9 @@ func (d *Document) Convert(opts Options) (*Result, error) {
 	}
 	if err := c.paths(prefix); err != nil {
 		return nil, err
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	if err := apigw.ValidateTree(c.order); err != nil {
 		return nil, err
@@ -152,6 +164,9 @@ func (c *conv) ensure(segs []string) (*apigw.Resource, error) {
 			id := c.opts.ExistingIDs[p]
 			if id == "" {
 				id = c.opts.NewID()
+			}
+			if c.opts.MaxResources > 0 && len(c.byPath) >= c.opts.MaxResources {
+				return nil, ErrTooManyResources()
 			}
 			r = &apigw.Resource{ID: id, ParentID: parent.ID, PathPart: seg}
 			c.byPath[p] = r

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -192,22 +193,86 @@ func TestConvertWarnings(t *testing.T) {
 
 	res = convertFile(t, "unsupported.yaml", Options{})
 	wantAll := []string{
-		"Documentation parts (x-amazon-apigateway-documentation) are not supported and were ignored",
 		"Unsupported extension 'x-amazon-apigateway-gateway-responses' was ignored",
 		"Request validators are not supported: x-amazon-apigateway-request-validators was ignored",
 		"Authorizers are not supported: the authorizer of security scheme 'lambda_auth' was not created",
 		"Parameter 'session' in 'cookie' of method 'GET /secure' is not supported and was ignored",
 		`Response '2XX' of method 'GET /secure' was ignored: the status code must match [1-5]\d\d`,
-		"Authorizers are not supported: security scheme 'lambda_auth' of method 'GET /secure' was ignored and the method has authorization type NONE",
 		"Request validators are not supported: x-amazon-apigateway-request-validator of method 'GET /secure' was ignored",
 		"Method TRACE of resource '/secure' is not supported by API Gateway and was ignored",
 	}
 	if !slices.Equal(res.Warnings, wantAll) {
 		t.Errorf("warnings =\n%s\nwant\n%s", strings.Join(res.Warnings, "\n"), strings.Join(wantAll, "\n"))
 	}
-	res = convertFile(t, "unsupported.yaml", Options{IgnoreDocumentation: true})
-	if slices.Contains(res.Warnings, wantAll[0]) || len(res.Warnings) != len(wantAll)-1 {
-		t.Errorf("ignore=documentation still warns: %q", res.Warnings)
+}
+
+// TestConvertRefusesUnenforceableAuth: a method whose security asks for a check the gateway
+// cannot enforce fails the whole import (it would otherwise be served open).
+func TestConvertRefusesUnenforceableAuth(t *testing.T) {
+	const schemes = `components:
+  securitySchemes:
+    lambda_auth:
+      type: apiKey
+      name: Authorization
+      in: header
+      x-amazon-apigateway-authtype: custom
+      x-amazon-apigateway-authorizer: {type: token, authorizerUri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations"}
+    bearer:
+      type: http
+      scheme: bearer
+`
+	for name, c := range map[string]struct{ op, want string }{
+		"authorizer":       {"security: [{lambda_auth: []}]", "Authorizers are not supported: security scheme 'lambda_auth' of method 'GET /s' cannot be enforced"},
+		"http bearer":      {"security: [{bearer: []}]", "Security scheme 'bearer' (type http) of method 'GET /s' is not supported and cannot be enforced"},
+		"auth type CUSTOM": {"x-amazon-apigateway-auth: {type: CUSTOM}", "Unsupported x-amazon-apigateway-auth type 'CUSTOM' of method 'GET /s': only NONE and AWS_IAM can be enforced"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc := "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /s:\n    get:\n      " + c.op + "\n      responses: {'200': {description: ok}}\n" + schemes
+			d, err := Parse([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = d.Convert(Options{})
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("Convert: %v\nwant %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestImportLimits: over 6 MB or over the resource limit, an import stops before the document is
+// built, with AWS's texts; Convert enforces the exact count (base path segments included).
+func TestImportLimits(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"openapi":"3.0.1","info":{"title":"t","version":"1"},"paths":{`)
+	for i := range 300 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"/r%d":{}`, i)
+	}
+	b.WriteString(`}}`)
+	doc := []byte(b.String()) // 300 paths + the root: 301 resources
+	if _, err := ParseLimited(doc, Limits{MaxResources: 300}); err == nil || err.Error() != MsgTooManyResources || apigw.KindOf(err) != apigw.KindLimitExceeded {
+		t.Fatalf("301 resources under a limit of 300: %v", err)
+	}
+	d, err := ParseLimited(doc, Limits{MaxResources: 301})
+	if err != nil {
+		t.Fatalf("301 resources under a limit of 301: %v", err)
+	}
+	if _, err := d.Convert(Options{MaxResources: 301}); err != nil {
+		t.Fatalf("Convert within the limit: %v", err)
+	}
+	if _, err := d.Convert(Options{MaxResources: 300}); err == nil || err.Error() != MsgTooManyResources {
+		t.Fatalf("Convert over the limit: %v", err)
+	}
+	nested := []byte(`{"openapi":"3.0.1","info":{"title":"t","version":"1"},"paths":{"/a/b/c/d":{}}}`)
+	if _, err := ParseLimited(nested, Limits{MaxResources: 4}); err == nil {
+		t.Fatal("the ancestors of a path are resources too: 5 resources passed a limit of 4")
+	}
+	big := append([]byte(`{"openapi":"3.0.1","info":{"title":"`), bytes.Repeat([]byte("x"), MaxDefinitionBytes)...)
+	if _, err := ParseLimited(big, Limits{MaxBytes: MaxDefinitionBytes}); err == nil || err.Error() != MsgDefinitionTooLarge {
+		t.Fatalf("a document over 6 MB: %v", err)
 	}
 }
 

@@ -63,9 +63,10 @@ func (c *conv) topLevel() error {
 		case extEndpointConfig:
 			c.endpointConfig(v, "")
 		case extDocumentation:
-			if !c.opts.IgnoreDocumentation {
-				c.warn("Documentation parts (%s) are not supported and were ignored", k)
-			}
+			// Documentation parts describe the API; they set nothing the gateway enforces.
+			// AWS imports them and its failonwarnings does not trip on them, so neither does
+			// Tollgate, which has no documentation resource to keep them in: they are dropped
+			// without a warning.
 		case extRequestValidators, extRequestValidator:
 			c.warn("Request validators are not supported: %s was ignored", k)
 		default:

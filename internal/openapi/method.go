@@ -186,13 +186,14 @@ func (c *conv) methodAuth(m *apigw.Method, v any, where string) {
 	case "AWS_IAM":
 		m.AuthorizationType = "AWS_IAM"
 	default:
-		c.warn("Unsupported %s type '%s' %s was ignored", extAuth, renderValue(obj["type"]), where)
+		c.refuse("Unsupported %s type '%s' %s: only NONE and AWS_IAM can be enforced", extAuth, renderValue(obj["type"]), where)
 	}
 }
 
 // security applies the operation's security requirements (or the document's, when the operation
 // has none): an API-key scheme makes the key required, an awsSigv4 scheme means AWS_IAM.
-// Authorizers are not supported: the method keeps authorizationType NONE and a warning says so.
+// A scheme Tollgate cannot enforce (an authorizer, OAuth, HTTP auth) fails the import: the
+// method would otherwise be served without the check its author asked for.
 func (c *conv) security(m *apigw.Method, op *openapi3.Operation, where string) {
 	reqs := c.d.doc.Security
 	if op.Security != nil {
@@ -216,13 +217,13 @@ func (c *conv) applyScheme(m *apigw.Method, name, where string) {
 	case s == nil:
 		c.warn("Security scheme '%s' referenced %s is not defined and was ignored", name, where)
 	case s.Extensions[extAuthorizer] != nil:
-		c.warn("Authorizers are not supported: security scheme '%s' %s was ignored and the method has authorization type NONE", name, where)
+		c.refuse("Authorizers are not supported: security scheme '%s' %s cannot be enforced", name, where)
 	case strings.EqualFold(scalarString(s.Extensions[extAuthType]), "awsSigv4"):
 		m.AuthorizationType = "AWS_IAM"
 	case s.Type == "apiKey" && s.In == "header" && strings.EqualFold(s.Name, "x-api-key"):
 		m.ApiKeyRequired = true
 	default:
-		c.warn("Security scheme '%s' (type %s) %s is not supported and was ignored", name, s.Type, where)
+		c.refuse("Security scheme '%s' (type %s) %s is not supported and cannot be enforced", name, s.Type, where)
 	}
 }
 

@@ -48,10 +48,45 @@ type Document struct {
 // Parse reads a document. A body that is neither JSON nor YAML (or is not a mapping) is
 // "Invalid OpenAPI input."; a mapping that is not a Swagger 2.0 / OpenAPI 3.0 document with paths is
 // "Unable to build importer with provided input." (addendum §7.3, A14).
-func Parse(body []byte) (*Document, error) {
+func Parse(body []byte) (*Document, error) { return ParseLimited(body, Limits{}) }
+
+// API Gateway's documented import limits (Amazon API Gateway quotas: "API definition file size,
+// 6 MB"; "Resources per API, 300", which can be raised — here --max-resources-per-api).
+const (
+	MaxDefinitionBytes    = 6 << 20
+	DefaultMaxResources   = 300
+	MsgDefinitionTooLarge = "The API definition file exceeds the maximum size of 6 MB."
+	// MsgTooManyResources is AWS's LimitExceededException text (two spaces included).
+	MsgTooManyResources = "Maximum number of Resources for this API has been reached.  Please contact AWS if you need additional Resources."
+)
+
+// Limits bound an import; zero fields do not limit.
+type Limits struct {
+	MaxBytes     int // the document's size
+	MaxResources int // resources of the API, the root included
+}
+
+// ErrTooManyResources is the LimitExceededException of an API over its resource limit.
+func ErrTooManyResources() error {
+	return apigw.Errorf(apigw.KindLimitExceeded, MsgTooManyResources)
+}
+
+// ParseLimited is Parse within limits, checked as early as they can be: the size before
+// anything is decoded, and the resources the paths imply right after the generic decode —
+// before the document is built, which is where a document of 20,000 paths spent its time and
+// memory.
+func ParseLimited(body []byte, l Limits) (*Document, error) {
+	if l.MaxBytes > 0 && len(body) > l.MaxBytes {
+		return nil, apigw.BadRequest(MsgDefinitionTooLarge)
+	}
 	tree, isYAML, err := decodeTree(body)
 	if err != nil {
 		return nil, err
+	}
+	if l.MaxResources > 0 {
+		if paths, ok := tree["paths"].(map[string]any); ok && impliedResources(paths, l.MaxResources) > l.MaxResources {
+			return nil, ErrTooManyResources()
+		}
 	}
 	if isYAML {
 		restoreYAMLScalars(body, tree)
@@ -353,4 +388,23 @@ func oas3BasePath(servers openapi3.Servers) string {
 		}
 	}
 	return u
+}
+
+// impliedResources counts the resources the path keys create (each key's path and its
+// ancestors, the root included), stopping once the count passes limit.
+func impliedResources(paths map[string]any, limit int) int {
+	seen := map[string]bool{"/": true}
+	for key := range paths {
+		segs := splitPath(key)
+		for i := range segs {
+			p := joinPath(segs[:i+1])
+			if !seen[p] {
+				seen[p] = true
+				if len(seen) > limit {
+					return len(seen)
+				}
+			}
+		}
+	}
+	return len(seen)
 }
