@@ -42,6 +42,7 @@ type Tx struct {
 	keys   *seal.Keyring // seals and opens API key values
 
 	changed   map[ChangeKey]struct{}
+	bulk      bool // more than BulkChanges distinct aggregates written: changed was dropped
 	changeLog []ChangeKey // first-write order, for deterministic change rows
 }
 
@@ -57,17 +58,20 @@ func NewTx(d *Dialect, q Querier, keys *seal.Keyring, region string, write bool)
 // first-write order, a single region-wide {"*", ""} beyond BulkChanges, nil when nothing
 // was written.
 func (t *Tx) Changes() []ChangeKey {
+	if t.bulk {
+		return []ChangeKey{{Kind: "*"}}
+	}
 	if len(t.changed) == 0 {
 		return nil
-	}
-	if len(t.changed) > BulkChanges {
-		return []ChangeKey{{Kind: "*"}}
 	}
 	return t.changeLog
 }
 
 // changedAgg records that the transaction wrote the aggregate kind/id.
 func (t *Tx) changedAgg(kind, id string) {
+	if t.bulk {
+		return // the log entry is region-wide already; a 100,000-key import keeps no set of them
+	}
 	if t.changed == nil {
 		t.changed = map[ChangeKey]struct{}{}
 	}
@@ -76,9 +80,11 @@ func (t *Tx) changedAgg(kind, id string) {
 		return
 	}
 	t.changed[k] = struct{}{}
-	if len(t.changeLog) <= BulkChanges {
-		t.changeLog = append(t.changeLog, k)
+	if len(t.changed) > BulkChanges {
+		t.bulk, t.changed, t.changeLog = true, nil, nil
+		return
 	}
+	t.changeLog = append(t.changeLog, k)
 }
 
 // exec runs a write statement; a read-only transaction refuses it before it reaches the driver.
