@@ -42,7 +42,7 @@ type Tx struct {
 	keys   *seal.Keyring // seals and opens API key values
 
 	changed   map[ChangeKey]struct{}
-	bulk      bool // more than BulkChanges distinct aggregates written: changed was dropped
+	bulk      bool        // more than BulkChanges distinct aggregates written: changed was dropped
 	changeLog []ChangeKey // first-write order, for deterministic change rows
 }
 
