@@ -41,8 +41,6 @@ func (t *Tx) PutAccount(a *apigw.Account) error {
 	return nil
 }
 
-func setKeyRev(k *apigw.ApiKey, rev int64) { k.Rev = rev }
-
 // Key values at rest: the value_hash column holds ValueHash(value), which lookups by value and the
 // per-region uniqueness use; the secret column holds the value sealed under the master key for
 // the reads that return it (GetApiKey with includeValue, GetApiKeys with includeValues). The
