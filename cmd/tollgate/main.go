@@ -31,6 +31,7 @@ import (
 	"github.com/tollgate/tollgate/internal/dataplane"
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
 	"github.com/tollgate/tollgate/internal/gateway"
+	"github.com/tollgate/tollgate/internal/health"
 	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/mgmt"
 	"github.com/tollgate/tollgate/internal/obs"
@@ -84,7 +85,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stderr, "tollgate: invalid configuration:", err)
 			return 1
 		}
-		log := obs.NewLogger(stderr, cfg.LogLevel)
+		log := obs.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 		slog.SetDefault(log)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -102,7 +103,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stderr, "tollgate: invalid configuration:", err)
 			return 1
 		}
-		log := obs.NewLogger(stderr, cfg.LogLevel)
+		log := obs.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 		if err := rotateMasterKey(context.Background(), cfg, log); err != nil {
 			fmt.Fprintln(stderr, "tollgate: rotate-master-key:", err)
 			return 1
@@ -161,6 +162,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		release()
 	}()
+	// Probes: the status listener starts before the configuration loads, so that /readyz
+	// answers 503 (not a refused connection) while a large store is read.
+	connLog := obs.NewConnLog(log, 10, 20)
+	storeKind, _, _ := cfg.StoreBackend()
+	status := health.New(versionString(), storeKind, func(ctx context.Context) error { _, err := st.Regions(ctx); return err })
+	probeCtx, stopProbe := context.WithCancel(context.Background())
+	defer stopProbe()
+	status.Probe(probeCtx) // the first answer is known before any listener opens
+	go status.Run(probeCtx)
+	if cfg.StatusAddr != "" {
+		ln, err := net.Listen("tcp", cfg.StatusAddr)
+		if err != nil {
+			return fmt.Errorf("--status-addr: %w", err)
+		}
+		statusSrv := newServer(status.StatusHandler(), connLog)
+		go statusSrv.Serve(ln)
+		defer statusSrv.Close()
+		log.Info("tollgate status listening", "status-addr", ln.Addr().String())
+	}
 	creds, err := loadCredentials(cfg, log)
 	if err != nil {
 		return err
@@ -196,6 +216,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := syncer.Rebuild(ctx); err != nil {
 		return fmt.Errorf("loading the data-plane configuration: %w", err)
 	}
+	status.Serving()
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go syncer.Run(bg)
@@ -214,8 +235,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	api := mgmt.New(svc, auth)
 	api.AfterWrite = syncer.Sync
 
-	connLog := obs.NewConnLog(log, 10, 20)
-	servers, addrs := listeners(cfg, dp, api, log, connLog)
+	servers, addrs := listeners(cfg, dp, status.Wrap(api), log, connLog)
 	if cfg.DebugAddr != "" {
 		servers, addrs = append(servers, newServer(debugHandler(), connLog)), append(addrs, cfg.DebugAddr)
 	}

@@ -44,6 +44,8 @@ type Config struct {
 	CountersDeadline   time.Duration
 	DebugAddr          string // loopback listener for net/http/pprof ("" = none)
 	CredentialsFile    string // INI file of access key pairs for management and/or invoke ("" = none)
+	LogFormat          string // text or json
+	StatusAddr         string // listener of /healthz and /readyz ("" = none)
 	MaxResourcesPerAPI int    // resources of one REST API, the root included (AWS's default quota: 300)
 	MasterKeyFile      string // master key file sealing API key values ("" = DATA-DIR/master.key, created if missing)
 
@@ -91,6 +93,8 @@ var options = []option{
 	{name: "credentials-file", def: "", doc: "file of access key pairs (the INI shape of ~/.aws/credentials), each marked tollgate_use = management, invoke or both; re-read on SIGHUP", set: func(c *Config, v string) error { c.CredentialsFile = v; return nil }},
 	{name: "master-key-file", def: "", doc: "file of the AES-256 master key that encrypts API key values at rest (base64, mode 0600); empty: DATA-DIR/master.key, generated at first start; required with a PostgreSQL store", set: func(c *Config, v string) error { c.MasterKeyFile = v; return nil }},
 	{name: "max-resources-per-api", kind: "int", def: "300", doc: "resources one REST API may have, the root included (API Gateway's default quota); CreateResource and imports over it get LimitExceededException", set: func(c *Config, v string) (err error) { c.MaxResourcesPerAPI, err = strconv.Atoi(v); return }},
+	{name: "log-format", def: "text", doc: "log line format: text (logfmt-style key=value) or json (one object per line, for log shippers)", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{name: "status-addr", def: "", doc: "listener for probes: /healthz (liveness) and /readyz (503 until the configuration is loaded and while the store is unreachable); conventionally 127.0.0.1:9180 or :9180; empty: none", set: func(c *Config, v string) error { c.StatusAddr = v; return nil }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -284,6 +288,18 @@ func (c *Config) validate() error {
 	case "local", "closed", "open":
 	default:
 		errs = append(errs, fmt.Errorf("--counters-failure %q: one of local, closed, open", c.CountersFailure))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: one of text, json", c.LogFormat))
+	}
+	if c.StatusAddr != "" {
+		if _, port, err := splitAddr(c.StatusAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--status-addr %q: %v", c.StatusAddr, err))
+		} else if port != 0 && (sameAddr(c.StatusAddr, c.Addr) || c.GatewayAddr != "" && sameAddr(c.StatusAddr, c.GatewayAddr)) {
+			errs = append(errs, fmt.Errorf("--status-addr %q is another listener's address", c.StatusAddr))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -21,11 +21,16 @@ func WithRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// NewLogger returns a text logger at the given level ("debug", "info", "warn", "error").
-func NewLogger(w io.Writer, level string) *slog.Logger {
+// NewLogger returns a logger at the given level ("debug", "info", "warn", "error") writing text
+// (key=value) lines, or JSON objects when format is "json".
+func NewLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

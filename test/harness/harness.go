@@ -93,7 +93,9 @@ type Options struct {
 	Args    []string // extra flags after `serve --addr 127.0.0.1:0 --data-dir D`
 }
 
-var listenRe = regexp.MustCompile(`tollgate listening"? addr=(\S+)`)
+// listenRe finds the main listener in a text ("msg=\"tollgate listening\" addr=…") or JSON
+// ("\"msg\":\"tollgate listening\",\"addr\":\"…\"") log line.
+var listenRe = regexp.MustCompile(`tollgate listening"?,?"? ?addr"?[=:]"?([^\s",]+)`)
 
 // Start starts `tollgate serve` and waits until it listens; it is stopped when the test ends.
 func Start(t *testing.T, o Options) *Server {
