@@ -203,9 +203,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("throttle counters: %w", err)
 	}
 	defer stopLimiter(context.Background())
+	backendLog := obs.NewBackendLog(log, 10, 20)
 	dp := dataplane.NewCore(dataplane.Options{
 		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen, IAM: invoke},
 		RateLimitHeaders: cfg.RateLimitHeaders,
+		OnBackendFailure: func(f dataplane.BackendFailure) {
+			of := obs.BackendFailure{RequestID: f.RequestID, Status: f.Status, Err: f.Err}
+			if m := f.Method; m != nil {
+				of.Method, of.Resource = m.Verb, m.ResourcePath
+				if m.Stage != nil {
+					of.Stage = m.Stage.Name
+					if m.Stage.API != nil {
+						of.API = m.Stage.API.ID
+					}
+				}
+			}
+			backendLog.Log(of)
+		},
 	})
 	syncer := &gateway.Syncer{Store: st, Counters: st, Throttle: accountThrottle, Target: dp,
 		Binder: snapshot.Binder{

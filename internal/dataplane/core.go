@@ -25,6 +25,7 @@ type Core struct {
 	enforcer         *Enforcer
 	now              func() time.Time
 	rateLimitHeaders bool
+	onBackendFailure func(BackendFailure)
 }
 
 // served is a snapshot with the integrations compiled for it so far. Compiled plans live and die
@@ -41,6 +42,18 @@ type Options struct {
 	Transport        http.RoundTripper
 	Now              func() time.Time // nil: time.Now
 	RateLimitHeaders bool
+	// OnBackendFailure, if set, hears of every request answered 500, 502 or 504 because of its
+	// integration (a backend refused, reset or timed out; an upstream request could not be
+	// built): the operator's log needs them, the client only gets the gateway response.
+	OnBackendFailure func(BackendFailure)
+}
+
+// BackendFailure is one request its integration failed.
+type BackendFailure struct {
+	RequestID string
+	Method    *snapshot.Method
+	Status    int
+	Err       error // the cause, for its class: never log its text (it may quote the upstream URL)
 }
 
 // NewCore returns a Core; Swap must be called before it serves.
@@ -48,7 +61,7 @@ func NewCore(o Options) *Core {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Core{enforcer: o.Enforcer, now: o.Now, rateLimitHeaders: o.RateLimitHeaders}
+	return &Core{enforcer: o.Enforcer, now: o.Now, rateLimitHeaders: o.RateLimitHeaders, onBackendFailure: o.OnBackendFailure}
 }
 
 // Swap installs a new snapshot; requests already running finish on the old one.
@@ -104,6 +117,15 @@ type Call struct {
 	Now   time.Time
 	Kind  Kind
 	plan  *plan
+	core  *Core
+}
+
+// BackendFailed reports a request its integration failed (see Options.OnBackendFailure).
+func (c *Call) BackendFailed(requestID string, gerr *GatewayError, err error) {
+	if c.core == nil || c.core.onBackendFailure == nil || gerr == nil || gerr.Status < 500 {
+		return
+	}
+	c.core.onBackendFailure(BackendFailure{RequestID: requestID, Method: c.Method, Status: gerr.Status, Err: err})
 }
 
 // Integration returns the integration the call runs.
@@ -114,6 +136,7 @@ func (c *Call) Integration() *snapshot.Integration { return c.plan.in }
 // every check of the enforcement pipeline (ctx bounds a quota-lease refill). A non-nil error is the gateway response to send;
 // otherwise call is ready for its integration.
 func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentLength int64, call *Call) *GatewayError {
+	call.core = c
 	s := c.cur.Load()
 	apiID, stageName, rest, _ := Resolve(host, path)
 	var api *snapshot.API

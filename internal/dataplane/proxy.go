@@ -78,7 +78,7 @@ func (p *proxy) serveProxy(w http.ResponseWriter, r *http.Request, call *Call) {
 	}
 	resp, err := p.rt.RoundTrip(out)
 	if err != nil {
-		backendError(w, ctx, err)
+		backendError(w, ctx, err, call)
 		return
 	}
 	defer resp.Body.Close()
@@ -143,13 +143,13 @@ func (p *proxy) serveHTTP(w http.ResponseWriter, r *http.Request, call *Call) {
 	}
 	resp, err := p.rt.RoundTrip(out)
 	if err != nil {
-		backendError(w, ctx, err)
+		backendError(w, ctx, err, call)
 		return
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayload+1))
 	if err != nil {
-		backendError(w, ctx, err)
+		backendError(w, ctx, err, call)
 		return
 	}
 	if len(b) > MaxPayload {
@@ -173,16 +173,17 @@ func bodyOf(r *http.Request) io.Reader {
 
 // backendError maps a failed round trip: the integration timeout → 504, a body over the payload
 // limit → 413, anything else (refused, reset, garbage) → 502.
-func backendError(w http.ResponseWriter, ctx context.Context, err error) {
+func backendError(w http.ResponseWriter, ctx context.Context, err error, call *Call) {
 	var mbe *http.MaxBytesError
+	gerr := ErrBadGateway
 	switch {
 	case errors.As(err, &mbe):
-		ErrTooLarge.write(w)
+		gerr = ErrTooLarge
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		ErrTimeout.write(w)
-	default:
-		ErrBadGateway.write(w)
+		gerr = ErrTimeout
 	}
+	gerr.write(w)
+	call.BackendFailed(w.Header().Get(RequestIDHeader), gerr, err)
 }
 
 // addForwarded adds the API id and the X-Forwarded-* headers (appending the client address).

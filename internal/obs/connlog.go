@@ -16,7 +16,13 @@ import (
 // id, and it is rate-limited, so unauthenticated garbage cannot flood the log. Lines over the
 // limit are counted and the count rides on the next line logged.
 type ConnLog struct {
-	log   *slog.Logger
+	log *slog.Logger
+	lineBudget
+}
+
+// lineBudget is a token bucket of log lines: burst at once, rate a second after that; the lines
+// it refuses are counted for the next line that gets through.
+type lineBudget struct {
 	rate  float64 // lines per second
 	burst float64
 
@@ -27,29 +33,41 @@ type ConnLog struct {
 	now        func() time.Time
 }
 
+func newLineBudget(rate, burst float64) lineBudget {
+	return lineBudget{rate: rate, burst: burst, tokens: burst, now: time.Now}
+}
+
+// take spends a line: ok says whether it may be logged, suppressed how many were not since.
+func (b *lineBudget) take() (ok bool, suppressed int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		b.suppressed++
+		return false, 0
+	}
+	b.tokens--
+	suppressed = b.suppressed
+	b.suppressed = 0
+	return true, suppressed
+}
+
 // NewConnLog returns a ConnLog allowing burst lines at once and rate lines a second after that.
 func NewConnLog(log *slog.Logger, rate, burst float64) *ConnLog {
-	return &ConnLog{log: log, rate: rate, burst: burst, tokens: burst, now: time.Now}
+	return &ConnLog{log: log, lineBudget: newLineBudget(rate, burst)}
 }
 
 // Log logs one error of class (a fixed text, see Classify) from remote, with the request id
 // answered to the client ("" when none was).
 func (c *ConnLog) Log(class string, remote net.Addr, requestID string) {
-	c.mu.Lock()
-	now := c.now()
-	if !c.last.IsZero() {
-		c.tokens = min(c.burst, c.tokens+now.Sub(c.last).Seconds()*c.rate)
-	}
-	c.last = now
-	if c.tokens < 1 {
-		c.suppressed++
-		c.mu.Unlock()
+	ok, suppressed := c.take()
+	if !ok {
 		return
 	}
-	c.tokens--
-	suppressed := c.suppressed
-	c.suppressed = 0
-	c.mu.Unlock()
 	attrs := []any{"class", class}
 	if remote != nil {
 		attrs = append(attrs, "remote", remote.String())

@@ -47,7 +47,7 @@ func (e *Engine) serveHTTP(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 		return
 	}
 	x.resp.Header.SetNoDefaultContentType(true)
-	if gerr := e.do(up, call, x, false); gerr != nil {
+	if gerr := e.do(ctx, up, call, x, false); gerr != nil {
 		x.release()
 		writeError(ctx, gerr)
 		return

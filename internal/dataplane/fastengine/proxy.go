@@ -156,7 +156,7 @@ func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 		return
 	}
 	x.resp.Header.SetNoDefaultContentType(true)
-	if gerr := e.do(up, call, x, true); gerr != nil {
+	if gerr := e.do(ctx, up, call, x, true); gerr != nil {
 		x.release()
 		writeError(ctx, gerr)
 		return
@@ -221,19 +221,22 @@ func (x *exchange) setBody(ctx *fasthttp.RequestCtx) bool {
 // do sends the request within the integration timeout and maps a failure to its gateway
 // response: a body over the payload limit → 413, the timeout → 504, anything else (refused,
 // reset, garbage) → 502. relay: the response is passed on (streamed when large), not rendered.
-func (e *Engine) do(up dataplane.Upstream, call *dataplane.Call, x *exchange, relay bool) *dataplane.GatewayError {
+func (e *Engine) do(ctx *fasthttp.RequestCtx, up dataplane.Upstream, call *dataplane.Call, x *exchange, relay bool) *dataplane.GatewayError {
 	deadline := time.Now().Add(call.Integration().Timeout)
 	err := roundTrip(e.client(up.Scheme, up.DialTo), x, deadline, relay)
+	var gerr *dataplane.GatewayError
 	switch {
 	case err == nil:
 		return nil
 	case x.limit.over:
-		return dataplane.ErrTooLarge
+		gerr = dataplane.ErrTooLarge
 	case isTimeout(err) || !time.Now().Before(deadline):
-		return dataplane.ErrTimeout
+		gerr = dataplane.ErrTimeout
 	default:
-		return dataplane.ErrBadGateway
+		gerr = dataplane.ErrBadGateway
 	}
+	call.BackendFailed(string(ctx.Response.Header.Peek(dataplane.RequestIDHeader)), gerr, err) // a failure: the copy is no cost that matters
+	return gerr
 }
 
 func isTimeout(err error) bool {
