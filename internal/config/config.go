@@ -44,6 +44,7 @@ type Config struct {
 	CountersDeadline   time.Duration
 	DebugAddr          string // loopback listener for net/http/pprof ("" = none)
 	CredentialsFile    string // INI file of access key pairs for management and/or invoke ("" = none)
+	ConfigFile         string // --config: the YAML file the options were read from ("" = none)
 	LogFormat          string // text or json
 	StatusAddr         string // listener of /healthz and /readyz ("" = none)
 	MaxResourcesPerAPI int    // resources of one REST API, the root included (AWS's default quota: 300)
@@ -118,6 +119,8 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 		vals[o.name] = v
 		fs.Var(v, o.name, o.doc)
 	}
+	configFlag := &flagValue{}
+	fs.Var(configFlag, "config", "YAML file of options, keyed by flag name (flags and environment win over it)")
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "Usage: tollgate %s [flags]\n\nFlags:\n", cmd)
 		for _, o := range options {
@@ -134,6 +137,7 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 			}
 			fmt.Fprintf(usage, "%s\n    \t%s (env %s, default %s)\n", head, o.doc, EnvName(o.name), def)
 		}
+		fmt.Fprintf(usage, "  --config string\n    \tYAML file of these options, keyed by flag name; flags and environment win over it (env %s)\n", EnvName("config"))
 		fmt.Fprintf(usage, "\nCredentials come from the environment only: %s, %s.\n", EnvName("access-key-id"), EnvName("secret-access-key"))
 	}
 	if err := fs.Parse(args); err != nil {
@@ -142,8 +146,19 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	var file map[string]fileValue
+	if path := cmp.Or(configFlag.raw, getenv(EnvName("config"))); path != "" {
+		var err error
+		if file, err = readFile(path); err != nil {
+			return c, err
+		}
+		c.ConfigFile = path
+	}
 	for _, o := range options {
 		v, src := o.def, "default"
+		if f, ok := file[o.name]; ok {
+			v, src = f.value, fmt.Sprintf("%s line %d", c.ConfigFile, f.line)
+		}
 		if e := getenv(EnvName(o.name)); e != "" {
 			v, src = e, EnvName(o.name)
 		}

@@ -19,6 +19,14 @@ func TestCheckConfig(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	typo := filepath.Join(dir, "typo.yaml")
+	if err := os.WriteFile(typo, []byte("addr: 127.0.0.1:4566\nratelimit-header: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("region: eu-west-1\nratelimit-headers: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -34,6 +42,8 @@ func TestCheckConfig(t *testing.T) {
 		{"data directory not writable", []string{"--data-dir", "/proc/tollgate-data"}, 1, "is not writable"},
 		{"redis does not answer", []string{"--data-dir", dir, "--counters", "redis://127.0.0.1:1/0"}, 0, "warning: Redis at 127.0.0.1:1 does not answer"},
 		{"bad duration", []string{"--data-dir", dir, "--max-skew", "soon"}, 1, "not a valid duration"},
+		{"config file with a typo", []string{"--data-dir", dir, "--config", typo}, 1, `typo.yaml line 2: unknown key "ratelimit-header"`},
+		{"config file", []string{"--data-dir", dir, "--config", good}, 0, "region=eu-west-1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, code := harness.Run(t, nil, append([]string{"check-config"}, c.args...)...)
