@@ -133,6 +133,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	req := &Request{Request: hr, Region: region, params: params, Body: body}
+	if hr.Method != http.MethodGet && hr.Method != http.MethodHead {
+		aw := &auditWriter{ResponseWriter: w}
+		defer audit(hr, rt.op, region, params, aw)
+		w = aw
+	}
 	if s.AfterWrite != nil && hr.Method != http.MethodGet {
 		w = &syncWriter{ResponseWriter: w, ctx: hr.Context(), sync: s.AfterWrite}
 	}
