@@ -3,6 +3,7 @@ package security
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -37,17 +38,25 @@ func TestAuditRecords(t *testing.T) {
 	if err == nil {
 		t.Fatal("second delete succeeded")
 	}
-	var records []string
-	for _, l := range strings.Split(s.Log(), "\n") {
-		if strings.Contains(l, "msg=audit") {
-			records = append(records, l)
-		}
-	}
 	want := []struct{ op, has string }{
 		{"CreateApiKey", "created-id=" + *k.Id + " status=201"},
 		{"UpdateApiKey", "api_Key=" + *k.Id + " status=200"},
 		{"DeleteApiKey", "api_Key=" + *k.Id + " status=202"},
 		{"DeleteApiKey", "api_Key=" + *k.Id + " status=404"},
+	}
+	// A record is written as its handler returns, which may be just after the client has its
+	// answer: wait for the last one.
+	var records []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		records = records[:0]
+		for _, l := range strings.Split(s.Log(), "\n") {
+			if strings.Contains(l, "msg=audit") {
+				records = append(records, l)
+			}
+		}
+		if len(records) >= len(want) || time.Now().After(deadline) {
+			break
+		}
 	}
 	if len(records) != len(want) {
 		t.Fatalf("%d audit records, want %d:\n%s", len(records), len(want), strings.Join(records, "\n"))
