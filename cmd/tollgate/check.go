@@ -34,6 +34,10 @@ func checkEnvironment(ctx context.Context, cfg config.Config) (errs []error, war
 		if opt, err := redis.ParseURL(cfg.Counters); err != nil {
 			errs = append(errs, fmt.Errorf("--counters: %v", err))
 		} else {
+			// One attempt, and go-redis's own pool log silenced: check-config runs once, its
+			// answer is the warning below, not several retries' worth of library lines around it.
+			opt.MaxRetries, opt.DialerRetries = -1, 1
+			redis.SetLogger(quietRedis{})
 			rdb := redis.NewClient(opt)
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			err := rdb.Ping(pctx).Err()
@@ -77,6 +81,11 @@ func writableDir(dir string) error {
 	os.Remove(f.Name())
 	return nil
 }
+
+// quietRedis drops go-redis's internal log lines (check-config reports the outcome itself).
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // errClass shortens a connection error for a warning line.
 func errClass(err error) string {

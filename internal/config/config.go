@@ -109,7 +109,10 @@ func EnvName(name string) string {
 func Load(cmd string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("tollgate "+cmd, flag.ContinueOnError)
-	fs.SetOutput(usage)
+	// The flag package would print its error and then the whole option list on any bad flag,
+	// burying the one line that matters; Load prints the list for -h only, and the caller
+	// prints the error.
+	fs.SetOutput(io.Discard)
 	vals := map[string]*flagValue{}
 	for _, o := range options {
 		if o.secret {
@@ -121,7 +124,7 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 	}
 	configFlag := &flagValue{}
 	fs.Var(configFlag, "config", "YAML file of options, keyed by flag name (flags and environment win over it)")
-	fs.Usage = func() {
+	printUsage := func() {
 		fmt.Fprintf(usage, "Usage: tollgate %s [flags]\n\nFlags:\n", cmd)
 		for _, o := range options {
 			if o.secret {
@@ -140,8 +143,12 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 		fmt.Fprintf(usage, "  --config string\n    \tYAML file of these options, keyed by flag name; flags and environment win over it (env %s)\n", EnvName("config"))
 		fmt.Fprintf(usage, "\nCredentials come from the environment only: %s, %s.\n", EnvName("access-key-id"), EnvName("secret-access-key"))
 	}
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		printUsage()
 		return c, err
+	} else if err != nil {
+		return c, fmt.Errorf("%v (tollgate %s -h lists the options)", err, cmd)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))

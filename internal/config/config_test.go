@@ -138,3 +138,29 @@ func TestUsageShowsTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestBadFlagIsOneError: a bad or unknown flag gives one error naming it, not the whole option
+// list (which -h alone prints) with the error buried above it.
+func TestBadFlagIsOneError(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-skew", "soon"}, "-max-skew: not a valid duration"},
+		{[]string{"--quota-fail-open=maybe"}, "-quota-fail-open: not a valid bool"},
+		{[]string{"--account-rate-limit", "fast"}, "-account-rate-limit: not a valid float"},
+		{[]string{"--max-resources-per-api", "1.5"}, "-max-resources-per-api: not a valid int"},
+		{[]string{"--ratelimit-header"}, "not defined: -ratelimit-header"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out strings.Builder
+			_, err := Load("serve", tc.args, env(nil), &out)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "tollgate serve -h") {
+				t.Fatalf("err = %v, want it to contain %q and point to -h", err, tc.want)
+			}
+			if out.Len() > 0 {
+				t.Fatalf("a bad flag printed the usage:\n%s", out.String())
+			}
+		})
+	}
+}
