@@ -385,7 +385,9 @@ func ForwardRequestHeader(name string) bool {
 func ResponseHeaderRule(name string) (drop bool, remap string) {
 	switch name {
 	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Connection", "Content-Encoding", "Via",
-		"Proxy-Authenticate":
+		// hop-by-hop in either direction (RFC 9110 §7.6.1, Go's ReverseProxy): a backend's
+		// proxy credentials or challenge are for its own hop, not the client's
+		"Proxy-Authenticate", "Proxy-Authorization":
 		return true, ""
 	case "Date":
 		return false, "X-Amzn-Remapped-Date"

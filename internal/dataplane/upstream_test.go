@@ -114,12 +114,15 @@ func TestConnectionListed(t *testing.T) {
 			t.Errorf("ConnectionListed(%q, %q) = %v, want %v", c.conn, c.name, got, c.want)
 		}
 	}
-	for _, h := range []string{"Proxy-Authorization", "Connection", "Te", "Upgrade"} {
+	// RFC 9110 §7.6.1's hop-by-hop headers and Go's ReverseProxy list: dropped both ways.
+	hop := []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+	for _, h := range hop {
 		if ForwardRequestHeader(h) {
 			t.Errorf("%s is forwarded to the backend", h)
 		}
 	}
-	for _, h := range []string{"Proxy-Authenticate", "Connection", "Keep-Alive", "Trailer"} {
+	for _, h := range hop {
 		if drop, _ := ResponseHeaderRule(h); !drop {
 			t.Errorf("%s is passed to the client", h)
 		}
