@@ -217,16 +217,18 @@ func (c *Core) LimitHeaders(call *Call, gerr *GatewayError, set HeaderSink) {
 }
 
 // retryAfterFor is the Retry-After of a 429: the end of the quota period, or when the bucket
-// has a token again — however far that is (a rate of one request a year says so). A bucket that
-// never refills (rate 0, or too slow to count) has no truthful answer: "" (no header).
+// that refused (plan, stage method setting or account) has a token again — however far that is
+// (a rate of one request a year says so). A bucket that never refills (rate 0, or too slow to
+// count) has no truthful answer: "" (no header); nor has a refusal that reported no wait,
+// which "1" would only guess at.
 func retryAfterFor(o *Outcome, now time.Time) string {
 	if o.Err == ErrLimitExceeded && !o.Reset.IsZero() {
 		return strconv.FormatInt(ceilSeconds(o.Reset.Sub(now)), 10)
 	}
-	if o.Throttle.RetryAfter == limit.Forever {
+	if o.RetryAfter <= 0 || o.RetryAfter == limit.Forever {
 		return ""
 	}
-	return strconv.FormatInt(ceilSeconds(o.Throttle.RetryAfter), 10)
+	return strconv.FormatInt(ceilSeconds(o.RetryAfter), 10)
 }
 
 // ceilSeconds rounds d up to whole seconds, at least 1 (a 429 never says "retry now"). It

@@ -38,6 +38,11 @@ type Outcome struct {
 	// Throttle is the decision of the key's usage-plan bucket (zero when none applied), for the
 	// opt-in RateLimit headers.
 	Throttle limit.Decision
+	// RetryAfter is, when a throttle refused the request, how long until the bucket that refused
+	// — the plan's, the stage method setting's or the account's — admits one (limit.Forever if
+	// it never refills). Throttle alone would answer for the plan bucket even when another one
+	// refused: the 429 would invite a retry in a second from a bucket that refills once a day.
+	RetryAfter time.Duration
 	// Reset is when an exhausted quota period ends.
 	Reset time.Time
 }
@@ -90,20 +95,20 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 		}
 		o.Key = k
 		if o.Throttle = e.planThrottle(b, m, region.Name, now); !o.Throttle.Allowed {
-			o.Err = ErrTooManyRequests
+			o.Err, o.RetryAfter = ErrTooManyRequests, o.Throttle.RetryAfter
 			return
 		}
 	}
 	// A negative stage limit means "unset" (Terraform sends -1): no bucket of its own.
 	if s := m.Setting; s != nil && s.ThrottlingRateLimit >= 0 && s.ThrottlingBurstLimit >= 0 {
 		id := limit.BucketID{Region: region.Name, ApiID: st.API.ID, Stage: st.Name, Method: m.SettingKey}
-		if !e.Limiter.Allow(id, s.ThrottlingRateLimit, s.ThrottlingBurstLimit, now).Allowed {
-			o.Err = ErrTooManyRequests
+		if d := e.Limiter.Allow(id, s.ThrottlingRateLimit, s.ThrottlingBurstLimit, now); !d.Allowed {
+			o.Err, o.RetryAfter = ErrTooManyRequests, d.RetryAfter
 			return
 		}
 	}
-	if !e.accountAllows(region, now) {
-		o.Err = ErrTooManyRequests
+	if d := e.account(region, now); !d.Allowed {
+		o.Err, o.RetryAfter = ErrTooManyRequests, d.RetryAfter
 		return
 	}
 	if b == nil {
@@ -147,13 +152,13 @@ func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region 
 	return limit.Decision{Allowed: true}
 }
 
-// accountAllows applies the account throttle of the region.
-func (e *Enforcer) accountAllows(r *snapshot.Region, now time.Time) bool {
+// account applies the account throttle of the region.
+func (e *Enforcer) account(r *snapshot.Region, now time.Time) limit.Decision {
 	if bk := r.AccountBucket(now.UnixNano()); bk != nil {
-		return bk.Decide(now.UnixNano()).Allowed
+		return bk.Decide(now.UnixNano())
 	}
 	t := r.Throttle
-	return e.Limiter.Allow(limit.BucketID{Region: r.Name}, t.RateLimit, t.BurstLimit, now).Allowed
+	return e.Limiter.Allow(limit.BucketID{Region: r.Name}, t.RateLimit, t.BurstLimit, now)
 }
 
 func (e *Enforcer) takeQuota(ctx context.Context, q *quota.Entry, p *quota.Policy, now time.Time, o *Outcome) bool {
