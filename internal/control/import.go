@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -70,6 +71,9 @@ func (s *Service) ImportRestApi(ctx context.Context, region string, in ImportInp
 	opts.NewID = freshIDs(a.Resources)
 	res, err := doc.Convert(opts)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkImportedIntegrations(res.Resources); err != nil {
 		return nil, nil, err
 	}
 	if res.Name == "" {
@@ -164,6 +168,9 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 		if err != nil {
 			return err
 		}
+		if err := s.checkImportedIntegrations(res.Resources); err != nil {
+			return err
+		}
 		if err := refusePolicy(res.Policy); err != nil {
 			return err
 		}
@@ -189,6 +196,40 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 		return nil, nil, err
 	}
 	return out, warnings, nil
+}
+
+// checkImportedIntegrations applies PutIntegration's checks on what an AWS integration calls
+// and with which role (validateAWSTarget, checkPassRole) to the integrations of a converted
+// document, which the importer builds without them: otherwise an import would store a role of
+// another account, or an S3 call without a role, that PutIntegration refuses. rs is the
+// document's tree (root included). Every failing method is listed, in AWS's words for a failed
+// import: "Errors found during import:" then one "Unable to put integration on 'VERB' for
+// resource at path '/p': <PutIntegration's message>" per line.
+func (s *Service) checkImportedIntegrations(rs []*apigw.Resource) error {
+	var errs []string
+	for _, r := range rs {
+		for _, verb := range sortedKeys(r.Methods) {
+			i := r.Methods[verb].Integration
+			if i == nil {
+				continue
+			}
+			err := s.checkPassRole(i.Credentials)
+			if err == nil && (i.Type == apigw.IntegrationAWS || i.Type == apigw.IntegrationAWSProxy) {
+				err = validateAWSTarget(i)
+			}
+			var ae *apigw.Error
+			if errors.As(err, &ae) {
+				errs = append(errs, fmt.Sprintf("Unable to put integration on '%s' for resource at path '%s': %s",
+					verb, apigw.ResourcePath(rs, r.ID), ae.Message))
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return apigw.BadRequest("Errors found during import:\n\t%s", strings.Join(errs, "\n\t"))
 }
 
 // freshIDs returns a resource-id generator that never repeats an id of rs or one it returned

@@ -238,3 +238,98 @@ func TestPutRestApiOverwrite(t *testing.T) {
 		t.Errorf("stored paths %q differ from the response's %q", apiPaths(stored), apiPaths(got))
 	}
 }
+
+// TestImportIntegrationChecks: an imported integration passes PutIntegration's checks on what an
+// AWS integration calls and with which role, or the import fails listing every failing method in
+// AWS's words, and nothing is created or changed (ImportRestApi and PutRestApi alike).
+func TestImportIntegrationChecks(t *testing.T) {
+	const own = "arn:aws:iam::123456789012:role/apigw" // the service's account
+	doc := func(integrations ...string) string {
+		var b strings.Builder
+		b.WriteString(`{"openapi":"3.0.1","info":{"title":"aws","version":"1"},"paths":{`)
+		for i, integ := range integrations {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`"/p` + string(rune('0'+i)) + `":{"post":{"x-amazon-apigateway-integration":` + integ + `}}`)
+		}
+		b.WriteString(`}}`)
+		return b.String()
+	}
+	aws := func(uri, creds string) string {
+		s := `{"type":"aws","httpMethod":"POST","uri":"` + uri + `"`
+		if creds != "" {
+			s += `,"credentials":"` + creds + `"`
+		}
+		return s + `}`
+	}
+	const (
+		s3     = "arn:aws:apigateway:us-east-1:s3:path/bucket/key"
+		lambda = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:f/invocations"
+		prefix = "Errors found during import:\n\tUnable to put integration on 'POST' for resource at path "
+	)
+	cases := []struct {
+		name, doc, msg string // msg "" = accepted
+	}{
+		{"s3 with own role", doc(aws(s3, own)), ""},
+		{"lambda needs no role", doc(aws(lambda, "")), ""},
+		{"caller credentials", doc(aws(s3, "arn:aws:iam::*:user/*")), ""},
+		{"s3 without role", doc(aws(s3, "")), prefix + "'/p0': Role ARN must be specified for AWS integrations"},
+		{"no path or action", doc(aws("arn:aws:apigateway:us-east-1:s3", own)), prefix + "'/p0': AWS ARN for integration must contain path or action"},
+		{"a role as uri", doc(aws("arn:aws:iam::123456789012:role/r", own)), prefix + "'/p0': AWS ARN for integration must contain path or action"},
+		{"not an arn", doc(aws("lambda", own)), prefix + "'/p0': Invalid ARN specified in the request"},
+		{"another account's role", doc(aws(s3, "arn:aws:iam::999999999999:role/theirs")), prefix + "'/p0': Cross-account pass role is not allowed."},
+		{"another account's role on http", doc(`{"type":"http","httpMethod":"GET","uri":"http://backend/","credentials":"arn:aws:iam::999999999999:role/theirs"}`),
+			prefix + "'/p0': Cross-account pass role is not allowed."},
+		{"aws proxy to s3", doc(`{"type":"aws_proxy","httpMethod":"POST","uri":"` + s3 + `","credentials":"` + own + `"}`),
+			prefix + "'/p0': Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations."},
+		{"every failure listed", doc(aws(s3, own), aws(s3, ""), aws("arn:aws:apigateway:us-east-1:s3", own)),
+			prefix + "'/p1': Role ARN must be specified for AWS integrations\n\t" +
+				"Unable to put integration on 'POST' for resource at path '/p2': AWS ARN for integration must contain path or action"},
+	}
+	s := newImportService(t)
+	ctx := context.Background()
+	base, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importOriginal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := s.GetRestApis(ctx, importRegion, "", 500)
+			a, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(tc.doc), FailOnWarnings: true})
+			after, _ := s.GetRestApis(ctx, importRegion, "", 500)
+			if tc.msg == "" {
+				if err != nil {
+					t.Fatalf("ImportRestApi: %v", err)
+				}
+				if err := s.DeleteRestApi(ctx, importRegion, a.ID); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				wantImportErr(t, err, apigw.KindBadRequest, tc.msg)
+				if len(after.Items) != len(before.Items) {
+					t.Fatalf("a refused import created an API")
+				}
+			}
+			for _, mode := range []string{PutModeMerge, PutModeOverwrite} {
+				_, _, err := s.PutRestApi(ctx, importRegion, base.ID, ImportInput{Body: []byte(tc.doc), Mode: mode})
+				if tc.msg == "" {
+					if err != nil {
+						t.Fatalf("PutRestApi %s: %v", mode, err)
+					}
+					continue
+				}
+				wantImportErr(t, err, apigw.KindBadRequest, tc.msg)
+				got, _ := s.GetRestApi(ctx, importRegion, base.ID)
+				if want := []string{"/", "/old GET", "/pets GET"}; !slices.Equal(apiPaths(got), want) {
+					t.Fatalf("a refused %s changed the API: %q", mode, apiPaths(got))
+				}
+			}
+			if tc.msg == "" { // put the base API back for the next case
+				if _, _, err := s.PutRestApi(ctx, importRegion, base.ID, ImportInput{Body: []byte(importOriginal), Mode: PutModeOverwrite}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -156,11 +156,8 @@ func ValidateIntegration(i *apigw.Integration) error {
 			return apigw.BadRequest("Invalid HTTP endpoint specified for URI")
 		}
 	case apigw.IntegrationAWS, apigw.IntegrationAWSProxy:
-		if err := validateAWSURI(i.Type, i.URI); err != nil {
+		if err := validateAWSTarget(i); err != nil {
 			return err
-		}
-		if i.Type == apigw.IntegrationAWS && i.Credentials == "" && needsRole(i.URI) {
-			return apigw.BadRequest("Role ARN must be specified for AWS integrations")
 		}
 	}
 	if err := ValidateIntegrationRequestParameters(i.RequestParameters); err != nil {
@@ -232,17 +229,31 @@ func validHTTPURI(uri string) bool {
 
 // validateAWSURI checks an AWS service integration ARN:
 // arn:<partition>:apigateway:<region>:<service>:{path|action}/…
+//
+// Only a uri that does not read as an ARN at all is "Invalid ARN specified in the request". An
+// ARN of anything else — a role (arn:aws:iam::1:role/r, the case LocalStack's AWS-validated
+// suite sends), a bare Lambda function ARN (the classic mistake AWS answers this way), or an
+// apigateway ARN that stops at the service — is "AWS ARN for integration must contain path or
+// action".
 func validateAWSURI(typ, uri string) error {
+	const (
+		invalidARN = "Invalid ARN specified in the request"
+		noPath     = "AWS ARN for integration must contain path or action"
+	)
 	parts := strings.SplitN(uri, ":", 6)
-	if len(parts) < 5 || parts[0] != "arn" || parts[1] == "" || parts[2] != "apigateway" || parts[4] == "" {
-		return apigw.BadRequest("Invalid ARN specified in the request")
+	if len(parts) < 5 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" {
+		return apigw.BadRequest(invalidARN)
 	}
 	res := ""
 	if len(parts) == 6 {
 		res = parts[5]
 	}
 	if !strings.HasPrefix(res, "path/") && !strings.HasPrefix(res, "action/") {
-		return apigw.BadRequest("AWS ARN for integration must contain path or action")
+		return apigw.BadRequest(noPath)
+	}
+	if parts[2] != "apigateway" || parts[4] == "" {
+		// A path or action, but not one API Gateway can call: no service to call it on.
+		return apigw.BadRequest(invalidARN)
 	}
 	if typ == apigw.IntegrationAWSProxy {
 		lambda := parts[4] == "lambda" && strings.Contains(res, "/functions/")
@@ -250,6 +261,18 @@ func validateAWSURI(typ, uri string) error {
 		if !lambda && !firehose {
 			return apigw.BadRequest("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations.")
 		}
+	}
+	return nil
+}
+
+// validateAWSTarget checks what an AWS or AWS_PROXY integration calls: its ARN, and the role
+// the service needs.
+func validateAWSTarget(i *apigw.Integration) error {
+	if err := validateAWSURI(i.Type, i.URI); err != nil {
+		return err
+	}
+	if i.Type == apigw.IntegrationAWS && i.Credentials == "" && needsRole(i.URI) {
+		return apigw.BadRequest("Role ARN must be specified for AWS integrations")
 	}
 	return nil
 }

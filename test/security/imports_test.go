@@ -136,10 +136,57 @@ func TestAWSIntegrationChecks(t *testing.T) {
 	wantAPIError(t, "S3 without a role", put("arn:aws:apigateway:us-east-1:s3:path/bucket/key", ""), "BadRequestException", "Role ARN must be specified for AWS integrations")
 	wantAPIError(t, "no path or action", put("arn:aws:apigateway:us-east-1:s3", own), "BadRequestException", "AWS ARN for integration must contain path or action")
 	wantAPIError(t, "another account's role", put("arn:aws:apigateway:us-east-1:s3:path/bucket/key", "arn:aws:iam::123456789012:role/theirs"), "AccessDeniedException", "Cross-account pass role is not allowed.")
+	// Only a uri that is no ARN at all is an invalid ARN; the ARN of a role (LocalStack's
+	// AWS-validated case) or of a bare Lambda function lacks a path or action.
+	for _, uri := range []string{"arn:aws:iam::0000000000:role/service-role/asdf", "arn:aws:lambda:us-east-1:000000000000:function:f"} {
+		wantAPIError(t, uri, put(uri, own), "BadRequestException", "AWS ARN for integration must contain path or action")
+	}
+	wantAPIError(t, "not an ARN", put("non-valid-arn", own), "BadRequestException", "Invalid ARN specified in the request")
 	if err := put("arn:aws:apigateway:us-east-1:s3:path/bucket/key", own); err != nil {
 		t.Fatalf("S3 with the account's own role: %v", err)
 	}
-	if _, err := c.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET")}); err != nil {
+
+	// UpdateIntegration applies the same checks to the patched integration, all or nothing.
+	update := func(path, value string) error {
+		_, err := c.UpdateIntegration(ctx, &apigateway.UpdateIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"),
+			PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String(path), Value: aws.String(value)}}})
+		return err
+	}
+	wantAPIError(t, "patch to another account's role", update("/credentials", "arn:aws:iam::123456789012:role/theirs"), "AccessDeniedException", "Cross-account pass role is not allowed.")
+	wantAPIError(t, "patch the role away", update("/credentials", ""), "BadRequestException", "Role ARN must be specified for AWS integrations")
+	wantAPIError(t, "patch uri to a role", update("/uri", own), "BadRequestException", "AWS ARN for integration must contain path or action")
+	got, err := c.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET")})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if aws.ToString(got.Credentials) != own || aws.ToString(got.Uri) != "arn:aws:apigateway:us-east-1:s3:path/bucket/key" {
+		t.Fatalf("refused patches changed the integration: credentials %q uri %q", aws.ToString(got.Credentials), aws.ToString(got.Uri))
+	}
+
+	// An import may not store what PutIntegration refuses: each failing method is listed in the
+	// words AWS uses for a failed import, and nothing is created or changed.
+	doc := func(integration string) []byte {
+		return []byte(`{"openapi":"3.0.1","info":{"title":"imp","version":"1"},"paths":{"/s3":{"get":{"responses":{"200":{"description":"ok"}},
+		  "x-amazon-apigateway-integration":` + integration + `}}}}`)
+	}
+	const prefix = "Errors found during import:\n\tUnable to put integration on 'GET' for resource at path '/s3': "
+	for _, tc := range []struct{ name, integration, msg string }{
+		{"another account's role", `{"type":"aws","httpMethod":"GET","uri":"arn:aws:apigateway:us-east-1:s3:path/b/k","credentials":"arn:aws:iam::123456789012:role/theirs"}`,
+			"Cross-account pass role is not allowed."},
+		{"S3 without a role", `{"type":"aws","httpMethod":"GET","uri":"arn:aws:apigateway:us-east-1:s3:path/b/k"}`, "Role ARN must be specified for AWS integrations"},
+		{"no path or action", `{"type":"aws","httpMethod":"GET","uri":"arn:aws:apigateway:us-east-1:s3","credentials":"` + own + `"}`,
+			"AWS ARN for integration must contain path or action"},
+	} {
+		_, err := c.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: doc(tc.integration)})
+		wantAPIError(t, "import: "+tc.name, err, "BadRequestException", prefix+tc.msg)
+		_, err = c.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: api.Id, Mode: types.PutModeOverwrite, Body: doc(tc.integration)})
+		wantAPIError(t, "put: "+tc.name, err, "BadRequestException", prefix+tc.msg)
+	}
+	apis, err := c.GetRestApis(ctx, &apigateway.GetRestApisInput{})
+	if err != nil || len(apis.Items) != 1 {
+		t.Fatalf("refused imports: %d APIs (%v), want 1", len(apis.Items), err)
+	}
+	if _, err := c.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET")}); err != nil {
+		t.Fatalf("a refused overwrite changed the API: %v", err)
 	}
 }
