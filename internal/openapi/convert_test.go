@@ -433,3 +433,56 @@ func TestValidateTree(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONOverResources: the token scan counts what the paths imply (ancestors included), skips
+// every other member however nested, stops at the first resource over, and leaves what it
+// cannot read to the full decode.
+func TestJSONOverResources(t *testing.T) {
+	cases := []struct {
+		name, doc string
+		limit     int
+		want      bool
+	}{
+		{"within", `{"paths":{"/a":{},"/b":{}}}`, 3, false},
+		{"one over", `{"paths":{"/a":{},"/b":{},"/c":{}}}`, 3, true},
+		{"ancestors count", `{"paths":{"/a/b/c":{"get":{"x":[1,{"y":[]}]}}}}`, 3, true},
+		{"shared ancestors", `{"paths":{"/a/b":{},"/a/c":{},"/a":{}}}`, 4, false},
+		{"members before and after", `{"info":{"paths":{"/x":{},"/y":{}}},"x-a":[{"b":"c"}],"paths":{"/a":{}},"z":1}`, 2, false},
+		{"paths not an object", `{"paths":["/a","/b","/c"]}`, 1, false},
+		{"not an object", `["paths"]`, 1, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := jsonOverResources([]byte(tc.doc), tc.limit); got != tc.want {
+				t.Fatalf("jsonOverResources(%s, %d) = %v, want %v", tc.doc, tc.limit, got, tc.want)
+			}
+		})
+	}
+	// YAML is not scanned; the check after the generic decode still refuses it.
+	yamlDoc := []byte("openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /a: {}\n  /b: {}\n")
+	if _, err := ParseLimited(yamlDoc, Limits{MaxResources: 2}); err == nil || err.Error() != MsgTooManyResources {
+		t.Fatalf("YAML over the limit: %v", err)
+	}
+}
+
+// BenchmarkParseLimited20kPaths parses a 2 MB document of 20,000 paths under AWS's 300
+// resources: the refusal's time and allocations.
+func BenchmarkParseLimited20kPaths(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"openapi":"3.0.1","info":{"title":"big","version":"1"},"paths":{`)
+	for i := range 20000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"/r%d":{"get":{"responses":{"200":{"description":"ok"}},"x-amazon-apigateway-integration":{"type":"mock"}}}`, i)
+	}
+	sb.WriteString(`}}`)
+	doc := []byte(sb.String())
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseLimited(doc, Limits{MaxBytes: MaxDefinitionBytes, MaxResources: DefaultMaxResources}); err == nil {
+			b.Fatal("20,000 paths accepted")
+		}
+	}
+}
