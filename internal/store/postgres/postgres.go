@@ -203,17 +203,9 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 // rewrites the table so the old row versions (plain text, or values sealed under a retired key)
 // do not linger as dead tuples. Backups and WAL archives taken before keep what they held.
 func (s *Store) sealKeys(ctx context.Context, reseal bool) (int, error) {
-	total, after := 0, ""
-	for {
-		n, last, err := s.sealBatch(ctx, after, reseal)
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if last == "" {
-			break
-		}
-		after = last
+	total, err := sqlstore.SealAll(func(after string) (int, string, error) { return s.sealBatch(ctx, after, reseal) })
+	if err != nil {
+		return total, err
 	}
 	if total > 0 {
 		if _, err := s.pool.Exec(ctx, "VACUUM FULL api_keys"); err != nil {

@@ -160,27 +160,25 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 // rewrites the database without them (secure_delete already zeroed the rows themselves) and a
 // TRUNCATE checkpoint empties the WAL that still held the old pages.
 func (s *Store) sealKeys(ctx context.Context, reseal bool) (int, error) {
-	total, after := 0, ""
-	for {
+	total, err := sqlstore.SealAll(func(after string) (int, string, error) {
 		sqlTx, err := s.writer.BeginTx(ctx, nil)
 		if err != nil {
-			return total, fmt.Errorf("sqlite store: begin: %w", err)
+			return 0, "", fmt.Errorf("sqlite store: begin: %w", err)
 		}
 		t := newTx(ctx, sqlTx, s.keys, "", true)
 		n, last, err := sqlstore.SealKeys(dialect, t, s.keys, after, reseal)
 		t.close()
 		if err != nil {
 			sqlTx.Rollback()
-			return total, err
+			return 0, "", err
 		}
 		if err := sqlTx.Commit(); err != nil {
-			return total, fmt.Errorf("sqlite store: commit: %w", err)
+			return 0, "", fmt.Errorf("sqlite store: commit: %w", err)
 		}
-		total += n
-		if last == "" {
-			break
-		}
-		after = last
+		return n, last, nil
+	})
+	if err != nil {
+		return total, err
 	}
 	if total > 0 {
 		for _, stmt := range []string{"VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"} {

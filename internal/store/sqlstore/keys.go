@@ -221,6 +221,20 @@ func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 	return out, next, nil
 }
 
+// SealAll runs batch (one SealKeys transaction of a backend, after the id it is given) until
+// nothing is left, and returns how many rows it changed.
+func SealAll(batch func(after string) (changed int, last string, err error)) (int, error) {
+	total, after := 0, ""
+	for {
+		n, last, err := batch(after)
+		total += n
+		if err != nil || last == "" {
+			return total, err
+		}
+		after = last
+	}
+}
+
 // SealBatch is how many key rows SealKeys converts per transaction.
 const SealBatch = 500
 
