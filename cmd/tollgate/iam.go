@@ -55,7 +55,15 @@ func loadCredentials(cfg config.Config, log *slog.Logger) (*credentials.Source, 
 
 // reloadOnHangup re-reads the credentials file on SIGHUP until ctx ends; a file that does not
 // load keeps the pairs in force.
-func reloadOnHangup(ctx context.Context, src *credentials.Source, log *slog.Logger) {
+// hangupReloader is one thing SIGHUP reloads; a nil function is skipped (not configured).
+type hangupReloader struct {
+	what   string
+	reload func() error
+}
+
+// reloadOnHangup reloads the credentials file, the TLS certificate and the access-log file on
+// SIGHUP. A failed reload keeps what was in force and says so.
+func reloadOnHangup(ctx context.Context, log *slog.Logger, rs ...hangupReloader) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -64,11 +72,16 @@ func reloadOnHangup(ctx context.Context, src *credentials.Source, log *slog.Logg
 		case <-ctx.Done():
 			return
 		case <-hup:
-			if err := src.Reload(); err != nil {
-				log.Error("credentials not reloaded; the previous ones stay in force", "err", err)
-				continue
+			for _, r := range rs {
+				if r.reload == nil {
+					continue
+				}
+				if err := r.reload(); err != nil {
+					log.Error(r.what+" not reloaded; the previous one stays in force", "err", err)
+					continue
+				}
+				log.Info(r.what + " reloaded")
 			}
-			log.Info("credentials reloaded", "pairs", src.Set().Len())
 		}
 	}
 }

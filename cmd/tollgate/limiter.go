@@ -28,7 +28,7 @@ const (
 //   - otherwise (one node): in-process buckets.
 //
 // stop releases what it started (heartbeats, the Redis client, the node's membership).
-func openLimiter(ctx context.Context, cfg config.Config, st backend, log *slog.Logger) (lim limit.Limiter, stop func(context.Context), err error) {
+func openLimiter(ctx context.Context, cfg config.Config, st backend, log *slog.Logger, onHeartbeatErr func()) (lim limit.Limiter, stop func(context.Context), err error) {
 	if cfg.Counters != "" {
 		policy, err := redislimit.ParsePolicy(cfg.CountersFailure)
 		if err != nil {
@@ -50,6 +50,7 @@ func openLimiter(ctx context.Context, cfg config.Config, st backend, log *slog.L
 	var live atomic.Int64
 	beat := func(ctx context.Context) {
 		if err := m.Heartbeat(ctx, node); err != nil {
+			onHeartbeatErr()
 			log.Warn("node heartbeat", "err", err)
 			return
 		}

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/accesslog"
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/config"
 	"github.com/tollgate/tollgate/internal/connguard"
@@ -33,12 +35,15 @@ import (
 	"github.com/tollgate/tollgate/internal/gateway"
 	"github.com/tollgate/tollgate/internal/health"
 	"github.com/tollgate/tollgate/internal/meter"
+	"github.com/tollgate/tollgate/internal/metrics"
 	"github.com/tollgate/tollgate/internal/mgmt"
 	"github.com/tollgate/tollgate/internal/obs"
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/quota/quotastore"
+	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/sigv4"
 	"github.com/tollgate/tollgate/internal/snapshot"
+	"github.com/tollgate/tollgate/internal/tlsconf"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise the module version.
@@ -166,7 +171,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// answers 503 (not a refused connection) while a large store is read.
 	connLog := obs.NewConnLog(log, 10, 20)
 	storeKind, _, _ := cfg.StoreBackend()
-	status := health.New(versionString(), storeKind, func(ctx context.Context) error { _, err := st.Regions(ctx); return err })
+	stats := reqstats.NewRegistry()
+	src := metrics.Sources{Requests: stats}
+	mets := metrics.New(versionString(), string(storeKind), &src)
+	status := health.New(versionString(), storeKind, func(ctx context.Context) error {
+		_, err := st.Regions(ctx)
+		if err != nil {
+			mets.StoreError("probe")
+		}
+		return err
+	})
 	probeCtx, stopProbe := context.WithCancel(context.Background())
 	defer stopProbe()
 	status.Probe(probeCtx) // the first answer is known before any listener opens
@@ -176,7 +190,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("--status-addr: %w", err)
 		}
-		statusSrv := newServer(status.StatusHandler(), connLog)
+		statusSrv := newServer(statusHandler(status.StatusHandler(), mets.Handler()), connLog)
 		go statusSrv.Serve(ln)
 		defer statusSrv.Close()
 		log.Info("tollgate status listening", "status-addr", ln.Addr().String())
@@ -185,7 +199,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	go reloadOnHangup(ctx, creds, log)
+	var certs *tlsconf.Certs
+	if cfg.TLSCertFile != "" {
+		if certs, err = tlsconf.Load(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return err
+		}
+		src.TLSNotAfter = certs.NotAfter
+	}
+	var accessLog *accesslog.Writer
+	if cfg.AccessLog != "" {
+		if accessLog, err = accesslog.Open(cfg.AccessLog); err != nil {
+			return fmt.Errorf("--access-log: %w", err)
+		}
+		defer accessLog.Close()
+		src.AccessLog = func() (uint64, uint64) { return accessLog.Written(), accessLog.Dropped() }
+	}
+	go reloadOnHangup(ctx, log, hangupReloader{"credentials", creds.Reload}, hangupReloader{"TLS certificate", certs.ReloadFunc()}, hangupReloader{"access log", accessLog.ReopenFunc()})
 	invoke := invokeVerifier{sigv4.New(sigv4.Config{
 		Lookup:   func(id string) (string, bool) { return creds.Lookup(id, credentials.Invoke) },
 		Service:  "execute-api",
@@ -197,16 +226,30 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
 	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, IdleRelease: idleRelease(cfg),
 		OnError: func(err error) { log.Warn("quota lease", "err", err) }})
-	usage := meter.New(st, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) { log.Warn("usage flush", "err", err) }})
-	lim, stopLimiter, err := openLimiter(ctx, cfg, st, log)
+	usage := meter.New(st, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) {
+		mets.StoreError("usage_flush")
+		log.Warn("usage flush", "err", err)
+	}})
+	src.QuotaLeases = func() (uint64, uint64, uint64, uint64) {
+		s := quotas.Stats()
+		return s.Granted, s.Returned, s.Waits, s.Errors
+	}
+	src.UsageFlushAge = func() time.Duration { return time.Since(usage.FlushedAt()) }
+	lim, stopLimiter, err := openLimiter(ctx, cfg, st, log, func() { mets.StoreError("heartbeat") })
 	if err != nil {
 		return fmt.Errorf("throttle counters: %w", err)
 	}
 	defer stopLimiter(context.Background())
+	if rl, ok := lim.(interface{ Failures() uint64 }); ok {
+		src.RedisErrors = rl.Failures
+	}
 	backendLog := obs.NewBackendLog(log, 10, 20)
 	dp := dataplane.NewCore(dataplane.Options{
 		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen, IAM: invoke},
 		RateLimitHeaders: cfg.RateLimitHeaders,
+		Stats:            stats,
+		AccessLog:        accessLog,
+		AccountID:        cfg.AccountID,
 		OnBackendFailure: func(f dataplane.BackendFailure) {
 			of := obs.BackendFailure{RequestID: f.RequestID, Status: f.Status, Err: f.Err}
 			if m := f.Method; m != nil {
@@ -222,7 +265,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		},
 	})
 	syncer := &gateway.Syncer{Store: st, Counters: st, Throttle: accountThrottle, Target: dp,
+		OnSwap:  mets.ObserveSnapshot,
+		OnError: func(error) { mets.StoreError("snapshot") },
 		Binder: snapshot.Binder{
+			Stats:      stats,
 			QuotaEntry: quotas.Entry,
 			Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },
 			Bucket:     bucketBinder(lim),
@@ -249,7 +295,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	api := mgmt.New(svc, auth)
 	api.AfterWrite = syncer.Sync
 
-	servers, addrs := listeners(cfg, dp, status.Wrap(api), log, connLog)
+	servers, addrs := listeners(cfg, dp, status.Wrap(api), log, connLog, certs != nil)
 	if cfg.DebugAddr != "" {
 		servers, addrs = append(servers, newServer(debugHandler(), connLog)), append(addrs, cfg.DebugAddr)
 	}
@@ -260,13 +306,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return err
 		}
 		if addrs[i] != cfg.DebugAddr {
+			if certs != nil {
+				// TLS first, then the guard: it reads the decrypted request heads.
+				ln = tls.NewListener(ln, certs.Config())
+			}
 			// Request heads with bare LFs get 400 at once on either engine (internal/connguard).
 			ln = &connguard.Listener{Listener: ln, OnRefuse: func(remote net.Addr) { connLog.Log("bare LF in request head", remote, "") }}
 		}
 		go func() { errc <- srv.Serve(ln) }()
 		switch {
 		case i == 0:
-			log.Info("tollgate listening", "addr", ln.Addr().String(), "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString())
+			log.Info("tollgate listening", "addr", ln.Addr().String(), "tls", certs != nil, "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString())
 		case addrs[i] == cfg.DebugAddr:
 			log.Info("tollgate profiler listening", "debug-addr", ln.Addr().String())
 		default:
@@ -323,7 +373,7 @@ type server interface {
 // listeners builds the main listener's server (data plane and management API) and, with
 // --gateway-addr, a data-plane-only one, on the configured engine. The management API is
 // net/http on either engine: with fasthttp, non-invocation requests are handed to it.
-func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger, connLog *obs.ConnLog) ([]server, []string) {
+func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger, connLog *obs.ConnLog, tlsOn bool) ([]server, []string) {
 	addrs := []string{cfg.Addr}
 	if cfg.GatewayAddr != "" {
 		addrs = append(addrs, cfg.GatewayAddr)
@@ -337,11 +387,25 @@ func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slo
 		return servers, addrs
 	}
 	h := dataplane.NewNetHTTP(dp, nil)
-	servers := []server{newServer(obs.WithRequestID(route(h, api)), connLog)}
+	main, gw := newServer(obs.WithRequestID(route(h, api)), connLog), newServer(obs.WithRequestID(h), connLog)
+	if tlsOn {
+		// The connections are TLS inside the bare-LF guard: tell handlers so (r.TLS).
+		main.Handler, main.ConnContext = tlsconf.WithTLSState(main.Handler), tlsconf.ConnContext
+		gw.Handler, gw.ConnContext = tlsconf.WithTLSState(gw.Handler), tlsconf.ConnContext
+	}
+	servers := []server{main}
 	if cfg.GatewayAddr != "" {
-		servers = append(servers, newServer(obs.WithRequestID(h), connLog))
+		servers = append(servers, gw)
 	}
 	return servers, addrs
+}
+
+// statusHandler serves /metrics beside the probes of the status listener.
+func statusHandler(probes, metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
+	mux.Handle("/", probes)
+	return mux
 }
 
 // debugHandler serves Go's profiler, on its own mux so nothing of it reaches the public listeners.

@@ -49,6 +49,9 @@ type Config struct {
 	StatusAddr         string // listener of /healthz and /readyz ("" = none)
 	MaxResourcesPerAPI int    // resources of one REST API, the root included (AWS's default quota: 300)
 	MasterKeyFile      string // master key file sealing API key values ("" = DATA-DIR/master.key, created if missing)
+	AccessLog          string // access-log destination: a file, "-" for stdout, "" for none
+	TLSCertFile        string // PEM certificate chain: serve HTTPS on --addr and --gateway-addr
+	TLSKeyFile         string // PEM private key of TLSCertFile
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -96,6 +99,9 @@ var options = []option{
 	{name: "max-resources-per-api", kind: "int", def: "300", doc: "resources one REST API may have, the root included (API Gateway's default quota); CreateResource and imports over it get LimitExceededException", set: func(c *Config, v string) (err error) { c.MaxResourcesPerAPI, err = strconv.Atoi(v); return }},
 	{name: "log-format", def: "text", doc: "log line format: text (logfmt-style key=value) or json (one object per line, for log shippers)", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{name: "status-addr", def: "", doc: "listener for probes: /healthz (liveness) and /readyz (503 until the configuration is loaded and while the store is unreachable); conventionally 127.0.0.1:9180 or :9180; empty: none", set: func(c *Config, v string) error { c.StatusAddr = v; return nil }},
+	{name: "access-log", def: "", doc: "access log of the data plane, one line per request: a file path (reopened on SIGHUP, for logrotate) or - for standard output; a stage's accessLogSettings.format applies to its requests, others get a JSON line; empty: off", set: func(c *Config, v string) error { c.AccessLog = v; return nil }},
+	{name: "tls-cert-file", def: "", doc: "PEM certificate (chain) to serve HTTPS on --addr and --gateway-addr, with --tls-key-file; both are re-read on SIGHUP; empty: plain HTTP", set: func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
+	{name: "tls-key-file", def: "", doc: "PEM private key of --tls-cert-file", set: func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
@@ -322,6 +328,9 @@ func (c *Config) validate() error {
 		} else if port != 0 && (sameAddr(c.StatusAddr, c.Addr) || c.GatewayAddr != "" && sameAddr(c.StatusAddr, c.GatewayAddr)) {
 			errs = append(errs, fmt.Errorf("--status-addr %q is another listener's address", c.StatusAddr))
 		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("--tls-cert-file and --tls-key-file go together: set both or neither"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -15,6 +15,7 @@ package connguard
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -39,8 +40,25 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: c, onRefuse: l.OnRefuse}, nil
+	g := &conn{Conn: c, onRefuse: l.OnRefuse}
+	if t, ok := c.(*tls.Conn); ok {
+		return &tlsConn{conn: g, tls: t}, nil
+	}
+	return g, nil
 }
+
+// tlsConn is a guarded TLS connection that still answers as one: servers ask a connection for
+// its handshake and state (fasthttp's IsTLS, X-Forwarded-Proto), which the guard would hide.
+type tlsConn struct {
+	*conn
+	tls *tls.Conn
+}
+
+// Handshake runs the TLS handshake (servers call it to fail early on a bad client hello).
+func (c *tlsConn) Handshake() error { return c.tls.Handshake() }
+
+// ConnectionState is the TLS connection's state.
+func (c *tlsConn) ConnectionState() tls.ConnectionState { return c.tls.ConnectionState() }
 
 type conn struct {
 	net.Conn

@@ -3,12 +3,15 @@ package dataplane
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/accesslog"
 	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/snapshot"
 )
 
@@ -26,6 +29,9 @@ type Core struct {
 	now              func() time.Time
 	rateLimitHeaders bool
 	onBackendFailure func(BackendFailure)
+	stats            *reqstats.Registry
+	accessLog        *accesslog.Writer
+	accountID        string
 }
 
 // served is a snapshot with the integrations compiled for it so far. Compiled plans live and die
@@ -46,6 +52,13 @@ type Options struct {
 	// integration (a backend refused, reset or timed out; an upstream request could not be
 	// built): the operator's log needs them, the client only gets the gateway response.
 	OnBackendFailure func(BackendFailure)
+	// Stats counts requests for undeployed APIs and stages (deployed ones count on the
+	// statistics their snapshot binds); nil: not counted.
+	Stats *reqstats.Registry
+	// AccessLog, if set, gets one line per request (the stage's format or the default line).
+	AccessLog *accesslog.Writer
+	// AccountID is the access log's $context.accountId.
+	AccountID string
 }
 
 // BackendFailure is one request its integration failed.
@@ -61,7 +74,8 @@ func NewCore(o Options) *Core {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Core{enforcer: o.Enforcer, now: o.Now, rateLimitHeaders: o.RateLimitHeaders, onBackendFailure: o.OnBackendFailure}
+	return &Core{enforcer: o.Enforcer, now: o.Now, rateLimitHeaders: o.RateLimitHeaders, onBackendFailure: o.OnBackendFailure,
+		stats: o.Stats, accessLog: o.AccessLog, accountID: o.AccountID}
 }
 
 // Swap installs a new snapshot; requests already running finish on the old one.
@@ -116,8 +130,15 @@ type Call struct {
 	Stage *snapshot.Stage
 	Now   time.Time
 	Kind  Kind
-	plan  *plan
-	core  *Core
+	// IntegrationLatency is how long the integration's backend took to answer, set by the
+	// engine when one was called (Integrated).
+	IntegrationLatency time.Duration
+	IntegrationStatus  int
+	Integrated         bool
+	// Rest is the request path after the stage, normalized (aliases the request).
+	Rest string
+	plan *plan
+	core *Core
 }
 
 // BackendFailed reports a request its integration failed (see Options.OnBackendFailure).
@@ -148,12 +169,14 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 	}
 	st := api.Stage(stageName)
 	if st == nil || api.ExecuteDisabled {
-		return ErrForbidden
+		return ErrStageForbidden
 	}
+	call.Stage = st
 	rest, ok := NormalizePath(rest)
 	if !ok {
 		return ErrBadRequest
 	}
+	call.Rest = rest
 	if contentLength > MaxPayload {
 		return ErrTooLarge
 	}
@@ -161,7 +184,6 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 	if api.ApiKeySource != "AUTHORIZER" {
 		v.APIKey = r.Header("X-Api-Key")
 	}
-	call.Stage = st
 	call.Now = c.now()
 	c.enforcer.Check(ctx, st, &v, call.Now, &call.Outcome)
 	if call.Err != nil {
@@ -240,4 +262,90 @@ func ceilSeconds(d time.Duration) int64 {
 		s++
 	}
 	return max(s, 1)
+}
+
+// Done is what an engine knows of a request once it has answered it. Its strings may alias the
+// request's buffers: Finish reads them before it returns.
+type Done struct {
+	Start     time.Time     // when the engine began the request
+	Status    int           // the status sent
+	Length    int64         // response body bytes (-1: unknown, streamed)
+	Err       *GatewayError // the gateway response sent, nil when the integration answered
+	RequestID string
+	// For the access log only (engines fill them when AccessLogging is true):
+	Host, Path, Method, UserAgent, Protocol string
+	SourceIP                                netip.Addr
+}
+
+// AccessLogging reports whether Finish writes access-log lines, so that an engine fills Done's
+// access-log fields only then.
+func (c *Core) AccessLogging() bool { return c.accessLog != nil }
+
+// Finish records an answered request: its method's count, error class and latencies, the
+// throttle or quota that refused it, and its access-log line. It costs atomic adds on
+// statistics the snapshot bound in advance, no lock and no allocation.
+func (c *Core) Finish(call *Call, d *Done) {
+	latency := time.Since(d.Start)
+	integration := time.Duration(-1)
+	if call.Integrated {
+		integration = call.IntegrationLatency
+	}
+	var ms *reqstats.Method
+	switch {
+	case call.Method != nil && call.Method.Stats != nil:
+		ms = call.Method.Stats
+	case call.Method == nil && call.Stage != nil && call.Stage.Stats != nil:
+		ms = &call.Stage.Stats.Unmatched
+	case call.Stage == nil && c.stats != nil:
+		ms = &c.stats.Unrouted
+	}
+	if ms != nil {
+		ms.Observe(d.Status, latency, integration)
+	}
+	switch call.Err {
+	case ErrTooManyRequests:
+		if call.Stage != nil && call.Stage.Stats != nil {
+			call.Stage.Stats.Throttled[call.Scope].Add(1)
+		}
+	case ErrLimitExceeded:
+		if call.Plan != nil && call.Plan.Stats != nil {
+			call.Plan.Stats.QuotaRejected.Add(1)
+		}
+	}
+	if c.accessLog != nil {
+		c.logAccess(call, d, latency, integration)
+	}
+}
+
+// logAccess appends the request's line in its stage's format (the default line otherwise) and
+// queues it; the writer drops it rather than wait.
+func (c *Core) logAccess(call *Call, d *Done, latency, integration time.Duration) {
+	r := accesslog.Record{
+		RequestID: d.RequestID, ExtendedRequestID: d.RequestID, SourceIP: d.SourceIP, UserAgent: d.UserAgent,
+		HTTPMethod: d.Method, Path: d.Path, Protocol: d.Protocol, Status: d.Status, ResponseLength: d.Length,
+		Start: d.Start, IntegrationLatency: integration, IntegrationStatus: call.IntegrationStatus,
+		ResponseLatency: latency, DomainName: d.Host, AccountID: c.accountID,
+	}
+	if d.Err != nil {
+		r.ErrorMessage, r.ErrorResponseType = d.Err.Message, d.Err.ResponseType
+	}
+	if call.Key != nil {
+		r.APIKeyID = call.Key.ID
+	}
+	if call.Method != nil {
+		r.ResourcePath = call.Method.ResourcePath
+	}
+	f := accesslog.Default
+	if st := call.Stage; st != nil {
+		r.Stage, r.APIID = st.Name, st.API.ID
+		if call.Rest != "" || call.Method != nil {
+			r.Path, r.StagePath = call.Rest, true
+		}
+		if st.AccessLog != nil {
+			f = st.AccessLog
+		}
+	}
+	line := accesslog.Line()
+	*line = f.Append(*line, &r)
+	c.accessLog.Send(line)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
+	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/snapshot"
 )
 
@@ -45,6 +46,10 @@ type Outcome struct {
 	RetryAfter time.Duration
 	// Reset is when an exhausted quota period ends.
 	Reset time.Time
+	// Scope is the throttle that refused the request (with ErrTooManyRequests).
+	Scope reqstats.Scope
+	// Plan is the usage plan the key was checked against (nil when no key was needed).
+	Plan *snapshot.Plan
 }
 
 // Enforcer applies the checks of spec §7.2 in order. Quota entries and usage counters come from
@@ -93,9 +98,10 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 			o.Err = ErrForbidden
 			return
 		}
-		o.Key = k
-		if o.Throttle = e.planThrottle(b, m, region.Name, now); !o.Throttle.Allowed {
-			o.Err, o.RetryAfter = ErrTooManyRequests, o.Throttle.RetryAfter
+		o.Key, o.Plan = k, b.Plan
+		var scope reqstats.Scope
+		if o.Throttle, scope = e.planThrottle(b, m, region.Name, now); !o.Throttle.Allowed {
+			o.Err, o.RetryAfter, o.Scope = ErrTooManyRequests, o.Throttle.RetryAfter, scope
 			return
 		}
 	}
@@ -103,12 +109,12 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 	if s := m.Setting; s != nil && s.ThrottlingRateLimit >= 0 && s.ThrottlingBurstLimit >= 0 {
 		id := limit.BucketID{Region: region.Name, ApiID: st.API.ID, Stage: st.Name, Method: m.SettingKey}
 		if d := e.Limiter.Allow(id, s.ThrottlingRateLimit, s.ThrottlingBurstLimit, now); !d.Allowed {
-			o.Err, o.RetryAfter = ErrTooManyRequests, d.RetryAfter
+			o.Err, o.RetryAfter, o.Scope = ErrTooManyRequests, d.RetryAfter, reqstats.ScopeStage
 			return
 		}
 	}
 	if d := e.account(region, now); !d.Allowed {
-		o.Err, o.RetryAfter = ErrTooManyRequests, d.RetryAfter
+		o.Err, o.RetryAfter, o.Scope = ErrTooManyRequests, d.RetryAfter, reqstats.ScopeAccount
 		return
 	}
 	if b == nil {
@@ -136,20 +142,21 @@ func (e *Enforcer) verifyIAM(in Inbound, region string) *GatewayError {
 }
 
 // planThrottle applies the usage plan's per-key bucket: the method-level entry when the plan has
-// one for this method (it replaces the plan bucket), else the plan throttle.
-func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region string, now time.Time) limit.Decision {
+// one for this method (it replaces the plan bucket), else the plan throttle. The scope says
+// which one decided.
+func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region string, now time.Time) (limit.Decision, reqstats.Scope) {
 	p := b.Plan
 	if mt, ok := p.MethodThrottle(m); ok {
 		id := limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID, ApiID: m.Stage.API.ID, Stage: m.Stage.Name, Method: mt.Key}
-		return e.Limiter.Allow(id, mt.Throttle.RateLimit, mt.Throttle.BurstLimit, now)
+		return e.Limiter.Allow(id, mt.Throttle.RateLimit, mt.Throttle.BurstLimit, now), reqstats.ScopeMethod
 	}
 	if t := p.Throttle; t != nil {
 		if bk := b.Throttle(now.UnixNano()); bk != nil {
-			return bk.Decide(now.UnixNano()) // bound in process: no registry lookup
+			return bk.Decide(now.UnixNano()), reqstats.ScopePlan // bound in process: no registry lookup
 		}
-		return e.Limiter.Allow(limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit, now)
+		return e.Limiter.Allow(limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit, now), reqstats.ScopePlan
 	}
-	return limit.Decision{Allowed: true}
+	return limit.Decision{Allowed: true}, reqstats.ScopePlan
 }
 
 // account applies the account throttle of the region.

@@ -12,35 +12,46 @@ type GatewayError struct {
 	Status int
 	Type   string
 	Body   []byte
+	// ResponseType is API Gateway's gateway response type (THROTTLED, QUOTA_EXCEEDED, …), and
+	// Message the body's message: the access log's $context.error.responseType and
+	// $context.error.message.
+	ResponseType string
+	Message      string
 }
 
-func gw(status int, typ, body string) *GatewayError {
-	return &GatewayError{Status: status, Type: typ, Body: []byte(body)}
+func gw(status int, typ, responseType, body string) *GatewayError {
+	var m struct{ Message string }
+	_ = json.Unmarshal([]byte(body), &m)
+	return &GatewayError{Status: status, Type: typ, Body: []byte(body), ResponseType: responseType, Message: m.Message}
 }
 
 // The gateway responses Tollgate emits (spec §7.2, §7.3; addendum §8.2, §8.9).
 var (
-	ErrMissingAuthToken   = gw(http.StatusForbidden, "MissingAuthenticationTokenException", `{"message":"Missing Authentication Token"}`)
-	ErrForbidden          = gw(http.StatusForbidden, "ForbiddenException", `{"message":"Forbidden"}`)
-	ErrTooManyRequests    = gw(http.StatusTooManyRequests, "TooManyRequestsException", `{"message":"Too Many Requests"}`)
-	ErrLimitExceeded      = gw(http.StatusTooManyRequests, "LimitExceededException", `{"message":"Limit Exceeded"}`)
-	ErrUnsupportedMedia   = gw(http.StatusUnsupportedMediaType, "UnsupportedMediaTypeException", `{"message":"Unsupported Media Type"}`)
-	ErrInternal           = gw(http.StatusInternalServerError, "InternalServerErrorException", `{"message": "Internal server error"}`)
-	ErrBadGateway         = gw(http.StatusBadGateway, "InternalServerErrorException", `{"message": "Internal server error"}`)
-	ErrTimeout            = gw(http.StatusGatewayTimeout, "InternalServerErrorException", `{"message": "Endpoint request timed out"}`)
-	ErrNetwork            = gw(http.StatusGatewayTimeout, "InternalServerErrorException", `{"message": "Network error communicating with endpoint"}`)
-	ErrTooLarge           = gw(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", `{"message":"Request Too Long"}`)
-	ErrServiceUnavailable = gw(http.StatusServiceUnavailable, "ServiceUnavailableException", `{"message":"Service Unavailable"}`)
+	ErrMissingAuthToken   = gw(http.StatusForbidden, "MissingAuthenticationTokenException", "MISSING_AUTHENTICATION_TOKEN", `{"message":"Missing Authentication Token"}`)
+	ErrForbidden          = gw(http.StatusForbidden, "ForbiddenException", "INVALID_API_KEY", `{"message":"Forbidden"}`)
+	ErrStageForbidden     = gw(http.StatusForbidden, "ForbiddenException", "DEFAULT_4XX", `{"message":"Forbidden"}`)
+	ErrTooManyRequests    = gw(http.StatusTooManyRequests, "TooManyRequestsException", "THROTTLED", `{"message":"Too Many Requests"}`)
+	ErrLimitExceeded      = gw(http.StatusTooManyRequests, "LimitExceededException", "QUOTA_EXCEEDED", `{"message":"Limit Exceeded"}`)
+	ErrUnsupportedMedia   = gw(http.StatusUnsupportedMediaType, "UnsupportedMediaTypeException", "UNSUPPORTED_MEDIA_TYPE", `{"message":"Unsupported Media Type"}`)
+	ErrInternal           = gw(http.StatusInternalServerError, "InternalServerErrorException", "API_CONFIGURATION_ERROR", `{"message": "Internal server error"}`)
+	ErrBadGateway         = gw(http.StatusBadGateway, "InternalServerErrorException", "INTEGRATION_FAILURE", `{"message": "Internal server error"}`)
+	ErrTimeout            = gw(http.StatusGatewayTimeout, "InternalServerErrorException", "INTEGRATION_TIMEOUT", `{"message": "Endpoint request timed out"}`)
+	ErrNetwork            = gw(http.StatusGatewayTimeout, "InternalServerErrorException", "INTEGRATION_FAILURE", `{"message": "Network error communicating with endpoint"}`)
+	ErrTooLarge           = gw(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "REQUEST_TOO_LARGE", `{"message":"Request Too Long"}`)
+	ErrServiceUnavailable = gw(http.StatusServiceUnavailable, "ServiceUnavailableException", "DEFAULT_5XX", `{"message":"Service Unavailable"}`)
 )
 
 // notDeployed is the answer for an API id that has no deployed stage (LocalStack's text; on AWS
 // the host would not resolve).
 func notDeployed(apiID string) *GatewayError {
-	return gw(http.StatusNotFound, "NotFoundException", `{"message":"The API id '`+strconv.Quote(apiID)[1:len(strconv.Quote(apiID))-1]+`' does not correspond to a deployed API Gateway API"}`)
+	return gw(http.StatusNotFound, "NotFoundException", "RESOURCE_NOT_FOUND", `{"message":"The API id '`+strconv.Quote(apiID)[1:len(strconv.Quote(apiID))-1]+`' does not correspond to a deployed API Gateway API"}`)
 }
 
 // write sends the gateway response.
 func (e *GatewayError) write(w http.ResponseWriter) {
+	if r, ok := w.(*recorder); ok {
+		r.err = e
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Amzn-Errortype", e.Type)
@@ -55,5 +66,16 @@ func NewGatewayError(status int, typ, message string) *GatewayError {
 	b, _ := json.Marshal(struct {
 		Message string `json:"message"`
 	}{message})
-	return &GatewayError{Status: status, Type: typ, Body: b}
+	rt := "DEFAULT_4XX"
+	switch {
+	case status >= 500:
+		rt = "DEFAULT_5XX"
+	case typ == "InvalidSignatureException":
+		rt = "INVALID_SIGNATURE"
+	case typ == "MissingAuthenticationTokenException":
+		rt = "MISSING_AUTHENTICATION_TOKEN"
+	case status == http.StatusForbidden:
+		rt = "ACCESS_DENIED"
+	}
+	return &GatewayError{Status: status, Type: typ, Body: b, ResponseType: rt, Message: message}
 }

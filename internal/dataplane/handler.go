@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Handler is the net/http serving engine: it adapts net/http requests to the Core and writes its
@@ -64,23 +66,44 @@ func headerGet(h http.Header, name string) string {
 	return ""
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: it answers the invocation, then reports it to the Core
+// (statistics, access log).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := recorder{ResponseWriter: w}
+	var call Call
+	d := Done{Start: time.Now()}
+	h.serve(&rec, w, r, &call)
+	d.Status, d.Length, d.Err = rec.status, rec.n, rec.err
+	if d.Status == 0 {
+		d.Status = http.StatusOK
+	}
+	d.RequestID = headerGet(w.Header(), RequestIDHeader)
+	if h.AccessLogging() {
+		d.Host, d.Path, d.Method = r.Host, r.URL.EscapedPath(), r.Method
+		d.UserAgent, d.Protocol = r.UserAgent(), r.Proto
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			d.SourceIP = ap.Addr()
+		}
+	}
+	h.Finish(&call, &d)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, raw http.ResponseWriter, r *http.Request, call *Call) {
 	hdr := w.Header()
 	if headerGet(hdr, RequestIDHeader) == "" {
 		hdr[RequestIDHeader] = []string{string(AppendRequestID(nil))}
 	}
 	hdr[ApigwIDHeader] = []string{string(AppendApigwID(nil))}
 	in := netIn{r}
-	var call Call
-	gerr := h.Admit(r.Context(), in, r.Host, r.URL.EscapedPath(), r.ContentLength, &call)
-	h.LimitHeaders(&call, gerr, headerSink{hdr})
+	gerr := h.Admit(r.Context(), in, r.Host, r.URL.EscapedPath(), r.ContentLength, call)
+	h.LimitHeaders(call, gerr, headerSink{hdr})
 	if gerr != nil {
 		gerr.write(w)
 		return
 	}
 	if r.ContentLength < 0 || r.ContentLength > 0 {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxPayload)
+		// The server's own writer, which closes the connection after a body over the limit.
+		r.Body = http.MaxBytesReader(raw, r.Body, MaxPayload)
 	}
 	switch call.Kind {
 	case KindMock:
@@ -91,11 +114,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeReply(w, r, reply, nil, "")
 	case KindHTTPProxy:
-		h.proxy.serveProxy(w, r, &call)
+		h.proxy.serveProxy(w, r, call)
 	case KindHTTP:
-		h.proxy.serveHTTP(w, r, &call)
+		h.proxy.serveHTTP(w, r, call)
 	}
 }
+
+// recorder keeps what Finish reports of a net/http answer: the status, the body bytes and the
+// gateway response sent (GatewayError.write tells it).
+type recorder struct {
+	http.ResponseWriter
+	status int
+	n      int64
+	err    *GatewayError
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.n += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the server's writer (flushes, deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // writeReply writes the method response of a non-proxy integration.
 func writeReply(w http.ResponseWriter, r *http.Request, reply Reply, backend http.Header, backendBody string) {

@@ -8,7 +8,7 @@ import (
 // ErrBadRequest answers a request that cannot be served as sent, such as a path that would let a path variable climb out of its resource
 // (docs/path-rule.md): a dot segment above the stage root, or a segment that a lenient backend
 // would turn into a dot segment (an encoded slash or backslash, or a ";" parameter, next to dots).
-var ErrBadRequest = gw(400, "BadRequestException", `{"message":"Bad Request"}`)
+var ErrBadRequest = gw(400, "BadRequestException", "BAD_REQUEST_PARAMETERS", `{"message":"Bad Request"}`)
 
 // NormalizePath applies the data plane's path rule (docs/path-rule.md) to the escaped path after
 // the stage, before it is matched:

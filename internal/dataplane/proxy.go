@@ -76,11 +76,14 @@ func (p *proxy) serveProxy(w http.ResponseWriter, r *http.Request, call *Call) {
 		ErrInternal.write(w)
 		return
 	}
+	start := time.Now()
 	resp, err := p.rt.RoundTrip(out)
+	call.Integrated, call.IntegrationLatency = true, time.Since(start)
 	if err != nil {
 		backendError(w, ctx, err, call)
 		return
 	}
+	call.IntegrationStatus = resp.StatusCode
 	defer resp.Body.Close()
 	h := w.Header()
 	respConn := strings.Join(resp.Header["Connection"], ",")
@@ -141,13 +144,16 @@ func (p *proxy) serveHTTP(w http.ResponseWriter, r *http.Request, call *Call) {
 		ErrInternal.write(w)
 		return
 	}
+	start := time.Now()
 	resp, err := p.rt.RoundTrip(out)
 	if err != nil {
+		call.Integrated, call.IntegrationLatency = true, time.Since(start)
 		backendError(w, ctx, err, call)
 		return
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayload+1))
+	call.Integrated, call.IntegrationLatency, call.IntegrationStatus = true, time.Since(start), resp.StatusCode
 	if err != nil {
 		backendError(w, ctx, err, call)
 		return

@@ -27,6 +27,10 @@ type Syncer struct {
 	Now    func() time.Time
 	// Resync is the period of the safety-net full rebuild (default 1 minute).
 	Resync time.Duration
+	// OnSwap, if set, hears of every snapshot installed and how long loading and building it
+	// took; OnError of every failed load (metrics).
+	OnSwap  func(time.Duration)
+	OnError func(error)
 
 	mu  sync.Mutex // one rebuild at a time
 	seq int64      // change sequence of the installed snapshot
@@ -65,11 +69,17 @@ func (s *Syncer) rebuild(ctx context.Context) error {
 	}
 	in, err := Load(ctx, s.Store, s.Counters, s.Throttle, now())
 	if err != nil {
+		if s.OnError != nil {
+			s.OnError(err)
+		}
 		return err
 	}
 	snap := snapshot.Build(in, s.Binder)
 	s.Target.Swap(snap)
 	s.seq, s.ok = in.Seq, true
+	if s.OnSwap != nil {
+		s.OnSwap(time.Since(start))
+	}
 	slog.Debug("data-plane snapshot installed", "seq", in.Seq, "took", time.Since(start))
 	return nil
 }

@@ -111,6 +111,7 @@ func (m *Meter) Flush(ctx context.Context) error {
 		k.drain(func(day, n uint64) { m.retry[deltaKey{k.id, day}] += int64(n) })
 	}
 	if len(m.retry) == 0 {
+		m.flushed.Store(time.Now().UnixNano())
 		return nil
 	}
 	deltas := m.deltas[:0] // reused: a busy node flushes a delta per key every interval
@@ -129,8 +130,13 @@ func (m *Meter) Flush(ctx context.Context) error {
 		return fmt.Errorf("meter: flush of %d deltas failed, kept for the next one: %w", len(deltas), err)
 	}
 	clear(m.retry)
+	m.flushed.Store(time.Now().UnixNano())
 	return nil
 }
+
+// FlushedAt is when the sink last held every count (a Flush succeeded): the usage-flush lag is
+// the time since.
+func (m *Meter) FlushedAt() time.Time { return time.Unix(0, m.flushed.Load()) }
 
 // Pending returns the counts of a plan not yet written to the sink, per key id and UTC day, in
 // the shape of store.Counters.Usage: sink usage plus Pending is the real-time usage.

@@ -11,6 +11,7 @@ package meter
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/store"
@@ -65,6 +66,7 @@ type Meter struct {
 	deltas  []store.UsageDelta // Flush's batch, kept for the next one (guarded by flushMu)
 
 	newTicker func(time.Duration) (<-chan time.Time, func()) // injected by tests
+	flushed   atomic.Int64                                   // Unix ns of the last successful Flush
 }
 
 type planRef struct{ region, planID string }
@@ -84,7 +86,7 @@ func New(sink Sink, opt Options) *Meter {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
 	}
-	return &Meter{
+	m := &Meter{
 		sink:   sink,
 		opt:    opt,
 		byKey:  map[counterID]*KeyCounter{},
@@ -95,6 +97,8 @@ func New(sink Sink, opt Options) *Meter {
 			return t.C, t.Stop
 		},
 	}
+	m.flushed.Store(time.Now().UnixNano())
+	return m
 }
 
 // Counter returns the counter of a key in a plan, creating it. The pointer is stable for the

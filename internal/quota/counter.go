@@ -110,6 +110,7 @@ type Counter struct {
 	stop    chan struct{}
 	stopped chan struct{}
 	closed  atomic.Bool
+	waits   atomic.Uint64
 }
 
 type entryID struct{ region, planID, keyID string }
@@ -125,7 +126,7 @@ type job struct {
 func New(l Ledger, opt Options) *Counter {
 	opt.defaults()
 	c := &Counter{
-		ledger:  l,
+		ledger:  &countingLedger{Ledger: l},
 		opt:     opt,
 		entries: map[entryID]*Entry{},
 		jobs:    make(chan job, opt.Queue),

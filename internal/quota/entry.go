@@ -86,6 +86,7 @@ func (e *Entry) takeLease(kick bool) bool {
 
 func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, error) {
 	// A request waits for the ledger at most Options.Deadline, however slow the store is.
+	e.c.waits.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, e.c.opt.Deadline)
 	defer cancel()
 	e.mu.Lock()

@@ -14,9 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/accesslog"
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
+	"github.com/tollgate/tollgate/internal/reqstats"
 )
 
 // Input is everything a snapshot is compiled from, read from the store in one pass.
@@ -103,6 +105,10 @@ type Stage struct {
 	API       *API
 	Name      string
 	Variables map[string]string
+	// Stats are the stage's request statistics (nil without a Binder.Stats registry).
+	Stats *reqstats.Stage
+	// AccessLog is the stage's accessLogSettings.format, compiled (nil: the default line).
+	AccessLog *accesslog.Format
 	root      *node
 }
 
@@ -112,6 +118,8 @@ type Method struct {
 	Verb           string // as declared ("ANY" included)
 	ResourcePath   string // template, e.g. "/pets/{id}"
 	ApiKeyRequired bool
+	// Stats are the method's request statistics (nil without a Binder.Stats registry).
+	Stats *reqstats.Method
 	// AWSIAM: authorizationType AWS_IAM, so a request must be SigV4-signed for execute-api.
 	AWSIAM bool
 	// Setting is the stage method setting that throttles this method (its own entry, else "*/*"),
@@ -244,6 +252,9 @@ type Binder struct {
 	// request asks the Limiter. A binding holds its bucket for the life of its snapshot, whose
 	// limits cannot change; a new snapshot binds again, which reconfigures the same bucket.
 	Bucket func(id limit.BucketID, rate float64, burst int64, now int64) *limit.Bucket
+	// Stats, if set, gives every method, stage and plan of a build its statistics objects, the
+	// same ones as the previous build's for the same labels.
+	Stats *reqstats.Registry
 }
 
 // Plan is a usage plan as enforced.
@@ -253,6 +264,8 @@ type Plan struct {
 	Throttle   *apigw.Throttle
 	Quota      *apigw.Quota
 	QuotaSince time.Time
+	// Stats are the plan's statistics (nil without a Binder.Stats registry).
+	Stats *reqstats.Plan
 	// stages are the stages the plan covers (a handful: a linear scan beats a map).
 	stages []*Stage
 	// policy is the quota policy the plan's keys without an override share.
@@ -326,6 +339,10 @@ func (p *Plan) MethodThrottle(m *Method) (MethodThrottle, bool) {
 func Build(in Input, b Binder) *Snapshot {
 	s := &Snapshot{Seq: in.Seq, apis: map[string]*API{}, regions: make(map[string]*Region, len(in.Regions))}
 	bind := &b
+	if b.Stats != nil {
+		gen := b.Stats.Begin()
+		defer b.Stats.End(gen)
+	}
 	for i := range in.Regions {
 		s.buildRegion(&in.Regions[i], bind)
 	}
@@ -354,9 +371,19 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 			api.ApiKeySource = d.ApiKeySource
 		}
 		cs := &Stage{API: api, Name: st.StageName, Variables: st.Variables}
+		if bind.Stats != nil {
+			cs.Stats = bind.Stats.Stage(api.ID, st.StageName)
+		}
+		if als := st.AccessLogSettings; als != nil && als.Format != "" {
+			cs.AccessLog = accesslog.Compile(als.Format)
+		}
 		settings := normalizeSettings(st.MethodSettings)
 		cs.root = compileTree(d.Resources, func(n *node, m *apigw.Method) *Method {
-			return compileMethod(cs, n.path, m, settings)
+			cm := compileMethod(cs, n.path, m, settings)
+			if bind.Stats != nil {
+				cm.Stats = bind.Stats.Method(reqstats.MethodLabels{API: api.ID, Stage: st.StageName, Method: cm.Verb, Resource: cm.ResourcePath})
+			}
+			return cm
 		})
 		api.stages[st.StageName] = cs
 		stagesByRef[st.ApiID+":"+st.StageName] = cs
@@ -374,6 +401,9 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	for _, p := range in.Plans {
 		cp := &Plan{ID: p.ID, Region: in.Region, Throttle: p.Throttle, Quota: p.Quota, QuotaSince: p.QuotaSince,
 			binder: bind, methodThrottles: map[*Method]MethodThrottle{}}
+		if bind.Stats != nil {
+			cp.Stats = bind.Stats.Plan(p.ID)
+		}
 		for _, as := range p.ApiStages {
 			st := stagesByRef[as.ApiID+":"+as.Stage]
 			if st == nil {

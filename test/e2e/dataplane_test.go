@@ -26,6 +26,8 @@ type gwAPI struct {
 	Stage   string
 	Backend *httptest.Server
 	hits    atomic.Int64
+	// lastProto is the X-Forwarded-Proto of the backend's last request.
+	lastProto atomic.Pointer[string]
 }
 
 func buildGatewayAPI(t *testing.T, c *apigateway.Client, stage string) *gwAPI {
@@ -34,6 +36,8 @@ func buildGatewayAPI(t *testing.T, c *apigateway.Client, stage string) *gwAPI {
 	g := &gwAPI{Stage: stage}
 	g.Backend = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.hits.Add(1)
+		proto := r.Header.Get("X-Forwarded-Proto")
+		g.lastProto.Store(&proto)
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Backend-Path", r.URL.Path)

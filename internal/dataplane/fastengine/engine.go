@@ -199,35 +199,64 @@ var (
 // server starts shutting down: requests in flight then should finish, as they do on net/http.
 var background = context.Background()
 
-// Serve handles one invocation.
+// Serve handles one invocation, then reports it to the Core (statistics, access log).
 func (e *Engine) Serve(ctx *fasthttp.RequestCtx) {
+	var call dataplane.Call
+	d := dataplane.Done{Start: time.Now()}
+	d.Err = e.serve(ctx, &call)
+	resp := &ctx.Response
+	d.Status = resp.StatusCode()
+	if resp.IsBodyStream() { // Body() would drain the stream: only its declared length is known
+		if d.Length = int64(resp.Header.ContentLength()); d.Length < 0 {
+			d.Length = -1 // chunked: not known until it has been relayed
+		}
+	} else {
+		d.Length = int64(len(resp.Body()))
+	}
+	d.RequestID = b2s(resp.Header.Peek(dataplane.RequestIDHeader))
+	if e.core.AccessLogging() {
+		d.Host, d.Path, d.Method = b2s(ctx.Host()), b2s(ctx.Request.URI().PathOriginal()), b2s(ctx.Method())
+		d.UserAgent, d.Protocol = b2s(ctx.Request.Header.UserAgent()), b2s(ctx.Request.Header.Protocol())
+		d.SourceIP, _ = clientAddr(ctx)
+	}
+	e.core.Finish(&call, &d)
+}
+
+// serve answers an invocation and returns the gateway response it sent, if any.
+func (e *Engine) serve(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplane.GatewayError {
 	h := &ctx.Response.Header
 	var id [36]byte
 	h.SetCanonical(hdrRequestID, dataplane.AppendRequestID(id[:0]))
 	h.SetCanonical(hdrApigwID, dataplane.AppendApigwID(id[:0]))
 	in := fastIn{ctx}
-	var call dataplane.Call
-	gerr := e.core.Admit(background, in, b2s(ctx.Host()), b2s(ctx.Request.URI().PathOriginal()), int64(ctx.Request.Header.ContentLength()), &call)
-	e.core.LimitHeaders(&call, gerr, respHeaders{h})
+	gerr := e.core.Admit(background, in, b2s(ctx.Host()), b2s(ctx.Request.URI().PathOriginal()), int64(ctx.Request.Header.ContentLength()), call)
+	e.core.LimitHeaders(call, gerr, respHeaders{h})
 	if gerr != nil {
 		writeError(ctx, gerr)
-		return
+		return gerr
 	}
 	switch call.Kind {
 	case dataplane.KindMock:
 		reply, gerr := call.Mock(in)
 		if gerr != nil {
 			writeError(ctx, gerr)
-			return
+			return gerr
 		}
 		body := reply.Render(b2s(ctx.Request.Header.Peek("Accept")), nil, "", respHeaders{h})
 		ctx.SetStatusCode(reply.Status())
 		ctx.Response.SetBodyString(body)
 	case dataplane.KindHTTPProxy:
-		e.serveProxy(ctx, &call)
+		return e.serveProxy(ctx, call)
 	case dataplane.KindHTTP:
-		e.serveHTTP(ctx, &call)
+		return e.serveHTTP(ctx, call)
 	}
+	return nil
+}
+
+// fail sends a gateway response and returns it.
+func fail(ctx *fasthttp.RequestCtx, gerr *dataplane.GatewayError) *dataplane.GatewayError {
+	writeError(ctx, gerr)
+	return gerr
 }
 
 // writeError sends a gateway response: status, x-amzn-ErrorType and the exact body bytes.

@@ -9,16 +9,15 @@ import (
 // serveHTTP runs a non-proxy HTTP integration (addendum §8.6): only mapped parameters reach the
 // backend, and the backend's status selects the integration response. The backend body is read
 // whole (it may feed a template), up to the payload limit: more is a 502.
-func (e *Engine) serveHTTP(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
+func (e *Engine) serveHTTP(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplane.GatewayError {
 	in := fastIn{ctx}
 	tmpl, useTemplate, gerr := call.RequestBody(in)
 	if gerr != nil {
-		writeError(ctx, gerr)
-		return
+		return fail(ctx, gerr)
 	}
-	x, up, ok := startExchange(ctx, call)
-	if !ok {
-		return
+	x, up, gerr := startExchange(ctx, call)
+	if gerr != nil {
+		return gerr
 	}
 	req := &x.req
 	req.Header.Set("Accept", "application/json")
@@ -35,31 +34,28 @@ func (e *Engine) serveHTTP(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 	}
 	if err := call.MapRequestHeaders(in, reqHeaders{&req.Header}); err != nil {
 		x.release()
-		writeError(ctx, dataplane.ErrInternal)
-		return
+		return fail(ctx, dataplane.ErrInternal)
 	}
 	switch {
 	case useTemplate:
 		req.SetBodyRaw(s2b(tmpl)) // the template lives in the snapshot and is never written
 	case !x.setBody(ctx):
 		x.release()
-		writeError(ctx, dataplane.ErrBadGateway)
-		return
+		return fail(ctx, dataplane.ErrBadGateway)
 	}
 	x.resp.Header.SetNoDefaultContentType(true)
 	if gerr := e.do(ctx, up, call, x, false); gerr != nil {
 		x.release()
-		writeError(ctx, gerr)
-		return
+		return fail(ctx, gerr)
 	}
 	reply, gerr := call.SelectReply(x.resp.StatusCode())
 	if gerr != nil {
 		x.release()
-		writeError(ctx, gerr)
-		return
+		return fail(ctx, gerr)
 	}
 	body := reply.Render(b2s(ctx.Request.Header.Peek("Accept")), respHeaders{&x.resp.Header}, b2s(x.resp.Body()), respHeaders{&ctx.Response.Header})
 	ctx.SetStatusCode(reply.Status())
 	ctx.Response.SetBodyString(body)
 	x.release()
+	return nil
 }

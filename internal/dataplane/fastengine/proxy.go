@@ -108,11 +108,11 @@ func (x *exchange) release() {
 }
 
 // serveProxy runs an HTTP_PROXY integration (addendum §8.5).
-func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
+func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplane.GatewayError {
 	in := fastIn{ctx}
-	x, up, ok := startExchange(ctx, call)
-	if !ok {
-		return
+	x, up, gerr := startExchange(ctx, call)
+	if gerr != nil {
+		return gerr
 	}
 	req := &x.req
 	hostPort := dataplane.ForwardedPort(b2s(ctx.Host()))
@@ -147,41 +147,38 @@ func (e *Engine) serveProxy(ctx *fasthttp.RequestCtx, call *dataplane.Call) {
 	}
 	if err := call.MapRequestHeaders(in, reqHeaders{&req.Header}); err != nil {
 		x.release()
-		writeError(ctx, dataplane.ErrInternal)
-		return
+		return fail(ctx, dataplane.ErrInternal)
 	}
 	if !x.setBody(ctx) {
 		x.release()
-		writeError(ctx, dataplane.ErrBadGateway)
-		return
+		return fail(ctx, dataplane.ErrBadGateway)
 	}
 	x.resp.Header.SetNoDefaultContentType(true)
 	if gerr := e.do(ctx, up, call, x, true); gerr != nil {
 		x.release()
-		writeError(ctx, gerr)
-		return
+		return fail(ctx, gerr)
 	}
 	x.respond(ctx)
+	return nil
 }
 
 // startExchange takes a pooled exchange and addresses its request to the integration's backend
-// with the upstream method. false: the upstream URL could not be built, and the client has been
-// answered (500, or 400 for a mapped value that would climb out of the path).
-func startExchange(ctx *fasthttp.RequestCtx, call *dataplane.Call) (*exchange, dataplane.Upstream, bool) {
+// with the upstream method. A gateway response: the upstream URL could not be built, and the
+// client has been answered (500, or 400 for a mapped value that would climb out of the path).
+func startExchange(ctx *fasthttp.RequestCtx, call *dataplane.Call) (*exchange, dataplane.Upstream, *dataplane.GatewayError) {
 	in := fastIn{ctx}
 	x := acquireExchange()
 	up, err := call.Upstream(x.url, in)
 	if err != nil {
 		x.release()
-		writeError(ctx, dataplane.UpstreamError(err))
-		return nil, up, false
+		return nil, up, fail(ctx, dataplane.UpstreamError(err))
 	}
 	x.url = up.URL
 	req := &x.req
 	req.Header.SetNoDefaultContentType(true)
 	req.Header.SetMethod(call.UpstreamMethod(in))
 	setTarget(req, &up)
-	return x, up, true
+	return x, up, nil
 }
 
 // setTarget addresses the upstream request: the whole URL, so that the scheme is known to the
@@ -222,8 +219,13 @@ func (x *exchange) setBody(ctx *fasthttp.RequestCtx) bool {
 // response: a body over the payload limit → 413, the timeout → 504, anything else (refused,
 // reset, garbage) → 502. relay: the response is passed on (streamed when large), not rendered.
 func (e *Engine) do(ctx *fasthttp.RequestCtx, up dataplane.Upstream, call *dataplane.Call, x *exchange, relay bool) *dataplane.GatewayError {
-	deadline := time.Now().Add(call.Integration().Timeout)
+	start := time.Now()
+	deadline := start.Add(call.Integration().Timeout)
 	err := roundTrip(e.client(up.Scheme, up.DialTo), x, deadline, relay)
+	call.Integrated, call.IntegrationLatency = true, time.Since(start)
+	if err == nil {
+		call.IntegrationStatus = x.resp.StatusCode()
+	}
 	var gerr *dataplane.GatewayError
 	switch {
 	case err == nil:
