@@ -34,6 +34,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -46,7 +47,7 @@ import (
 )
 
 // systemNames are the systems in the order the rounds visit them.
-var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate", "tollgate-compare", "tollgate-quota", "tollgate-pg"}
+var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate", "tollgate-compare", "tollgate-metrics", "tollgate-accesslog", "tollgate-quota", "tollgate-pg"}
 
 // logw receives progress messages; the report goes to stdout.
 var logw io.Writer = os.Stderr
@@ -85,7 +86,7 @@ func run(args []string) int {
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
 	fs.IntVar(&o.keys, "keys", 10000, "API keys (one random key per request)")
-	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,fastprobe,tollgate,tollgate-quota,tollgate-pg (default all but tollgate-pg, which needs -postgres)")
+	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,fastprobe,tollgate,tollgate-metrics,tollgate-accesslog,tollgate-quota,tollgate-pg (default all but tollgate-pg, which needs -postgres)")
 	fs.BoolVar(&o.install, "install", true, "install missing Debian packages with apt-get")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs, data dirs) and print its path")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "hard limit for the whole run")
@@ -174,7 +175,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 	bin := filepath.Join(work, "bin")
 	pkgs := []string{"./bench/backend", "./bench/goproxy", "./bench/fastprobe"}
 	tollgateBin := o.tollgateBin
-	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota") || want("tollgate-pg")) {
+	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota") || want("tollgate-pg") || want("tollgate-metrics") || want("tollgate-accesslog")) {
 		pkgs = append(pkgs, "./cmd/tollgate")
 		tollgateBin = filepath.Join(bin, "tollgate")
 	} else if tollgateBin != "" {
@@ -243,6 +244,10 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 			return err
 		}
 	}
+	statusAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	for _, tg := range []struct {
 		name, desc string
 		setup      tollgateSetup
@@ -252,6 +257,8 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 	}{
 		{"tollgate", "key + plan throttle + quota + metering, nothing trips", neverTrips, false, nil, tollgateBin},
 		{"tollgate-compare", "as tollgate, the -compare binary", neverTrips, false, nil, compareBin},
+		{"tollgate-metrics", "as tollgate, with the status listener serving /metrics, scraped every second", neverTrips, false, []string{"--status-addr", statusAddr}, tollgateBin},
+		{"tollgate-accesslog", "as tollgate, with --access-log to a file (a JSON line per request)", neverTrips, false, []string{"--access-log", filepath.Join(work, "access.log")}, tollgateBin},
 		{"tollgate-quota", "same, quota 1/key/day: nearly every request is a 429", trips, true, nil, tollgateBin},
 		{"tollgate-pg", "as tollgate, one node on PostgreSQL: shared quota leases and usage", neverTrips, false, []string{"--store", o.postgres}, tollgateBin},
 	} {
@@ -268,6 +275,9 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		}
 		systems = append(systems, &system{name: tg.name, desc: tg.desc, addr: gwAddr, path: "/" + stageName + "/items",
 			host: apiID + ".execute-api.localhost", proc: p, rejects: tg.rejects})
+		if tg.name == "tollgate-metrics" {
+			go scrapeEverySecond(ctx, "http://"+statusAddr+"/metrics")
+		}
 	}
 	if len(systems) == 0 {
 		return errors.New("no system to measure")
@@ -423,4 +433,26 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// scrapeEverySecond reads /metrics once a second until ctx ends, as a Prometheus server would
+// (more often than most), so that tollgate-metrics pays for its scrapes too.
+func scrapeEverySecond(ctx context.Context, url string) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return
+			}
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}
 }

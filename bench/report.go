@@ -101,7 +101,7 @@ func report(w io.Writer, header []string, systems []*system, isBackend func(*sys
 	}
 	fmt.Fprintln(w)
 
-	refs := []string{"nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate-compare"}
+	refs := []string{"nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate-compare", "tollgate"}
 	var rows []string
 	for _, s := range systems {
 		t, ok := sums[s.name]
@@ -109,7 +109,9 @@ func report(w io.Writer, header []string, systems []*system, isBackend func(*sys
 			continue
 		}
 		for _, ref := range refs {
-			if ref == s.name || s.name == "tollgate-compare" && strings.HasPrefix(ref, "tollgate") {
+			// tollgate-metrics and tollgate-accesslog against tollgate: the cost of each option.
+			if ref == s.name || s.name == "tollgate-compare" && strings.HasPrefix(ref, "tollgate") ||
+				ref == "tollgate" && s.name != "tollgate-metrics" && s.name != "tollgate-accesslog" {
 				continue
 			}
 			r, ok := sums[ref]

@@ -114,6 +114,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return 1
 		}
 		return 0
+	case "backup", "restore":
+		f := backupCmd
+		if args[0] == "restore" {
+			f = restoreCmd
+		}
+		if err := f(context.Background(), args[1:], getenv, stdout, stderr); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintf(stderr, "tollgate: %s: %v\n", args[0], err)
+			return 1
+		}
+		return 0
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -132,6 +145,10 @@ Commands:
   rotate-master-key
                  re-encrypt every stored API key value under a new master key
                  (server stopped; same flags as serve)
+  backup --out FILE
+                 copy the embedded store while the server runs (consistent, online)
+  restore --from FILE
+                 put a backup in place of a stopped node's store
   version        print the version
 
 Run "tollgate serve -h" for the flags; each also reads TOLLGATE_<NAME> from the environment.
@@ -277,6 +294,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("loading the data-plane configuration: %w", err)
 	}
 	status.Serving()
+	if n := dp.Snapshot().AccessLogStages(); n > 0 && accessLog == nil {
+		log.Warn("stages have an access-log format but --access-log is not set: their lines are not written", "stages", n)
+	}
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go syncer.Run(bg)

@@ -93,27 +93,28 @@ func (w *blockingWriter) Write(p []byte) (int, error) {
 }
 func (w *blockingWriter) Close() error { return nil }
 
-// TestWriterDropsWhenFull: a stalled output never blocks Send; what does not fit is dropped and
-// counted, and everything queued is written by Close.
+var lineFormat = Compile("line $context.status")
+
+// TestWriterDropsWhenFull: a stalled output never blocks a request; what does not fit is
+// dropped and counted, and everything kept is written by Close.
 func TestWriterDropsWhenFull(t *testing.T) {
 	out := &blockingWriter{release: make(chan struct{})}
 	w := NewWriter(out, nil)
-	const n = QueueSize*2 + 100
+	r := record()
+	n := 4 * ShardSize / len("line 200\n") * len(w.shards)
 	start := time.Now()
 	for i := 0; i < n; i++ {
-		b := Line()
-		*b = append(*b, "line"...)
-		w.Send(b)
+		w.Log(lineFormat, r)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Send blocked: %v for %d lines", d, n)
+		t.Errorf("Log blocked: %v for %d lines", d, n)
 	}
 	close(out.release)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Count(out.b.String(), "line\n")
-	if uint64(lines) != w.Written() || w.Written()+w.Dropped() != n || w.Dropped() == 0 {
+	lines := strings.Count(out.b.String(), "line 200\n")
+	if uint64(lines) != w.Written() || w.Written()+w.Dropped() != uint64(n) || w.Dropped() == 0 {
 		t.Errorf("written %d (file %d) + dropped %d != %d", w.Written(), lines, w.Dropped(), n)
 	}
 }
@@ -121,20 +122,27 @@ func TestWriterDropsWhenFull(t *testing.T) {
 func TestWriterFlushesQuietLines(t *testing.T) {
 	pr, pw := io.Pipe()
 	w := NewWriter(pw, nil)
-	defer w.Close()
-	b := Line()
-	*b = append(*b, "one"...)
-	w.Send(b)
-	got := make([]byte, 4)
+	defer func() { go io.Copy(io.Discard, pr); w.Close() }()
+	w.Log(lineFormat, record())
+	got := make([]byte, 9)
 	done := make(chan error, 1)
 	go func() { _, err := io.ReadFull(pr, got); done <- err }()
 	select {
 	case err := <-done:
-		if err != nil || string(got) != "one\n" {
+		if err != nil || string(got) != "line 200\n" {
 			t.Errorf("read %q, %v", got, err)
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("a single line was not written within 2 s")
+	}
+}
+
+func TestLogAllocatesNothing(t *testing.T) {
+	w := NewWriter(nopCloser{io.Discard}, nil)
+	defer w.Close()
+	r := record()
+	if n := testing.AllocsPerRun(1000, func() { w.Log(Default, r) }); n != 0 {
+		t.Errorf("Log allocates %v times per line", n)
 	}
 }
 

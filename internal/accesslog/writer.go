@@ -1,35 +1,46 @@
 package accesslog
 
 import (
-	"bufio"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Writer is the access log's output. Requests hand it lines through a bounded queue and never
-// wait: a full queue drops the line and counts it (Dropped), because a slow disk must not become
-// the gateway's latency. One goroutine writes the queue through a 64 KB buffer, flushed when
-// the queue runs empty and at least every 200 ms, so a quiet gateway's lines are not held back.
+// Writer is the access log's output. A request appends its line to one of several in-memory
+// shards (picked round-robin, so two requests rarely meet on one shard's mutex) and never waits
+// for the disk: a shard that is full drops the line and counts it (Dropped), because a slow disk
+// must not become the gateway's latency. One goroutine writes the shards out every 50 ms, or as
+// soon as one is half full; requests never wake it otherwise, so logging costs a request an
+// append and an uncontended lock, not a goroutine hand-off.
 type Writer struct {
-	queue   chan *[]byte
+	shards  []shard
+	next    atomic.Uint32
 	dropped atomic.Uint64
 	written atomic.Uint64
+	kick    chan struct{}
 	reopen  func() (io.WriteCloser, error) // nil: the output cannot be reopened (stdout)
 
-	mu   sync.Mutex // guards out and bw against Reopen
-	out  io.WriteCloser
-	bw   *bufio.Writer
-	done chan struct{}
-	stop chan struct{}
+	outMu sync.Mutex // guards out against Reopen
+	out   io.WriteCloser
+	done  chan struct{}
+	stop  chan struct{}
 }
 
-// QueueSize is how many lines may wait for the disk before lines are dropped.
-const QueueSize = 8192
+type shard struct {
+	mu    sync.Mutex
+	buf   []byte
+	lines uint64
+	_     [40]byte // keeps neighbouring shards' locks off one cache line
+}
 
-var lines = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// ShardSize is how many bytes of lines a shard holds between writes (50 ms of traffic).
+const ShardSize = 256 << 10
+
+// FlushEvery is the longest a line waits in memory.
+const FlushEvery = 50 * time.Millisecond
 
 // Open returns a Writer to path: "-" is standard output; a file is opened for appending (mode
 // 0640, created if missing) and reopened by Reopen, for log rotation.
@@ -53,82 +64,80 @@ func (nopCloser) Close() error { return nil }
 
 // NewWriter returns a Writer to out; reopen, if set, replaces out on Reopen.
 func NewWriter(out io.WriteCloser, reopen func() (io.WriteCloser, error)) *Writer {
-	w := &Writer{queue: make(chan *[]byte, QueueSize), reopen: reopen, out: out,
-		bw: bufio.NewWriterSize(out, 64<<10), done: make(chan struct{}), stop: make(chan struct{})}
+	n := 2 * runtime.GOMAXPROCS(0)
+	w := &Writer{shards: make([]shard, n), reopen: reopen, out: out,
+		kick: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{})}
+	for i := range w.shards {
+		w.shards[i].buf = make([]byte, 0, ShardSize)
+	}
 	go w.run()
 	return w
 }
 
-// Line returns a buffer to append one line to; hand it to Send.
-func Line() *[]byte {
-	b := lines.Get().(*[]byte)
-	*b = (*b)[:0]
-	return b
-}
-
-// Send queues a line (a newline is added) or drops it when the queue is full.
-func (w *Writer) Send(b *[]byte) {
-	*b = append(*b, '\n')
-	select {
-	case w.queue <- b:
-	default:
+// Log appends r's line in format f (and a newline), or drops it when its shard is full.
+func (w *Writer) Log(f *Format, r *Record) {
+	s := &w.shards[int(w.next.Add(1))%len(w.shards)]
+	s.mu.Lock()
+	n := len(s.buf)
+	s.buf = append(f.Append(s.buf, r), '\n')
+	if len(s.buf) > ShardSize {
+		s.buf = s.buf[:n] // the line does not fit: dropped
+		s.mu.Unlock()
 		w.dropped.Add(1)
-		lines.Put(b)
+		return
 	}
-}
-
-// Dropped is how many lines were dropped because the queue was full.
-func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
-
-// Written is how many lines were written.
-func (w *Writer) Written() uint64 { return w.written.Load() }
-
-func (w *Writer) run() {
-	defer close(w.done)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	s.lines++
+	half := n < ShardSize/2 && len(s.buf) >= ShardSize/2
+	s.mu.Unlock()
+	if half {
 		select {
-		case b := <-w.queue:
-			w.mu.Lock()
-			w.write(b)
-			// Drain what is queued before flushing: one write for a burst of lines.
-			for more := true; more; {
-				select {
-				case b := <-w.queue:
-					w.write(b)
-				default:
-					more = false
-				}
-			}
-			_ = w.bw.Flush()
-			w.mu.Unlock()
-		case <-tick.C:
-			w.mu.Lock()
-			_ = w.bw.Flush()
-			w.mu.Unlock()
-		case <-w.stop:
-			w.mu.Lock()
-			for more := true; more; {
-				select {
-				case b := <-w.queue:
-					w.write(b)
-				default:
-					more = false
-				}
-			}
-			_ = w.bw.Flush()
-			w.mu.Unlock()
-			return
+		case w.kick <- struct{}{}:
+		default:
 		}
 	}
 }
 
-func (w *Writer) write(b *[]byte) {
-	_, _ = w.bw.Write(*b)
-	w.written.Add(1)
-	if cap(*b) <= 64<<10 { // a huge line's buffer is not kept
-		lines.Put(b)
+// Dropped is how many lines were dropped because a shard was full.
+func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
+
+// Written is how many lines were handed to the output.
+func (w *Writer) Written() uint64 { return w.written.Load() }
+
+func (w *Writer) run() {
+	defer close(w.done)
+	tick := time.NewTicker(FlushEvery)
+	defer tick.Stop()
+	spare := make([]byte, 0, ShardSize)
+	for {
+		select {
+		case <-tick.C:
+		case <-w.kick:
+		case <-w.stop:
+			w.flush(&spare)
+			return
+		}
+		w.flush(&spare)
+	}
+}
+
+// flush writes every shard out: each is swapped for the spare buffer under its lock, so requests
+// wait at most for a pointer swap, never for the write.
+func (w *Writer) flush(spare *[]byte) {
+	for i := range w.shards {
+		s := &w.shards[i]
+		s.mu.Lock()
+		if len(s.buf) == 0 {
+			s.mu.Unlock()
+			continue
+		}
+		full, lines := s.buf, s.lines
+		s.buf, s.lines = (*spare)[:0], 0
+		s.mu.Unlock()
+		w.outMu.Lock()
+		_, _ = w.out.Write(full)
+		w.outMu.Unlock()
+		w.written.Add(lines)
+		*spare = full
 	}
 }
 
@@ -141,12 +150,10 @@ func (w *Writer) Reopen() error {
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_ = w.bw.Flush()
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
 	old := w.out
 	w.out = f
-	w.bw.Reset(f)
 	return old.Close()
 }
 
@@ -158,11 +165,11 @@ func (w *Writer) ReopenFunc() func() error {
 	return w.Reopen
 }
 
-// Close writes what is queued and closes the output.
+// Close writes what is buffered and closes the output.
 func (w *Writer) Close() error {
 	close(w.stop)
 	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
 	return w.out.Close()
 }

@@ -317,8 +317,8 @@ func (c *Core) Finish(call *Call, d *Done) {
 	}
 }
 
-// logAccess appends the request's line in its stage's format (the default line otherwise) and
-// queues it; the writer drops it rather than wait.
+// logAccess appends the request's line in its stage's format (the default line otherwise) to
+// the access log, which drops it rather than wait.
 func (c *Core) logAccess(call *Call, d *Done, latency, integration time.Duration) {
 	r := accesslog.Record{
 		RequestID: d.RequestID, ExtendedRequestID: d.RequestID, SourceIP: d.SourceIP, UserAgent: d.UserAgent,
@@ -345,7 +345,5 @@ func (c *Core) logAccess(call *Call, d *Done, latency, integration time.Duration
 			f = st.AccessLog
 		}
 	}
-	line := accesslog.Line()
-	*line = f.Append(*line, &r)
-	c.accessLog.Send(line)
+	c.accessLog.Log(f, &r)
 }

@@ -282,6 +282,20 @@ type MethodThrottle struct {
 	Throttle apigw.Throttle
 }
 
+// AccessLogStages counts the stages with an accessLogSettings.format (the operator is told when
+// they have no --access-log to go to).
+func (s *Snapshot) AccessLogStages() int {
+	n := 0
+	for _, a := range s.apis {
+		for _, st := range a.stages {
+			if st.AccessLog != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // API returns the REST API with the given id, or nil.
 func (s *Snapshot) API(id string) *API {
 	if s == nil {

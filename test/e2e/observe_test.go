@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,4 +238,90 @@ func waitLines(t *testing.T, path string, n int) []string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// cuttableProxy forwards TCP connections to target until cut, which closes the listener and
+// every open connection; restore listens on the same address again.
+type cuttableProxy struct {
+	target, addr string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        []net.Conn
+}
+
+func newCuttableProxy(t *testing.T, target string) *cuttableProxy {
+	p := &cuttableProxy{target: target, addr: freePort(t)}
+	p.restore(t)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cuttableProxy) restore(t *testing.T) {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+}
+
+func (p *cuttableProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestReadyzFollowsPostgres: /readyz answers 200 while PostgreSQL is reachable, 503 while it is
+// not (the connection to it cut), and 200 again once it is back; /healthz stays 200 throughout,
+// and the store-error counter moves.
+func TestReadyzFollowsPostgres(t *testing.T) {
+	dsn := postgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCuttableProxy(t, u.Host)
+	u.Host = proxy.addr
+	status := freePort(t)
+	harness.Start(t, harness.Options{Args: []string{"--status-addr", status, "--store", u.String()}, Env: []string{masterKeyEnv(t)}})
+	ready := func() int { code, _ := httpGet(t, "http://"+status+"/readyz"); return code }
+	if code := ready(); code != 200 {
+		t.Fatalf("/readyz = %d with PostgreSQL up", code)
+	}
+	proxy.cut()
+	eventually(t, 15*time.Second, "/readyz 503 with PostgreSQL unreachable", func() bool { return ready() == 503 })
+	if code, _ := httpGet(t, "http://"+status+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d while the store is down: liveness must not follow the store", code)
+	}
+	if v, _ := value(scrape(t, status), "tollgate_store_errors_total", map[string]string{"operation": "probe", "store": "postgres"}); v < 1 {
+		t.Errorf("store probe errors = %v", v)
+	}
+	proxy.restore(t)
+	eventually(t, 15*time.Second, "/readyz 200 with PostgreSQL back", func() bool { return ready() == 200 })
 }
