@@ -43,6 +43,7 @@ import (
 	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/sigv4"
 	"github.com/tollgate/tollgate/internal/snapshot"
+	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/tlsconf"
 )
 
@@ -314,6 +315,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	})
 	api := mgmt.New(svc, auth)
 	api.AfterWrite = syncer.Sync
+	if cfg.AllowReset {
+		log.Warn("--allow-reset is on: POST /_tollgate/reset wipes all state")
+		api.Reset = func(ctx context.Context) error {
+			usage.Discard()
+			if err := st.Update(ctx, cfg.Region, func(tx store.Tx) error {
+				r, ok := tx.(interface{ ResetAll() error })
+				if !ok {
+					return errors.New("this store cannot reset")
+				}
+				return r.ResetAll()
+			}); err != nil {
+				return err
+			}
+			// Counts of the old keys made meanwhile must not reach the emptied store.
+			usage.Discard()
+			return syncer.Rebuild(ctx)
+		}
+	}
 
 	servers, addrs := listeners(cfg, dp, status.Wrap(api), log, connLog, certs != nil)
 	if cfg.DebugAddr != "" {

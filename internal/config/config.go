@@ -52,6 +52,7 @@ type Config struct {
 	AccessLog          string // access-log destination: a file, "-" for stdout, "" for none
 	TLSCertFile        string // PEM certificate chain: serve HTTPS on --addr and --gateway-addr
 	TLSKeyFile         string // PEM private key of TLSCertFile
+	AllowReset         bool   // POST /_tollgate/reset wipes all state (test suites)
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -102,6 +103,7 @@ var options = []option{
 	{name: "access-log", def: "", doc: "access log of the data plane, one line per request: a file path (reopened on SIGHUP, for logrotate) or - for standard output; a stage's accessLogSettings.format applies to its requests, others get a JSON line; empty: off", set: func(c *Config, v string) error { c.AccessLog = v; return nil }},
 	{name: "tls-cert-file", def: "", doc: "PEM certificate (chain) to serve HTTPS on --addr and --gateway-addr, with --tls-key-file; both are re-read on SIGHUP; empty: plain HTTP", set: func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
 	{name: "tls-key-file", def: "", doc: "PEM private key of --tls-cert-file", set: func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
+	{name: "allow-reset", kind: "bool", def: "false", doc: "FOR TEST SUITES: POST /_tollgate/reset wipes all state (keys, plans, APIs, usage); unsigned from loopback, signed otherwise", set: func(c *Config, v string) (err error) { c.AllowReset, err = strconv.ParseBool(v); return }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 

@@ -138,6 +138,20 @@ func (m *Meter) Flush(ctx context.Context) error {
 // the time since.
 func (m *Meter) FlushedAt() time.Time { return time.Unix(0, m.flushed.Load()) }
 
+// Discard drops every count not yet written (the state reset of --allow-reset: usage of keys
+// that no longer exist must not reach the store after it).
+func (m *Meter) Discard() {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	m.mu.Lock()
+	all := m.all
+	m.mu.Unlock()
+	for _, k := range all {
+		k.drain(func(uint64, uint64) {})
+	}
+	clear(m.retry)
+}
+
 // Pending returns the counts of a plan not yet written to the sink, per key id and UTC day, in
 // the shape of store.Counters.Usage: sink usage plus Pending is the real-time usage.
 func (m *Meter) Pending(region, planID string) map[string]map[time.Time]int64 {

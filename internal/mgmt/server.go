@@ -74,6 +74,9 @@ type Server struct {
 	// the data plane uses it to install the new configuration, so a change holds for the very next
 	// invocation.
 	AfterWrite func(ctx context.Context) error
+	// Reset, when set (--allow-reset), wipes all state for POST /_tollgate/reset; nil: the path
+	// is unknown, as any other.
+	Reset func(ctx context.Context) error
 }
 
 // New builds the management API over svc, authenticating with auth.
@@ -105,6 +108,10 @@ func (s *Server) Operations() []string {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	if s.Reset != nil && hr.URL.Path == ResetPath {
+		s.serveReset(w, hr)
+		return
+	}
 	rt, params, err := s.match(hr)
 	if err != nil {
 		// Authenticate even unknown paths so unsigned probes learn nothing about the table.
