@@ -3,6 +3,7 @@ package dataplane_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/tollgate/tollgate/internal/accesslog"
 	"github.com/tollgate/tollgate/internal/dataplane"
 	"github.com/tollgate/tollgate/internal/limit"
 )
@@ -57,9 +59,14 @@ func BenchmarkEngine(b *testing.B) {
 	}
 	snap := buildSnapshot(b, backend, closedPort(b), keys)
 	for _, eng := range engines {
-		for _, route := range []string{"proxy", "mock"} {
+		for _, route := range []string{"proxy", "mock", "proxy+accesslog"} {
 			b.Run(eng.name+"/"+route, func(b *testing.B) {
-				core := dataplane.NewCore(dataplane.Options{Enforcer: &dataplane.Enforcer{Limiter: limit.NewLocal()}})
+				o := dataplane.Options{Enforcer: &dataplane.Enforcer{Limiter: limit.NewLocal()}}
+				if route == "proxy+accesslog" {
+					o.AccessLog = accesslog.NewWriter(nopWriteCloser{io.Discard}, nil)
+					b.Cleanup(func() { o.AccessLog.Close() })
+				}
+				core := dataplane.NewCore(o)
 				core.Swap(snap)
 				base, _ := eng.start(b, core)
 				path := "/restapis/api1/dev/_user_request_/items/bench"
@@ -76,6 +83,10 @@ func BenchmarkEngine(b *testing.B) {
 		drive(b, startProbe(b, backend, keys)+"/items/bench", keys)
 	})
 }
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
 
 // drive runs the parallel keep-alive client of BenchmarkEngine against url (http://host:port/…).
 func drive(b *testing.B, url string, keys []string) {

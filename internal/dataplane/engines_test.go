@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
 	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
+	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/quota/quotamem"
 	"github.com/tollgate/tollgate/internal/quota/quotastore"
 	"github.com/tollgate/tollgate/internal/snapshot"
@@ -185,6 +186,7 @@ func buildSnapshotPlan(t testing.TB, backend, closed string, keys []string, plan
 		QuotaEntry: counter.Entry,
 		Usage:      func(string, string, string) snapshot.UsageCounter { return &usage{} },
 		Bucket:     lim.Bucket,
+		Stats:      reqstats.NewRegistry(), // statistics bound as serve binds them
 	})
 }
 
