@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate/tollgate/internal/config"
 	"github.com/tollgate/tollgate/internal/seal"
+	"github.com/tollgate/tollgate/internal/tlsconf"
 )
 
 // checkEnvironment is what check-config verifies beyond the configuration itself, without
@@ -28,6 +29,16 @@ func checkEnvironment(ctx context.Context, cfg config.Config) (errs []error, war
 	if cfg.MasterKeyFile != "" {
 		if _, err := seal.Load(cfg.MasterKeyFile); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if cfg.TLSCertFile != "" {
+		if _, err := tlsconf.Load(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.AccessLog != "" && cfg.AccessLog != "-" {
+		if err := writableDir(filepath.Dir(cfg.AccessLog)); err != nil {
+			errs = append(errs, fmt.Errorf("--access-log %s: %v", cfg.AccessLog, err))
 		}
 	}
 	if cfg.Counters != "" {

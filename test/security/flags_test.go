@@ -47,6 +47,9 @@ func TestCheckConfig(t *testing.T) {
 		{"bad duration", []string{"--data-dir", dir, "--max-skew", "soon"}, 1, "-max-skew: not a valid duration", "Usage:"},
 		{"config file with a typo", []string{"--data-dir", dir, "--config", typo}, 1, `typo.yaml line 2: unknown key "ratelimit-header"`, ""},
 		{"config file", []string{"--data-dir", dir, "--config", good}, 0, "region=eu-west-1", ""},
+		{"TLS key without certificate", []string{"--data-dir", dir, "--tls-key-file", file}, 1, "--tls-cert-file and --tls-key-file go together", ""},
+		{"TLS files that are no certificate", []string{"--data-dir", dir, "--tls-cert-file", file, "--tls-key-file", file}, 1, "TLS certificate " + file, ""},
+		{"access log in no directory", []string{"--data-dir", dir, "--access-log", filepath.Join(file, "access.log")}, 1, "--access-log", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, code := harness.Run(t, nil, append([]string{"check-config"}, c.args...)...)

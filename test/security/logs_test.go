@@ -2,6 +2,8 @@ package security
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +79,8 @@ func TestNoSecretsInLogs(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			gw := freeAddr(t)
-			s := harness.Start(t, harness.Options{Args: []string{"--engine", engine, "--log-level", "debug", "--gateway-addr", gw}})
+			accessLog := filepath.Join(t.TempDir(), "access.log")
+			s := harness.Start(t, harness.Options{Args: []string{"--engine", engine, "--log-level", "debug", "--gateway-addr", gw, "--access-log", accessLog}})
 			api := deploy(t, s.Client("us-east-1"), method{Path: "/k", KeyRequired: true})
 			targets := map[string]string{
 				"management": hostPort(s.Endpoint) + " /apikeys",
@@ -93,8 +96,14 @@ func TestNoSecretsInLogs(t *testing.T) {
 			// A well-formed management call with a bad signature over a signed x-api-key.
 			sendRaw(t, hostPort(s.Endpoint), "GET /apikeys HTTP/1.1\r\nHost: a\r\nX-Amz-Date: 20260101T000000Z\r\nx-api-key: "+markerKey+
 				"\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/apigateway/aws4_request, SignedHeaders=host;x-amz-date;x-api-key, Signature="+strings.Repeat("0", 64)+"\r\n\r\n")
+			// A well-formed invocation with the marker as its key: an access-log line, without it.
+			sendRaw(t, gw, "GET /restapis/"+api.ID+"/prod/_user_request_/k HTTP/1.1\r\nHost: a\r\nx-api-key: "+markerKey+"\r\nAuthorization: "+markerAuth+"\r\n\r\n")
 			s.Stop()
-			log := s.Log()
+			access, err := os.ReadFile(accessLog)
+			if err != nil || !strings.Contains(string(access), "INVALID_API_KEY") {
+				t.Fatalf("access log (%v): %q", err, access)
+			}
+			log := s.Log() + string(access)
 			for _, m := range []string{markerKey, markerSig, "AKIDMARKER"} {
 				if i := strings.Index(log, m); i >= 0 {
 					t.Fatalf("marker %s in the log: …%s…", m, log[max(0, i-200):min(len(log), i+100)])
