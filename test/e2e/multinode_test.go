@@ -248,16 +248,30 @@ func redisURL(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.DialTimeout("tcp", pu.Host, 2*time.Second)
-	if err != nil {
+	if err := redisReachable(pu.Host); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Redis unreachable at %s: %v", pu.Host, err)
 		}
 		t.Skipf("Redis unreachable (%v); set TOLLGATE_TEST_REDIS", err)
 	}
-	conn.Close()
 	return u
 }
+
+// redisReachable dials the test Redis once per test binary, with a short timeout, so that a
+// stopped server costs each test nothing.
+var redisReachable = func() func(host string) error {
+	var once sync.Once
+	var err error
+	return func(host string) error {
+		once.Do(func() {
+			var conn net.Conn
+			if conn, err = net.DialTimeout("tcp", host, 500*time.Millisecond); err == nil {
+				conn.Close()
+			}
+		})
+		return err
+	}
+}()
 
 // TestThreeNodesSharedThrottle: a plan throttle of burst B with a refill too slow to matter
 // admits exactly B across three nodes through Redis, and at most B (each node its share) without.
