@@ -20,6 +20,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -47,8 +48,13 @@ import (
 	"github.com/tollgate/tollgate/internal/tlsconf"
 )
 
-// version is set at build time with -ldflags "-X main.version=…"; otherwise the module version.
-var version = ""
+// version and commit are set by a release build with
+// -ldflags "-X main.version=v1.2.3 -X main.commit=$(git rev-parse HEAD)"; otherwise they come
+// from the build information Go records (the module version, the VCS revision).
+var (
+	version = ""
+	commit  = ""
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
@@ -61,8 +67,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	switch args[0] {
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "tollgate", versionString())
+		fmt.Fprintf(stdout, "tollgate %s (commit %s, %s)\n", versionString(), commitString(), runtime.Version())
 		return 0
+	case "healthcheck":
+		return healthcheck(args[1:], getenv, stderr)
 	case "check-config":
 		cfg, err := config.Load(args[0], args[1:], getenv, stderr)
 		if errors.Is(err, flag.ErrHelp) {
@@ -150,10 +158,36 @@ Commands:
                  copy the embedded store while the server runs (consistent, online)
   restore --from FILE
                  put a backup in place of a stopped node's store
-  version        print the version
+  healthcheck [--url URL]
+                 exit 0 if the status listener's /healthz answers 200 (for a
+                 container HEALTHCHECK; default from TOLLGATE_STATUS_ADDR or :9180)
+  version        print the version and commit
 
 Run "tollgate serve -h" for the flags; each also reads TOLLGATE_<NAME> from the environment.
 `)
+}
+
+// commitString is the VCS revision the binary was built from ("unknown" outside a checkout),
+// marked "-dirty" when the tree had local changes.
+func commitString() string {
+	if commit != "" {
+		return commit
+	}
+	rev, dirty := "unknown", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
 }
 
 func versionString() string {

@@ -107,6 +107,16 @@ var options = []option{
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
 
+// Names lists every option's name (the flag without "--"), secrets and --config included: what
+// deployment files may use, as a flag, a config-file key or TOLLGATE_<NAME>.
+func Names() []string {
+	names := make([]string, 0, len(options)+1)
+	for _, o := range options {
+		names = append(names, o.name)
+	}
+	return append(names, "config")
+}
+
 // EnvName is the environment variable of an option: TOLLGATE_ + upper-case name with '_'.
 func EnvName(name string) string {
 	return "TOLLGATE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
