@@ -18,9 +18,9 @@ import (
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
 	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
-	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/quota/quotamem"
 	"github.com/tollgate/tollgate/internal/quota/quotastore"
+	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/snapshot"
 )
 
