@@ -460,13 +460,13 @@ func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slo
 		return servers, addrs
 	}
 	h := dataplane.NewNetHTTP(dp, nil)
-	main, gw := newServer(obs.WithRequestID(route(h, api)), connLog), newServer(obs.WithRequestID(h), connLog)
+	both, gw := newServer(obs.WithRequestID(route(h, api)), connLog), newServer(obs.WithRequestID(h), connLog)
 	if tlsOn {
 		// The connections are TLS inside the bare-LF guard: tell handlers so (r.TLS).
-		main.Handler, main.ConnContext = tlsconf.WithTLSState(main.Handler), tlsconf.ConnContext
+		both.Handler, both.ConnContext = tlsconf.WithTLSState(both.Handler), tlsconf.ConnContext
 		gw.Handler, gw.ConnContext = tlsconf.WithTLSState(gw.Handler), tlsconf.ConnContext
 	}
-	servers := []server{main}
+	servers := []server{both}
 	if cfg.GatewayAddr != "" {
 		servers = append(servers, gw)
 	}
