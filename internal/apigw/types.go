@@ -108,7 +108,10 @@ type RestApi struct {
 	Resources []*Resource `json:"resources"`
 	// Models names the API's models ("Empty" and "Error" always exist).
 	Models []string `json:"models,omitempty"`
-	Rev    int64    `json:"-"`
+	// GatewayResponses are the API's customised gateway responses by type (PutGatewayResponse);
+	// a deployment copies them.
+	GatewayResponses map[string]*GatewayResponse `json:"gatewayResponses,omitempty"`
+	Rev              int64                       `json:"-"`
 }
 
 // API key sources.
@@ -203,6 +206,9 @@ type Deployment struct {
 	// Resources is the deep copy of the API's resource tree at CreateDeployment.
 	Resources    []*Resource `json:"resources"`
 	ApiKeySource string      `json:"apiKeySource"`
+	// GatewayResponses are the API's customisations at CreateDeployment: a change takes effect
+	// at the next deployment.
+	GatewayResponses map[string]*GatewayResponse `json:"gatewayResponses,omitempty"`
 }
 
 // MethodSetting is one entry of a stage's methodSettings (addendum §2.8).

@@ -112,11 +112,12 @@ func (s *Service) CreateDeployment(ctx context.Context, region, apiID string, in
 		}
 		now := s.Now()
 		d := &apigw.Deployment{
-			ApiID:        apiID,
-			Description:  in.Description,
-			CreatedDate:  now,
-			Resources:    apigw.CloneResources(api.Resources),
-			ApiKeySource: api.ApiKeySource,
+			ApiID:            apiID,
+			Description:      in.Description,
+			CreatedDate:      now,
+			Resources:        apigw.CloneResources(api.Resources),
+			GatewayResponses: apigw.CloneGatewayResponses(api.GatewayResponses),
+			ApiKeySource:     api.ApiKeySource,
 		}
 		if err := putDeployment(tx, d); err != nil {
 			return err
