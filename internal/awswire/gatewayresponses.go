@@ -25,8 +25,8 @@ func GatewayResponseOf(g *apigw.GatewayResponse, def bool) GatewayResponse {
 	return out
 }
 
-// GatewayResponses is the GetGatewayResponses page.
+// GatewayResponses is the GetGatewayResponses answer: the whole collection (the model says
+// it has no pagination), under the wire name "item" as every API Gateway list.
 type GatewayResponses struct {
-	Items    []GatewayResponse `json:"items"`
-	Position string            `json:"position,omitempty"`
+	Items []GatewayResponse `json:"item"`
 }

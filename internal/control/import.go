@@ -85,6 +85,9 @@ func (s *Service) ImportRestApi(ctx context.Context, region string, in ImportInp
 	if err := failOnWarnings(in, res.Warnings); err != nil {
 		return nil, nil, err
 	}
+	if err := checkImportedGatewayResponses(res.GatewayResponses); err != nil {
+		return nil, nil, err
+	}
 	a.Name, a.Description, a.Version = res.Name, res.Description, res.Version
 	if res.ApiKeySource != "" {
 		a.ApiKeySource = res.ApiKeySource
@@ -92,6 +95,7 @@ func (s *Service) ImportRestApi(ctx context.Context, region string, in ImportInp
 	a.BinaryMediaTypes = res.BinaryMediaTypes
 	a.MinimumCompressionSize = res.MinimumCompressionSize
 	a.Policy = compactPolicy(res.Policy)
+	a.GatewayResponses = res.GatewayResponses
 	a.EndpointConfiguration = apigw.EndpointConfiguration{
 		Types:          []string{endpointType},
 		IPAddressType:  defaultIPAddressType(endpointType, ""),
@@ -172,6 +176,9 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 			return err
 		}
 		if err := refusePolicy(res.Policy); err != nil {
+			return err
+		}
+		if err := checkImportedGatewayResponses(res.GatewayResponses); err != nil {
 			return err
 		}
 		if err := failOnWarnings(in, res.Warnings); err != nil {
@@ -274,6 +281,7 @@ func overwriteApi(a *apigw.RestApi, res *openapi.Result) {
 	a.BinaryMediaTypes = res.BinaryMediaTypes
 	a.MinimumCompressionSize = res.MinimumCompressionSize
 	a.Policy = compactPolicy(res.Policy)
+	a.GatewayResponses = res.GatewayResponses
 	applyEndpointExtension(a, res)
 	a.Resources = res.Resources
 	a.Models = unionStrings(DefaultModels, res.Models)
@@ -301,6 +309,16 @@ func mergeApi(a, cur *apigw.RestApi, res *openapi.Result) error {
 	}
 	if res.Policy != "" {
 		a.Policy = compactPolicy(res.Policy)
+	}
+	if len(res.GatewayResponses) > 0 {
+		merged := apigw.CloneGatewayResponses(a.GatewayResponses)
+		if merged == nil {
+			merged = map[string]*apigw.GatewayResponse{}
+		}
+		for t, gr := range res.GatewayResponses {
+			merged[t] = gr
+		}
+		a.GatewayResponses = merged
 	}
 	applyEndpointExtension(a, res)
 	a.Models = unionStrings(a.Models, res.Models)
@@ -348,4 +366,21 @@ func unionStrings(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// checkImportedGatewayResponses refuses what PutGatewayResponse refuses: a status code outside
+// [1-5]xx and mappings the data plane could not apply.
+func checkImportedGatewayResponses(grs map[string]*apigw.GatewayResponse) error {
+	for _, t := range sortedKeys(grs) {
+		gr := grs[t]
+		if gr.StatusCode != "" {
+			if err := validateStatusCode(gr.StatusCode); err != nil {
+				return err
+			}
+		}
+		if err := validateGatewayResponseParameters(gr.ResponseParameters); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -47,7 +47,7 @@ paths:
     get:
       responses: {}
 `
-	importWarns = `{"openapi":"3.0.1","info":{"title":"w","version":"1"},"x-amazon-apigateway-gateway-responses":{},
+	importWarns = `{"openapi":"3.0.1","info":{"title":"w","version":"1"},"x-amazon-apigateway-gateway-responses":{"NOPE":{}},
 		"x-amazon-apigateway-request-validators":{},"paths":{"/a":{"get":{}}}}`
 )
 
@@ -130,12 +130,46 @@ func TestImportRestApiStores(t *testing.T) {
 	}
 }
 
+// TestImportGatewayResponses: x-amazon-apigateway-gateway-responses becomes the API's gateway
+// responses (members left out take the type's defaults); what PutGatewayResponse refuses, the
+// import refuses, creating nothing.
+func TestImportGatewayResponses(t *testing.T) {
+	s := newImportService(t)
+	ctx := context.Background()
+	doc := func(gr string) []byte {
+		return []byte(`{"openapi":"3.0.1","info":{"title":"g","version":"1"},"x-amazon-apigateway-gateway-responses":` + gr +
+			`,"paths":{"/a":{"get":{"x-amazon-apigateway-integration":{"type":"mock","requestTemplates":{"application/json":"{\"statusCode\": 200}"}}}}}}`)
+	}
+	a, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: doc(`{"THROTTLED":{"statusCode":"503","responseParameters":{"gatewayresponse.header.Retry-After":"'5'"}},"DEFAULT_4XX":{"responseTemplates":{"text/plain":"no"}}}`), FailOnWarnings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, def, err := s.GetGatewayResponse(ctx, importRegion, a.ID, "THROTTLED")
+	if err != nil || def || th.StatusCode != "503" || th.ResponseParameters["gatewayresponse.header.Retry-After"] != "'5'" ||
+		th.ResponseTemplates["application/json"] != apigw.DefaultGatewayTemplate {
+		t.Errorf("THROTTLED = %+v default %v err %v", th, def, err)
+	}
+	// QUOTA_EXCEEDED inherits the imported DEFAULT_4XX.
+	if q, def, _ := s.GetGatewayResponse(ctx, importRegion, a.ID, "QUOTA_EXCEEDED"); !def || q.ResponseTemplates["text/plain"] != "no" || q.StatusCode != "429" {
+		t.Errorf("QUOTA_EXCEEDED = %+v default %v", q, def)
+	}
+	for _, bad := range []string{`{"THROTTLED":{"statusCode":"999"}}`, `{"THROTTLED":{"responseParameters":{"method.response.header.x":"'a'"}}}`} {
+		before, _ := s.GetRestApis(ctx, importRegion, "", 25)
+		if _, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: doc(bad)}); err == nil {
+			t.Errorf("import of %s accepted", bad)
+		}
+		if after, _ := s.GetRestApis(ctx, importRegion, "", 25); len(after.Items) != len(before.Items) {
+			t.Errorf("a refused import of %s created an API", bad)
+		}
+	}
+}
+
 func TestImportRestApiFailOnWarnings(t *testing.T) {
 	s := newImportService(t)
 	ctx := context.Background()
 	_, _, err := s.ImportRestApi(ctx, importRegion, ImportInput{Body: []byte(importWarns), FailOnWarnings: true})
 	wantImportErr(t, err, apigw.KindBadRequest, "Warnings found during import:\n\t"+
-		"Unsupported extension 'x-amazon-apigateway-gateway-responses' was ignored\n\t"+
+		"Invalid gateway response type 'NOPE' in x-amazon-apigateway-gateway-responses; ignored\n\t"+
 		"Request validators are not supported: x-amazon-apigateway-request-validators was ignored")
 	if pg, _ := s.GetRestApis(ctx, importRegion, "", 25); len(pg.Items) != 0 {
 		t.Errorf("a failed import created %d APIs", len(pg.Items))

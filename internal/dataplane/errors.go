@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -51,6 +52,17 @@ func notDeployed(apiID string) *GatewayError {
 func (e *GatewayError) write(w http.ResponseWriter) {
 	if r, ok := w.(*recorder); ok {
 		r.err = e
+		if r.call != nil && r.call.Stage != nil && r.call.Stage.Responses != nil {
+			h := w.Header()
+			if cr, ok := r.call.CustomResponse(e, r.in, headerGet(h, RequestIDHeader), headerSink{h}); ok {
+				h.Set("Content-Type", cr.ContentType)
+				h.Set("X-Amzn-Errortype", e.Type)
+				h.Set("Content-Length", strconv.Itoa(len(cr.Body)))
+				w.WriteHeader(cr.Status)
+				_, _ = io.WriteString(w, cr.Body)
+				return
+			}
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

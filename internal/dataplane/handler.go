@@ -69,8 +69,8 @@ func headerGet(h http.Header, name string) string {
 // ServeHTTP implements http.Handler: it answers the invocation, then reports it to the Core
 // (statistics, access log).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := recorder{ResponseWriter: w}
 	var call Call
+	rec := recorder{ResponseWriter: w, call: &call, in: netIn{r}}
 	d := Done{Start: time.Now()}
 	h.serve(&rec, w, r, &call)
 	d.Status, d.Length, d.Err = rec.status, rec.n, rec.err
@@ -127,6 +127,9 @@ type recorder struct {
 	status int
 	n      int64
 	err    *GatewayError
+	// call and in let a gateway response be rendered as the stage customised it.
+	call *Call
+	in   Inbound
 }
 
 func (r *recorder) WriteHeader(code int) {

@@ -64,11 +64,10 @@ func (s *Server) deleteGatewayResponse(w http.ResponseWriter, r *Request) error 
 	return nil
 }
 
-// getGatewayResponses lists every type by name, a page of limit at a time (the position is the
-// next page's first type).
+// getGatewayResponses lists every type by name, all of them: the model says the collection has
+// no pagination, so limit and position are checked but do not cut it.
 func (s *Server) getGatewayResponses(w http.ResponseWriter, r *Request) error {
-	cursor, limit, err := page(r)
-	if err != nil {
+	if _, _, err := page(r); err != nil {
 		return err
 	}
 	items, err := s.svc.GetGatewayResponses(r.Context(), r.Region, r.Param("restapi_id"))
@@ -77,13 +76,6 @@ func (s *Server) getGatewayResponses(w http.ResponseWriter, r *Request) error {
 	}
 	out := awswire.GatewayResponses{Items: make([]awswire.GatewayResponse, 0, len(items))}
 	for _, it := range items {
-		if cursor != "" && it.ResponseType < cursor {
-			continue
-		}
-		if limit > 0 && len(out.Items) == limit {
-			out.Position = awswire.EncodePosition(it.ResponseType)
-			break
-		}
 		out.Items = append(out.Items, awswire.GatewayResponseOf(it.GatewayResponse, it.Default))
 	}
 	awswire.WriteJSON(w, http.StatusOK, out)

@@ -46,8 +46,7 @@ info:
   title: pets
   version: "2024-01-01"
 basePath: /base
-x-amazon-apigateway-gateway-responses:
-  DEFAULT_4XX: {statusCode: 400}
+x-amazon-apigateway-importexport-version: "1.0"
 paths:
   /pets:
     get:

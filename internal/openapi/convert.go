@@ -43,6 +43,8 @@ type Result struct {
 	Version     string // info.version, numbers rendered as written
 	// ApiKeySource is x-amazon-apigateway-api-key-source (HEADER or AUTHORIZER).
 	ApiKeySource string
+	// GatewayResponses is x-amazon-apigateway-gateway-responses by type; nil when absent.
+	GatewayResponses map[string]*apigw.GatewayResponse
 	// BinaryMediaTypes is x-amazon-apigateway-binary-media-types; nil when absent.
 	BinaryMediaTypes []string
 	// Policy is x-amazon-apigateway-policy as compact JSON text.

@@ -193,7 +193,7 @@ func TestConvertWarnings(t *testing.T) {
 
 	res = convertFile(t, "unsupported.yaml", Options{})
 	wantAll := []string{
-		"Unsupported extension 'x-amazon-apigateway-gateway-responses' was ignored",
+		"Unsupported extension 'x-amazon-apigateway-importexport-version' was ignored",
 		"Request validators are not supported: x-amazon-apigateway-request-validators was ignored",
 		"Authorizers are not supported: the authorizer of security scheme 'lambda_auth' was not created",
 		"Parameter 'session' in 'cookie' of method 'GET /secure' is not supported and was ignored",

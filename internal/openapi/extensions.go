@@ -62,6 +62,8 @@ func (c *conv) topLevel() error {
 			c.res.MinimumCompressionSize = &n
 		case extEndpointConfig:
 			c.endpointConfig(v, "")
+		case extGatewayResponses:
+			c.gatewayResponses(v)
 		case extDocumentation:
 			// Documentation parts describe the API; they set nothing the gateway enforces.
 			// AWS imports them and its failonwarnings does not trip on them, so neither does

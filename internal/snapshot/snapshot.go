@@ -109,6 +109,8 @@ type Stage struct {
 	Stats *reqstats.Stage
 	// AccessLog is the stage's accessLogSettings.format, compiled (nil: the default line).
 	AccessLog *accesslog.Format
+	// Responses are the deployment's customised gateway responses (nil: AWS's defaults).
+	Responses *GatewayResponses
 	root      *node
 }
 
@@ -388,6 +390,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 		if bind.Stats != nil {
 			cs.Stats = bind.Stats.Stage(api.ID, st.StageName)
 		}
+		cs.Responses = compileGatewayResponses(d.GatewayResponses)
 		if als := st.AccessLogSettings; als != nil && als.Format != "" {
 			cs.AccessLog = accesslog.Compile(als.Format)
 		}

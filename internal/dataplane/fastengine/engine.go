@@ -205,6 +205,14 @@ func (e *Engine) Serve(ctx *fasthttp.RequestCtx) {
 	d := dataplane.Done{Start: time.Now()}
 	d.Err = e.serve(ctx, &call)
 	resp := &ctx.Response
+	if d.Err != nil && call.Stage != nil && call.Stage.Responses != nil {
+		// The stage's deployment customised gateway responses: re-render this one.
+		if cr, ok := call.CustomResponse(d.Err, fastIn{ctx}, string(resp.Header.Peek(dataplane.RequestIDHeader)), respHeaders{&resp.Header}); ok {
+			resp.SetStatusCode(cr.Status)
+			resp.Header.SetContentType(cr.ContentType)
+			resp.SetBodyString(cr.Body)
+		}
+	}
 	d.Status = resp.StatusCode()
 	if resp.IsBodyStream() { // Body() would drain the stream: only its declared length is known
 		if d.Length = int64(resp.Header.ContentLength()); d.Length < 0 {
