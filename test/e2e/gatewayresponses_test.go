@@ -59,6 +59,23 @@ func TestGatewayResponses(t *testing.T) {
 				}}); err != nil {
 				t.Fatal(err)
 			}
+			// GET /down proxies to a port nothing listens on: an integration failure (5xx).
+			down, err := c.CreateResource(ctx(t), &apigateway.CreateResourceInput{RestApiId: api, ParentId: rootOf(t, c, g.ID), PathPart: aws.String("down")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.PutMethod(ctx(t), &apigateway.PutMethodInput{RestApiId: api, ResourceId: down.Id, HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.PutIntegration(ctx(t), &apigateway.PutIntegrationInput{RestApiId: api, ResourceId: down.Id, HttpMethod: aws.String("GET"),
+				Type: types.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("GET"), Uri: aws.String("http://" + freePort(t) + "/x")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.PutGatewayResponse(ctx(t), &apigateway.PutGatewayResponseInput{RestApiId: api, ResponseType: types.GatewayResponseTypeDefault5xx,
+				StatusCode: aws.String("503"), ResponseParameters: map[string]string{"gatewayresponse.header.Retry-After": "'30'"},
+				ResponseTemplates: map[string]string{"application/json": `{"down":"$context.error.responseType"}`}}); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := c.PutGatewayResponse(ctx(t), &apigateway.PutGatewayResponseInput{RestApiId: api, ResponseType: types.GatewayResponseTypeDefault4xx,
 				ResponseTemplates: map[string]string{"application/json": `{"fallback":"$context.error.responseType"}`}}); err != nil {
 				t.Fatal(err)
@@ -74,7 +91,7 @@ func TestGatewayResponses(t *testing.T) {
 					custom++
 				}
 			}
-			if len(list.Items) != 21 || custom != 2 {
+			if len(list.Items) != 21 || custom != 3 {
 				t.Errorf("GetGatewayResponses: %d items, %d customised", len(list.Items), custom)
 			}
 			// Not deployed yet: the built-in answers, byte for byte.
@@ -96,6 +113,10 @@ func TestGatewayResponses(t *testing.T) {
 			if a := invoke(t, s, g, "/mock", map[string]string{"Accept": "application/xml"}); a.ctype != "application/xml" || a.body != "<e>Forbidden</e>" {
 				t.Errorf("xml template: %+v", a)
 			}
+			// A backend failure takes the DEFAULT_5XX customisation, status override included.
+			if a := invoke(t, s, g, "/down", nil); a.status != 503 || a.body != `{"down":"INTEGRATION_FAILURE"}` {
+				t.Errorf("DEFAULT_5XX on a backend failure: %+v", a)
+			}
 			// A type left alone falls back to the DEFAULT_4XX customisation, keeping its status.
 			if a := invoke(t, s, g, "/nowhere", nil); a.status != 403 || a.body != `{"fallback":"MISSING_AUTHENTICATION_TOKEN"}` || a.errType != "MissingAuthenticationTokenException" {
 				t.Errorf("DEFAULT_4XX fallback: %+v", a)
@@ -115,4 +136,14 @@ func TestGatewayResponses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rootOf is the id of an API's root resource.
+func rootOf(t *testing.T, c *apigateway.Client, apiID string) *string {
+	t.Helper()
+	a, err := c.GetRestApi(ctx(t), &apigateway.GetRestApiInput{RestApiId: aws.String(apiID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.RootResourceId
 }
