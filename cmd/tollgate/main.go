@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/tollgate/tollgate/internal/accesslog"
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/config"
@@ -302,6 +304,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Stats:            stats,
 		AccessLog:        accessLog,
 		AccountID:        cfg.AccountID,
+		Lambda:           lambdaClient(cfg),
 		OnBackendFailure: func(f dataplane.BackendFailure) {
 			of := obs.BackendFailure{RequestID: f.RequestID, Status: f.Status, Err: f.Err}
 			if m := f.Method; m != nil {
@@ -471,6 +474,16 @@ func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slo
 		servers = append(servers, gw)
 	}
 	return servers, addrs
+}
+
+// lambdaClient is the data plane's way to the Lambda Invoke API (nil without --lambda-endpoint).
+func lambdaClient(cfg config.Config) *dataplane.Lambda {
+	if cfg.LambdaEndpoint == "" {
+		return nil
+	}
+	return &dataplane.Lambda{Endpoint: cfg.LambdaEndpoint,
+		Credentials: aws.Credentials{AccessKeyID: cfg.LambdaAccessKeyID, SecretAccessKey: cfg.LambdaSecretAccessKey, SessionToken: cfg.LambdaSessionToken},
+		Client:      &http.Client{Transport: dataplane.NewTransport()}}
 }
 
 // statusHandler serves /metrics beside the probes of the status listener.

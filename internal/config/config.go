@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -53,6 +54,10 @@ type Config struct {
 	TLSCertFile        string // PEM certificate chain: serve HTTPS on --addr and --gateway-addr
 	TLSKeyFile         string // PEM private key of TLSCertFile
 	AllowReset         bool   // POST /_tollgate/reset wipes all state (test suites)
+	LambdaEndpoint     string // base URL of the Lambda Invoke API for AWS_PROXY integrations ("" = none)
+	// Lambda credentials sign the Invoke calls (environment only); empty: the standard AWS_*
+	// variables; none at all: unsigned.
+	LambdaAccessKeyID, LambdaSecretAccessKey, LambdaSessionToken string
 
 	// DefaultCredentials is true when the test/test credentials were filled in because none were
 	// configured (only allowed on a loopback address).
@@ -103,6 +108,9 @@ var options = []option{
 	{name: "access-log", def: "", doc: "access log of the data plane, one line per request: a file path (reopened on SIGHUP, for logrotate) or - for standard output; a stage's accessLogSettings.format applies to its requests, others get a JSON line; empty: off", set: func(c *Config, v string) error { c.AccessLog = v; return nil }},
 	{name: "tls-cert-file", def: "", doc: "PEM certificate (chain) to serve HTTPS on --addr and --gateway-addr, with --tls-key-file; both are re-read on SIGHUP; empty: plain HTTP", set: func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
 	{name: "tls-key-file", def: "", doc: "PEM private key of --tls-cert-file", set: func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
+	{name: "lambda-endpoint", def: "", doc: "base URL of a Lambda Invoke API (AWS, LocalStack or any server speaking it) that AWS_PROXY Lambda integrations call: POST {URL}/2015-03-31/functions/{functionArn}/invocations, SigV4-signed for lambda when credentials are set; empty: such methods answer 500", set: func(c *Config, v string) error { c.LambdaEndpoint = v; return nil }},
+	{name: "lambda-access-key-id", secret: true, doc: "access key id signing Lambda invocations (env TOLLGATE_LAMBDA_ACCESS_KEY_ID; default AWS_ACCESS_KEY_ID)", set: func(c *Config, v string) error { c.LambdaAccessKeyID = v; return nil }},
+	{name: "lambda-secret-access-key", secret: true, doc: "secret of --lambda-access-key-id (env TOLLGATE_LAMBDA_SECRET_ACCESS_KEY; default AWS_SECRET_ACCESS_KEY)", set: func(c *Config, v string) error { c.LambdaSecretAccessKey = v; return nil }},
 	{name: "allow-reset", kind: "bool", def: "false", doc: "FOR TEST SUITES: POST /_tollgate/reset wipes all state (keys, plans, APIs, usage); unsigned from loopback, signed otherwise", set: func(c *Config, v string) (err error) { c.AllowReset, err = strconv.ParseBool(v); return }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
@@ -193,6 +201,10 @@ func Load(cmd string, args []string, getenv func(string) string, usage io.Writer
 		if err := o.set(&c, v); err != nil {
 			return c, fmt.Errorf("%s: invalid value %q: %v", src, v, err)
 		}
+	}
+	if c.LambdaAccessKeyID == "" && c.LambdaSecretAccessKey == "" {
+		c.LambdaAccessKeyID, c.LambdaSecretAccessKey = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+		c.LambdaSessionToken = getenv("AWS_SESSION_TOKEN")
 	}
 	return c, c.validate()
 }
@@ -340,6 +352,14 @@ func (c *Config) validate() error {
 		} else if port != 0 && (sameAddr(c.StatusAddr, c.Addr) || c.GatewayAddr != "" && sameAddr(c.StatusAddr, c.GatewayAddr)) {
 			errs = append(errs, fmt.Errorf("--status-addr %q is another listener's address", c.StatusAddr))
 		}
+	}
+	if c.LambdaEndpoint != "" {
+		if u, err := url.Parse(c.LambdaEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--lambda-endpoint %q: must be an http:// or https:// URL", c.LambdaEndpoint))
+		}
+	}
+	if (c.LambdaAccessKeyID == "") != (c.LambdaSecretAccessKey == "") {
+		errs = append(errs, errors.New("the Lambda access key id and secret go together: set both or neither"))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-key-file go together: set both or neither"))

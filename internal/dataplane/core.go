@@ -32,6 +32,7 @@ type Core struct {
 	stats            *reqstats.Registry
 	accessLog        *accesslog.Writer
 	accountID        string
+	lambda           *Lambda
 }
 
 // served is a snapshot with the integrations compiled for it so far. Compiled plans live and die
@@ -59,6 +60,9 @@ type Options struct {
 	AccessLog *accesslog.Writer
 	// AccountID is the access log's $context.accountId.
 	AccountID string
+	// Lambda reaches the Lambda Invoke API for AWS_PROXY integrations (nil: none configured,
+	// such methods answer 500 as for an unreachable function).
+	Lambda *Lambda
 }
 
 // BackendFailure is one request its integration failed.
@@ -75,7 +79,7 @@ func NewCore(o Options) *Core {
 		o.Now = time.Now
 	}
 	return &Core{enforcer: o.Enforcer, now: o.Now, rateLimitHeaders: o.RateLimitHeaders, onBackendFailure: o.OnBackendFailure,
-		stats: o.Stats, accessLog: o.AccessLog, accountID: o.AccountID}
+		stats: o.Stats, accessLog: o.AccessLog, accountID: o.AccountID, lambda: o.Lambda}
 }
 
 // Swap installs a new snapshot; requests already running finish on the old one.
@@ -121,6 +125,8 @@ const (
 	KindMock Kind = iota + 1
 	KindHTTPProxy
 	KindHTTP
+	// KindLambdaProxy is an AWS_PROXY integration to a Lambda function.
+	KindLambdaProxy
 )
 
 // Call is one admitted request: the enforcement outcome and the compiled integration. Engines
@@ -147,6 +153,15 @@ func (c *Call) BackendFailed(requestID string, gerr *GatewayError, err error) {
 		return
 	}
 	c.core.onBackendFailure(BackendFailure{RequestID: requestID, Method: c.Method, Status: gerr.Status, Err: err})
+}
+
+// InvokeLambda runs the call's AWS_PROXY Lambda integration through the Core's Invoke API.
+func (c *Call) InvokeLambda(ctx context.Context, in Inbound, r *LambdaRequest) (LambdaReply, *GatewayError) {
+	var l *Lambda
+	if c.core != nil {
+		l = c.core.lambda
+	}
+	return c.InvokeLambdaProxy(ctx, l, in, r)
 }
 
 // Integration returns the integration the call runs.
@@ -200,6 +215,11 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 		call.Kind = KindHTTPProxy
 	case "HTTP":
 		call.Kind = KindHTTP
+	case "AWS_PROXY":
+		if _, _, ok := lambdaPath(in.URI); !ok {
+			return ErrInternal // a Firehose target: not run by Tollgate
+		}
+		call.Kind = KindLambdaProxy
 	default:
 		// AWS and AWS_PROXY integrations need AWS services; Tollgate cannot call them.
 		return ErrInternal

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
@@ -117,7 +118,52 @@ func (h *Handler) serve(w http.ResponseWriter, raw http.ResponseWriter, r *http.
 		h.proxy.serveProxy(w, r, call)
 	case KindHTTP:
 		h.proxy.serveHTTP(w, r, call)
+	case KindLambdaProxy:
+		serveLambda(w, r, in, call)
 	}
+}
+
+// serveLambda runs an AWS_PROXY Lambda integration on net/http.
+func serveLambda(w http.ResponseWriter, r *http.Request, in netIn, call *Call) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		ErrTooLarge.write(w)
+		return
+	}
+	lr := LambdaRequest{Body: body, Host: r.Host, Protocol: r.Proto, RequestID: headerGet(w.Header(), RequestIDHeader), Start: call.Now}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		lr.SourceIP = ap.Addr().Unmap().String()
+	}
+	lr.Headers = append(lr.Headers, [2]string{"Host", r.Host})
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			lr.Headers = append(lr.Headers, [2]string{k, v})
+		}
+	}
+	reply, gerr := call.InvokeLambda(r.Context(), in, &lr)
+	if gerr != nil {
+		gerr.write(w)
+		call.BackendFailed(headerGet(w.Header(), RequestIDHeader), gerr, errors.New("lambda invocation failed"))
+		return
+	}
+	hdr := w.Header()
+	for _, h := range reply.Headers {
+		name := h[0]
+		drop, remap := ResponseHeaderRule(name)
+		if drop {
+			continue
+		}
+		if remap != "" {
+			name = remap
+		}
+		hdr.Add(name, h[1])
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(reply.Body)))
+	if _, ok := hdr["Content-Type"]; !ok {
+		hdr.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(reply.Status)
+	_, _ = w.Write(reply.Body)
 }
 
 // recorder keeps what Finish reports of a net/http answer: the status, the body bytes and the

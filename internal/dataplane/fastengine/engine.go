@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -257,9 +258,62 @@ func (e *Engine) serve(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplan
 		return e.serveProxy(ctx, call)
 	case dataplane.KindHTTP:
 		return e.serveHTTP(ctx, call)
+	case dataplane.KindLambdaProxy:
+		return e.serveLambda(ctx, call)
 	}
 	return nil
 }
+
+// serveLambda runs an AWS_PROXY Lambda integration: the body is read whole (the event carries
+// it), the Invoke API is called through the Core, and the function's answer is sent.
+func (e *Engine) serveLambda(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplane.GatewayError {
+	in := fastIn{ctx}
+	var body []byte
+	if s := ctx.RequestBodyStream(); s != nil {
+		b, err := io.ReadAll(io.LimitReader(s, dataplane.MaxPayload+1))
+		if err != nil {
+			return fail(ctx, dataplane.ErrBadRequest)
+		}
+		if len(b) > dataplane.MaxPayload {
+			return fail(ctx, dataplane.ErrTooLarge)
+		}
+		body = b
+	} else {
+		body = ctx.Request.Body()
+	}
+	lr := dataplane.LambdaRequest{Body: body, Host: string(ctx.Host()), Protocol: string(ctx.Request.Header.Protocol()),
+		RequestID: string(ctx.Response.Header.Peek(dataplane.RequestIDHeader)), Start: call.Now}
+	if a, ok := clientAddr(ctx); ok {
+		lr.SourceIP = a.Unmap().String()
+	}
+	for k, v := range ctx.Request.Header.All() {
+		lr.Headers = append(lr.Headers, [2]string{http.CanonicalHeaderKey(string(k)), string(v)})
+	}
+	reply, gerr := call.InvokeLambda(background, in, &lr)
+	if gerr != nil {
+		call.BackendFailed(lr.RequestID, gerr, errLambda)
+		return fail(ctx, gerr)
+	}
+	for _, h := range reply.Headers {
+		name := h[0]
+		drop, remap := dataplane.ResponseHeaderRule(name)
+		if drop {
+			continue
+		}
+		if remap != "" {
+			name = remap
+		}
+		ctx.Response.Header.Add(name, h[1])
+	}
+	if len(ctx.Response.Header.ContentType()) == 0 {
+		ctx.Response.Header.SetContentTypeBytes(jsonType)
+	}
+	ctx.SetStatusCode(reply.Status)
+	ctx.Response.SetBodyRaw(reply.Body)
+	return nil
+}
+
+var errLambda = errors.New("lambda invocation failed")
 
 // fail sends a gateway response and returns it.
 func fail(ctx *fasthttp.RequestCtx, gerr *dataplane.GatewayError) *dataplane.GatewayError {

@@ -1,0 +1,274 @@
+package dataplane
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// Lambda is how the data plane reaches the Lambda Invoke API (--lambda-endpoint): AWS itself,
+// LocalStack or any server that speaks it. Requests are signed with SigV4 for service "lambda"
+// when credentials are set, and unsigned otherwise.
+type Lambda struct {
+	Endpoint    string // base URL, e.g. https://lambda.us-east-1.amazonaws.com; "" = none configured
+	Credentials aws.Credentials
+	Client      *http.Client
+	signer      *v4.Signer
+}
+
+// lambdaPath is the Invoke API path of an integration uri
+// arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations.
+func lambdaPath(uri string) (region, path string, ok bool) {
+	parts := strings.SplitN(uri, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "apigateway" || parts[4] != "lambda" {
+		return "", "", false
+	}
+	rest, found := strings.CutPrefix(parts[5], "path/2015-03-31/functions/")
+	if !found {
+		return "", "", false
+	}
+	fn, found := strings.CutSuffix(rest, "/invocations")
+	if !found || fn == "" {
+		return "", "", false
+	}
+	return parts[3], "/2015-03-31/functions/" + url.PathEscape(fn) + "/invocations", true
+}
+
+// LambdaRequest is what an engine hands over of a request for an AWS_PROXY Lambda integration.
+type LambdaRequest struct {
+	Headers   [][2]string // as received, in order (canonical names)
+	Body      []byte
+	SourceIP  string
+	Host      string
+	Protocol  string
+	RequestID string
+	Start     time.Time
+}
+
+// LambdaReply is the function's proxy answer.
+type LambdaReply struct {
+	Status  int
+	Headers [][2]string
+	Body    []byte
+}
+
+// proxyEvent is the REST API proxy event (payload version 1.0).
+type proxyEvent struct {
+	Resource                        string              `json:"resource"`
+	Path                            string              `json:"path"`
+	HTTPMethod                      string              `json:"httpMethod"`
+	Headers                         map[string]string   `json:"headers"`
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	PathParameters                  map[string]string   `json:"pathParameters"`
+	StageVariables                  map[string]string   `json:"stageVariables"`
+	RequestContext                  proxyContext        `json:"requestContext"`
+	Body                            *string             `json:"body"`
+	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
+}
+
+type proxyContext struct {
+	AccountID         string        `json:"accountId"`
+	APIID             string        `json:"apiId"`
+	ResourcePath      string        `json:"resourcePath"`
+	HTTPMethod        string        `json:"httpMethod"`
+	Path              string        `json:"path"`
+	Stage             string        `json:"stage"`
+	RequestID         string        `json:"requestId"`
+	ExtendedRequestID string        `json:"extendedRequestId"`
+	RequestTime       string        `json:"requestTime"`
+	RequestTimeEpoch  int64         `json:"requestTimeEpoch"`
+	Protocol          string        `json:"protocol"`
+	DomainName        string        `json:"domainName"`
+	Identity          proxyIdentity `json:"identity"`
+}
+
+type proxyIdentity struct {
+	SourceIP  string  `json:"sourceIp"`
+	UserAgent *string `json:"userAgent"`
+	APIKey    *string `json:"apiKey"`
+	APIKeyID  *string `json:"apiKeyId"`
+}
+
+// proxyResponse is what a function answers an AWS_PROXY integration.
+type proxyResponse struct {
+	StatusCode        *int                `json:"statusCode"`
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Body              *string             `json:"body"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+}
+
+// InvokeLambdaProxy runs an AWS_PROXY Lambda integration: it builds the proxy event, invokes the
+// function within the integration timeout and maps its answer. A function error, an answer that
+// is not a proxy response, or an unreachable Invoke API is 502 (500 without an endpoint), the
+// timeout 504, as API Gateway answers them.
+func (c *Call) InvokeLambdaProxy(ctx context.Context, l *Lambda, in Inbound, r *LambdaRequest) (LambdaReply, *GatewayError) {
+	region, path, ok := lambdaPath(c.plan.in.URI)
+	if !ok || l == nil || l.Endpoint == "" {
+		return LambdaReply{}, ErrInternal
+	}
+	event, err := json.Marshal(c.proxyEvent(in, r))
+	if err != nil {
+		return LambdaReply{}, ErrInternal
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.plan.in.Timeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := l.invoke(ctx, region, path, event)
+	c.Integrated, c.IntegrationLatency = true, time.Since(start)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return LambdaReply{}, ErrTimeout
+		}
+		return LambdaReply{}, ErrBadGateway
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayload+1))
+	c.IntegrationStatus = resp.StatusCode
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return LambdaReply{}, ErrTimeout
+	case err != nil || len(body) > MaxPayload || resp.StatusCode/100 != 2 || resp.Header.Get("X-Amz-Function-Error") != "":
+		return LambdaReply{}, ErrBadGateway
+	}
+	return parseProxyResponse(body)
+}
+
+func (l *Lambda) invoke(ctx context.Context, region, path string, event []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(l.Endpoint, "/")+path, bytes.NewReader(event))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if l.Credentials.AccessKeyID != "" {
+		if l.signer == nil {
+			l.signer = v4.NewSigner()
+		}
+		sum := sha256.Sum256(event)
+		if err := l.signer.SignHTTP(ctx, l.Credentials, req, hex.EncodeToString(sum[:]), "lambda", region, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	client := l.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return client.Do(req)
+}
+
+// parseProxyResponse maps a function's answer; anything but a proxy response object is 502.
+func parseProxyResponse(b []byte) (LambdaReply, *GatewayError) {
+	var pr proxyResponse
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&pr); err != nil {
+		return LambdaReply{}, ErrBadGateway
+	}
+	out := LambdaReply{Status: http.StatusOK}
+	if pr.StatusCode != nil {
+		if *pr.StatusCode < 100 || *pr.StatusCode > 599 {
+			return LambdaReply{}, ErrBadGateway
+		}
+		out.Status = *pr.StatusCode
+	}
+	for k, vs := range pr.MultiValueHeaders {
+		for _, v := range vs {
+			out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), v})
+		}
+	}
+	for k, v := range pr.Headers {
+		if _, multi := pr.MultiValueHeaders[k]; !multi {
+			out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), v})
+		}
+	}
+	if pr.Body != nil {
+		if pr.IsBase64Encoded {
+			raw, err := base64.StdEncoding.DecodeString(*pr.Body)
+			if err != nil {
+				return LambdaReply{}, ErrBadGateway
+			}
+			out.Body = raw
+		} else {
+			out.Body = []byte(*pr.Body)
+		}
+	}
+	return out, nil
+}
+
+// proxyEvent builds the version 1.0 proxy event of the call.
+func (c *Call) proxyEvent(in Inbound, r *LambdaRequest) *proxyEvent {
+	st, m := c.Stage, c.Method
+	// path is the request path without the stage; requestContext.path has the stage.
+	ev := &proxyEvent{Resource: m.ResourcePath, Path: c.Rest, HTTPMethod: in.Method()}
+	if ev.Path == "" {
+		ev.Path = "/"
+	}
+	for _, h := range r.Headers {
+		if ev.Headers == nil {
+			ev.Headers, ev.MultiValueHeaders = map[string]string{}, map[string][]string{}
+		}
+		ev.Headers[h[0]] = h[1]
+		ev.MultiValueHeaders[h[0]] = append(ev.MultiValueHeaders[h[0]], h[1])
+	}
+	if q := in.RawQuery(); q != "" {
+		if vals, err := url.ParseQuery(q); err == nil && len(vals) > 0 {
+			ev.QueryStringParameters, ev.MultiValueQueryStringParameters = map[string]string{}, map[string][]string(vals)
+			for k, vs := range vals {
+				ev.QueryStringParameters[k] = vs[len(vs)-1]
+			}
+		}
+	}
+	if n := c.Params.Len(); n > 0 {
+		ev.PathParameters = make(map[string]string, n)
+		for i := 0; i < n; i++ {
+			k, v := c.Params.At(i)
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+			ev.PathParameters[k] = v
+		}
+	}
+	if len(st.Variables) > 0 {
+		ev.StageVariables = st.Variables
+	}
+	if len(r.Body) > 0 {
+		s := string(r.Body)
+		if !utf8.Valid(r.Body) {
+			s, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(r.Body), true
+		}
+		ev.Body = &s
+	}
+	rc := &ev.RequestContext
+	rc.APIID, rc.ResourcePath, rc.HTTPMethod, rc.Stage = st.API.ID, m.ResourcePath, ev.HTTPMethod, st.Name
+	rc.Path = "/" + st.Name + c.Rest
+	rc.RequestID, rc.ExtendedRequestID, rc.Protocol, rc.DomainName = r.RequestID, r.RequestID, r.Protocol, r.Host
+	rc.RequestTime = r.Start.UTC().Format("02/Jan/2006:15:04:05 -0700")
+	rc.RequestTimeEpoch = r.Start.UnixMilli()
+	if c.core != nil {
+		rc.AccountID = c.core.accountID
+	}
+	rc.Identity.SourceIP = r.SourceIP
+	if ua := in.Header("User-Agent"); ua != "" {
+		rc.Identity.UserAgent = &ua
+	}
+	if c.Key != nil {
+		// The function receives the key that admitted the request, as API Gateway passes it.
+		key, id := in.Header("X-Api-Key"), c.Key.ID
+		rc.Identity.APIKey, rc.Identity.APIKeyID = &key, &id
+	}
+	return ev
+}
