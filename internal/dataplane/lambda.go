@@ -185,13 +185,17 @@ func parseProxyResponse(b []byte) (LambdaReply, *GatewayError) {
 		}
 		out.Status = *pr.StatusCode
 	}
+	// A header a function cannot legally send (a bad name; CR, LF or another control byte in the
+	// value) is dropped: it could split the response the client reads.
 	for k, vs := range pr.MultiValueHeaders {
 		for _, v := range vs {
-			out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), v})
+			if validHeader(k, v) {
+				out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), v})
+			}
 		}
 	}
 	for k, v := range pr.Headers {
-		if _, multi := pr.MultiValueHeaders[k]; !multi {
+		if _, multi := pr.MultiValueHeaders[k]; !multi && validHeader(k, v) {
 			out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), v})
 		}
 	}
@@ -271,4 +275,23 @@ func (c *Call) proxyEvent(in Inbound, r *LambdaRequest) *proxyEvent {
 		rc.Identity.APIKey, rc.Identity.APIKeyID = &key, &id
 	}
 	return ev
+}
+
+// validHeader reports whether name is an HTTP token and value holds no control byte but tab.
+func validHeader(name, value string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
