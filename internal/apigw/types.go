@@ -209,6 +209,8 @@ type Deployment struct {
 	// GatewayResponses are the API's customisations at CreateDeployment: a change takes effect
 	// at the next deployment.
 	GatewayResponses map[string]*GatewayResponse `json:"gatewayResponses,omitempty"`
+	// BinaryMediaTypes are the API's at CreateDeployment, likewise.
+	BinaryMediaTypes []string `json:"binaryMediaTypes,omitempty"`
 }
 
 // MethodSetting is one entry of a stage's methodSettings (addendum §2.8).

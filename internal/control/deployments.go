@@ -117,6 +117,7 @@ func (s *Service) CreateDeployment(ctx context.Context, region, apiID string, in
 			CreatedDate:      now,
 			Resources:        apigw.CloneResources(api.Resources),
 			GatewayResponses: apigw.CloneGatewayResponses(api.GatewayResponses),
+			BinaryMediaTypes: append([]string(nil), api.BinaryMediaTypes...),
 			ApiKeySource:     api.ApiKeySource,
 		}
 		if err := putDeployment(tx, d); err != nil {

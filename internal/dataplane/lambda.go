@@ -251,7 +251,9 @@ func (c *Call) proxyEvent(in Inbound, r *LambdaRequest) *proxyEvent {
 	}
 	if len(r.Body) > 0 {
 		s := string(r.Body)
-		if !utf8.Valid(r.Body) {
+		// A binary media type of the deployment is sent base64-encoded, as API Gateway does;
+		// so is a body that is not UTF-8 text, which a JSON event could not carry intact.
+		if binaryMedia(st.BinaryMediaTypes, in.Header("Content-Type")) || !utf8.Valid(r.Body) {
 			s, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(r.Body), true
 		}
 		ev.Body = &s
@@ -294,4 +296,22 @@ func validHeader(name, value string) bool {
 		}
 	}
 	return true
+}
+
+// binaryMedia reports whether a Content-Type matches one of the binary media types ("type/sub",
+// "type/*" or "*/*"; parameters ignored, case-insensitive).
+func binaryMedia(types []string, contentType string) bool {
+	if len(types) == 0 || contentType == "" {
+		return false
+	}
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	major, _, _ := strings.Cut(mt, "/")
+	for _, t := range types {
+		t = strings.ToLower(t)
+		if t == mt || t == "*/*" || strings.HasSuffix(t, "/*") && strings.TrimSuffix(t, "/*") == major {
+			return true
+		}
+	}
+	return false
 }

@@ -22,6 +22,26 @@ func TestLambdaPath(t *testing.T) {
 	}
 }
 
+func TestBinaryMedia(t *testing.T) {
+	for _, c := range []struct {
+		types []string
+		ct    string
+		want  bool
+	}{
+		{[]string{"image/png"}, "image/png", true},
+		{[]string{"image/png"}, "IMAGE/PNG; q=1", true},
+		{[]string{"image/*"}, "image/jpeg", true},
+		{[]string{"*/*"}, "text/plain", true},
+		{[]string{"image/png"}, "application/json", false},
+		{nil, "image/png", false},
+		{[]string{"image/png"}, "", false},
+	} {
+		if got := binaryMedia(c.types, c.ct); got != c.want {
+			t.Errorf("%v %q = %v", c.types, c.ct, got)
+		}
+	}
+}
+
 func TestParseProxyResponse(t *testing.T) {
 	for _, c := range []struct {
 		in     string

@@ -111,7 +111,10 @@ type Stage struct {
 	AccessLog *accesslog.Format
 	// Responses are the deployment's customised gateway responses (nil: AWS's defaults).
 	Responses *GatewayResponses
-	root      *node
+	// BinaryMediaTypes are the deployment's (the API's at deployment time): request bodies of
+	// these types reach a Lambda proxy integration base64-encoded.
+	BinaryMediaTypes []string
+	root             *node
 }
 
 // Method is a deployed method, compiled with what enforcement needs.
@@ -391,6 +394,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 			cs.Stats = bind.Stats.Stage(api.ID, st.StageName)
 		}
 		cs.Responses = compileGatewayResponses(d.GatewayResponses)
+		cs.BinaryMediaTypes = d.BinaryMediaTypes
 		if als := st.AccessLogSettings; als != nil && als.Format != "" {
 			cs.AccessLog = accesslog.Compile(als.Format)
 		}

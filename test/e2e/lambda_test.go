@@ -138,10 +138,36 @@ func TestLambdaProxy(t *testing.T) {
 				PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/variables/color"), Value: aws.String("blue")}}}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := c.UpdateRestApi(ctx(t), &apigateway.UpdateRestApiInput{RestApiId: api,
+				PatchOperations: []types.PatchOperation{{Op: types.OpAdd, Path: aws.String("/binaryMediaTypes/image~1png")}}}); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := c.CreateDeployment(ctx(t), &apigateway.CreateDeploymentInput{RestApiId: api, StageName: aws.String("prod")}); err != nil {
 				t.Fatal(err)
 			}
 			_, keyID, key := planWithKey(t, c, g, apigateway.CreateUsagePlanInput{})
+			// Text bodies go as text; a binary media type of the deployment goes base64-encoded.
+			for _, bc := range []struct {
+				ctype string
+				b64   bool
+			}{{"text/plain", false}, {"image/png", true}} {
+				req, _ := http.NewRequest("POST", s.Endpoint+"/restapis/"+g.ID+"/prod/_user_request_/fn/echo/1", strings.NewReader("hello"))
+				req.Header.Set("x-api-key", key)
+				req.Header.Set("Content-Type", bc.ctype)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				ev, _ := fl.last()
+				want := "hello"
+				if bc.b64 {
+					want = base64.StdEncoding.EncodeToString([]byte("hello"))
+				}
+				if ev["isBase64Encoded"] != bc.b64 || ev["body"] != want {
+					t.Errorf("%s body: isBase64Encoded %v body %v", bc.ctype, ev["isBase64Encoded"], ev["body"])
+				}
+			}
 
 			base := s.Endpoint + "/restapis/" + g.ID + "/prod/_user_request_"
 			req, _ := http.NewRequest("POST", base+"/fn/echo/a%20b?x=1&x=2&y=3", bytes.NewReader([]byte{0xff, 0xfe, 'z'}))
