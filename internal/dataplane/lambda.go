@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -104,22 +106,15 @@ type proxyIdentity struct {
 	APIKeyID  *string `json:"apiKeyId"`
 }
 
-// proxyResponse is what a function answers an AWS_PROXY integration.
-type proxyResponse struct {
-	StatusCode        *int                `json:"statusCode"`
-	Headers           map[string]string   `json:"headers"`
-	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
-	Body              *string             `json:"body"`
-	IsBase64Encoded   bool                `json:"isBase64Encoded"`
-}
-
 // InvokeLambdaProxy runs an AWS_PROXY Lambda integration: it builds the proxy event, invokes the
 // function within the integration timeout and maps its answer. A function error, an answer that
 // is not a proxy response, or an unreachable Invoke API is 502 (500 without an endpoint), the
 // timeout 504, as API Gateway answers them.
 func (c *Call) InvokeLambdaProxy(ctx context.Context, l *Lambda, in Inbound, r *LambdaRequest) (LambdaReply, *GatewayError) {
 	region, path, ok := lambdaPath(c.plan.in.URI)
-	if !ok || l == nil || l.Endpoint == "" {
+	// API Gateway invokes functions with POST only: another integration method is a
+	// configuration error, 500 (LocalStack's AWS-validated test_lambda_aws_proxy_integration_non_post_method).
+	if !ok || l == nil || l.Endpoint == "" || c.plan.in.HTTPMethod != http.MethodPost {
 		return LambdaReply{}, ErrInternal
 	}
 	event, err := json.Marshal(c.proxyEvent(in, r))
@@ -146,7 +141,9 @@ func (c *Call) InvokeLambdaProxy(ctx context.Context, l *Lambda, in Inbound, r *
 	case err != nil || len(body) > MaxPayload || resp.StatusCode/100 != 2 || resp.Header.Get("X-Amz-Function-Error") != "":
 		return LambdaReply{}, ErrBadGateway
 	}
-	return parseProxyResponse(body)
+	// A base64 body is decoded only for a client that accepts one of the deployment's binary
+	// media types; otherwise it is passed on as the text it is (recorded on AWS).
+	return parseProxyResponse(body, binaryAccepted(c.Stage.BinaryMediaTypes, in.Header("Accept")))
 }
 
 func (l *Lambda) invoke(ctx context.Context, region, path string, event []byte) (*http.Response, error) {
@@ -171,46 +168,162 @@ func (l *Lambda) invoke(ctx context.Context, region, path string, event []byte) 
 	return client.Do(req)
 }
 
-// parseProxyResponse maps a function's answer; anything but a proxy response object is 502.
-func parseProxyResponse(b []byte) (LambdaReply, *GatewayError) {
-	var pr proxyResponse
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&pr); err != nil {
+// parseProxyResponse maps a function's answer by the rules API Gateway applies, as LocalStack's
+// AWS-validated test_aws_proxy_response_payload_format_validation records them: an object with
+// only statusCode, headers, multiValueHeaders, body and isBase64Encoded; statusCode a number or
+// a numeric string (default 200); header values scalars (true becomes "true"); multiValueHeaders
+// lists, a name in both maps keeping the multi values first. Anything else is 502. decode: the
+// client accepts a binary media type, so an isBase64Encoded body is decoded.
+func parseProxyResponse(b []byte, decode bool) (LambdaReply, *GatewayError) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
 		return LambdaReply{}, ErrBadGateway
 	}
 	out := LambdaReply{Status: http.StatusOK}
-	if pr.StatusCode != nil {
-		if *pr.StatusCode < 100 || *pr.StatusCode > 599 {
+	var body *string
+	var b64 bool
+	var single map[string]string
+	var multi map[string][]string
+	for k, v := range raw {
+		var err error
+		switch k {
+		case "statusCode":
+			out.Status, err = proxyStatus(v)
+		case "headers":
+			single, err = scalarMap(v)
+		case "multiValueHeaders":
+			multi, err = scalarListMap(v)
+		case "body":
+			err = json.Unmarshal(v, &body)
+		case "isBase64Encoded":
+			var p *bool
+			if err = json.Unmarshal(v, &p); p != nil {
+				b64 = *p
+			}
+		default:
+			err = errors.New("unknown member " + k)
+		}
+		if err != nil {
 			return LambdaReply{}, ErrBadGateway
 		}
-		out.Status = *pr.StatusCode
 	}
 	// A header a function cannot legally send (a bad name; CR, LF or another control byte in the
 	// value) is dropped: it could split the response the client reads.
-	for k, vs := range pr.MultiValueHeaders {
-		for _, v := range vs {
+	for _, k := range sortedNames(multi) {
+		for _, v := range multi[k] {
 			if validHeader(k, v) {
 				out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), v})
 			}
 		}
 	}
-	for k, v := range pr.Headers {
-		if _, multi := pr.MultiValueHeaders[k]; !multi && validHeader(k, v) {
-			out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), v})
+	for _, k := range sortedNames(single) {
+		if validHeader(k, single[k]) {
+			out.Headers = append(out.Headers, [2]string{http.CanonicalHeaderKey(k), single[k]})
 		}
 	}
-	if pr.Body != nil {
-		if pr.IsBase64Encoded {
-			raw, err := base64.StdEncoding.DecodeString(*pr.Body)
+	if body != nil {
+		out.Body = []byte(*body)
+		if b64 && decode {
+			raw, err := base64.StdEncoding.DecodeString(*body)
 			if err != nil {
 				return LambdaReply{}, ErrBadGateway
 			}
 			out.Body = raw
-		} else {
-			out.Body = []byte(*pr.Body)
 		}
 	}
 	return out, nil
+}
+
+// proxyStatus reads statusCode: an integer or a string of one, 100–599.
+func proxyStatus(v json.RawMessage) (int, error) {
+	var n json.Number
+	if err := json.Unmarshal(v, &n); err != nil {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return 0, err
+		}
+		n = json.Number(s)
+	}
+	code, err := strconv.Atoi(n.String())
+	if err != nil || code < 100 || code > 599 {
+		return 0, errors.New("bad statusCode")
+	}
+	return code, nil
+}
+
+// scalarMap reads an object of scalars (null: none) as strings.
+func scalarMap(v json.RawMessage) (map[string]string, error) {
+	var m map[string]any
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		s, ok := scalar(x)
+		if !ok {
+			return nil, errors.New("header " + k + " is not a scalar")
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// scalarListMap reads an object of lists of scalars (null: none).
+func scalarListMap(v json.RawMessage) (map[string][]string, error) {
+	var m map[string]any
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(m))
+	for k, x := range m {
+		list, ok := x.([]any)
+		if !ok {
+			return nil, errors.New("multiValueHeaders " + k + " is not a list")
+		}
+		for _, e := range list {
+			s, ok := scalar(e)
+			if !ok {
+				return nil, errors.New("multiValueHeaders " + k + " holds a non-scalar")
+			}
+			out[k] = append(out[k], s)
+		}
+	}
+	return out, nil
+}
+
+// scalar renders a JSON scalar as a header value.
+func scalar(x any) (string, bool) {
+	switch v := x.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	}
+	return "", false
+}
+
+// sortedNames are a map's keys in order, so headers go out deterministically.
+func sortedNames[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// binaryAccepted reports whether one of the Accept header's media types is a binary one.
+func binaryAccepted(types []string, accept string) bool {
+	for accept != "" {
+		var part string
+		part, accept, _ = strings.Cut(accept, ",")
+		if binaryMedia(types, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyEvent builds the version 1.0 proxy event of the call.

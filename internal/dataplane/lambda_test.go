@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -42,32 +43,51 @@ func TestBinaryMedia(t *testing.T) {
 	}
 }
 
+// TestParseProxyResponse follows LocalStack's AWS-validated
+// test_aws_proxy_response_payload_format_validation, plus the header-splitting guard.
 func TestParseProxyResponse(t *testing.T) {
 	for _, c := range []struct {
-		in     string
-		status int
-		body   string
-		bad    bool
+		in      string
+		decode  bool
+		status  int
+		body    string
+		headers string
+		bad     bool
 	}{
-		{`{"statusCode":201,"body":"hi"}`, 201, "hi", false},
-		{`{"statusCode":200,"headers":{"X-Bad":"a\r\nSet-Cookie: x=1","Bad Name":"v"},"body":"ok"}`, 200, "ok", false},
-		{`{"body":"x"}`, 200, "x", false},
-		{`{"statusCode":200,"body":"aGk=","isBase64Encoded":true}`, 200, "hi", false},
-		{`{"statusCode":200,"body":"***","isBase64Encoded":true}`, 0, "", true},
-		{`{"statusCode":700}`, 0, "", true},
-		{`{"statusCode":"200"}`, 0, "", true},
-		{`not json`, 0, "", true},
-		{`[1]`, 0, "", true},
+		{in: `{"statusCode":201,"body":"hi"}`, status: 201, body: "hi"},
+		{in: `{"body":"x"}`, status: 200, body: "x"},
+		{in: `{"headers":{"test-header":"value"}}`, status: 200, headers: "[[Test-Header value]]"},
+		{in: `{"statusCode":200,"headers":{"test-header":"value","header-bool":true}}`, status: 200, headers: "[[Header-Bool true] [Test-Header value]]"},
+		{in: `{"statusCode":200,"headers":null}`, status: 200},
+		{in: `{"statusCode":"201"}`, status: 201},
+		{in: `{"statusCode":200,"multiValueHeaders":{"test-multi":["value1","value2"]}}`, status: 200, headers: "[[Test-Multi value1] [Test-Multi value2]]"},
+		{in: `{"statusCode":200,"multiValueHeaders":{"tesT-Multi":["value-multi"]},"headers":{"test-multi":"value-solo"}}`, status: 200, headers: "[[Test-Multi value-multi] [Test-Multi value-solo]]"},
+		// isBase64Encoded is decoded only for a client accepting a binary media type.
+		{in: `{"statusCode":200,"body":"dGVzdC1kYXRh","isBase64Encoded":true}`, status: 200, body: "dGVzdC1kYXRh"},
+		{in: `{"statusCode":200,"body":"dGVzdC1kYXRh","isBase64Encoded":true}`, decode: true, status: 200, body: "test-data"},
+		{in: `{"statusCode":200,"body":"***","isBase64Encoded":true}`, decode: true, bad: true},
+		{in: `{"statusCode":200,"headers":{"X-Bad":"a\r\nSet-Cookie: x=1","Bad Name":"v"},"body":"ok"}`, status: 200, body: "ok"},
+		{in: `{"statusCode":200,"wrongValue":"value"}`, bad: true},
+		{in: `{"statusCode":200,"multiValueHeaders":{"test-multi-invalid":"value1"}}`, bad: true},
+		{in: `{"statusCode":"test"}`, bad: true},
+		{in: `{"statusCode":700}`, bad: true},
+		{in: `"justAString"`, bad: true},
+		{in: `null`, bad: true},
+		{in: `not json`, bad: true},
 	} {
-		r, gerr := parseProxyResponse([]byte(c.in))
-		if (gerr != nil) != c.bad || !c.bad && (r.Status != c.status || string(r.Body) != c.body) {
-			t.Errorf("%s → %+v %v", c.in, r, gerr)
+		r, gerr := parseProxyResponse([]byte(c.in), c.decode)
+		if c.bad {
+			if gerr != ErrBadGateway {
+				t.Errorf("%s → %+v %v, want 502", c.in, r, gerr)
+			}
+			continue
 		}
-		if !c.bad && len(r.Headers) != 0 && strings.Contains(c.in, "X-Bad") {
-			t.Errorf("%s kept a splitting header: %q", c.in, r.Headers)
+		headers := ""
+		if len(r.Headers) > 0 {
+			headers = fmt.Sprint(r.Headers)
 		}
-		if c.bad && gerr != ErrBadGateway {
-			t.Errorf("%s → %v, want 502", c.in, gerr)
+		if gerr != nil || r.Status != c.status || string(r.Body) != c.body || headers != c.headers {
+			t.Errorf("%s → %d %q %s %v, want %d %q %s", c.in, r.Status, r.Body, headers, gerr, c.status, c.body, c.headers)
 		}
 	}
 }
@@ -77,7 +97,7 @@ func FuzzParseProxyResponse(f *testing.F) {
 	f.Add(`{"statusCode":201,"headers":{"a":"b"},"multiValueHeaders":{"c":["d","e"]},"body":"x"}`)
 	f.Add(`{"statusCode":200,"body":"aGk=","isBase64Encoded":true}`)
 	f.Fuzz(func(t *testing.T, in string) {
-		r, gerr := parseProxyResponse([]byte(in))
+		r, gerr := parseProxyResponse([]byte(in), true)
 		if gerr != nil {
 			if gerr != ErrBadGateway {
 				t.Fatalf("%q → %v", in, gerr)

@@ -78,7 +78,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 // --lambda-endpoint with a SigV4 signature for lambda and the version 1.0 proxy event (path and
 // query parameters, multi-value headers, stage variables, the API key and its id, a binary body
 // base64-encoded); the proxy response's status, headers and body (base64 decoded) reach the
-// client; a function error or a malformed answer is 502, a slow function 504, a missing one 502.
+// client; a function error or a malformed answer is 502, a slow function 504, a missing one 502;
+// an integration method other than POST is 500.
 func TestLambdaProxy(t *testing.T) {
 	for _, engine := range []string{"fasthttp", "nethttp"} {
 		t.Run(engine, func(t *testing.T) {
@@ -110,7 +111,7 @@ func TestLambdaProxy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range []string{"echo", "binary", "crash", "garbage", "slow", "missing"} {
+			for _, name := range []string{"echo", "binary", "crash", "garbage", "slow", "missing", "getmethod"} {
 				r, err := c.CreateResource(ctx(t), &apigateway.CreateResourceInput{RestApiId: api, ParentId: fnRes.Id, PathPart: aws.String(name)})
 				if err != nil {
 					t.Fatal(err)
@@ -129,6 +130,9 @@ func TestLambdaProxy(t *testing.T) {
 					IntegrationHttpMethod: aws.String("POST"), Uri: aws.String(uri)}
 				if name == "slow" {
 					in.TimeoutInMillis = aws.Int32(500)
+				}
+				if name == "getmethod" {
+					in.IntegrationHttpMethod = aws.String("GET") // API Gateway invokes functions with POST only
 				}
 				if _, err := c.PutIntegration(ctx(t), in); err != nil {
 					t.Fatal(err)
@@ -206,15 +210,23 @@ func TestLambdaProxy(t *testing.T) {
 					t.Errorf("proxy event %s wrong: %v", what, ev)
 				}
 			}
-			// A binary answer.
-			r2, err := http.Get(base + "/fn/binary")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b2, _ := io.ReadAll(r2.Body)
-			r2.Body.Close()
-			if r2.StatusCode != 200 || !bytes.Equal(b2, []byte{0, 1, 2, 0xff}) || r2.Header.Get("Content-Type") != "application/octet-stream" {
-				t.Errorf("binary: %d %q %v", r2.StatusCode, b2, r2.Header)
+			// A base64 answer is decoded for a client accepting a binary media type of the
+			// deployment, and passed on as text otherwise (as AWS does).
+			encoded := base64.StdEncoding.EncodeToString([]byte{0, 1, 2, 0xff})
+			for accept, want := range map[string][]byte{"image/png": {0, 1, 2, 0xff}, "": []byte(encoded)} {
+				req, _ := http.NewRequest("GET", base+"/fn/binary", nil)
+				if accept != "" {
+					req.Header.Set("Accept", accept)
+				}
+				r2, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b2, _ := io.ReadAll(r2.Body)
+				r2.Body.Close()
+				if r2.StatusCode != 200 || !bytes.Equal(b2, want) || r2.Header.Get("Content-Type") != "application/octet-stream" {
+					t.Errorf("binary, Accept %q: %d %q %v", accept, r2.StatusCode, b2, r2.Header)
+				}
 			}
 			for _, c := range []struct {
 				path   string
@@ -225,6 +237,7 @@ func TestLambdaProxy(t *testing.T) {
 				{"/fn/garbage", 502, `{"message": "Internal server error"}`},
 				{"/fn/missing", 502, `{"message": "Internal server error"}`},
 				{"/fn/slow", 504, `{"message": "Endpoint request timed out"}`},
+				{"/fn/getmethod", 500, `{"message": "Internal server error"}`},
 			} {
 				r, err := http.Get(base + c.path)
 				if err != nil {
