@@ -87,16 +87,29 @@ func (s *Service) PutGatewayResponse(ctx context.Context, region, apiID, t strin
 		if in.ResponseTemplates != nil {
 			gr.ResponseTemplates = in.ResponseTemplates
 		}
-		next := copyRestApiSettings(a)
-		next.GatewayResponses = apigw.CloneGatewayResponses(a.GatewayResponses)
+		out = gr.Clone()
+		return putGatewayResponses(tx, a, t, gr)
+	})
+	return out, err
+}
+
+// putGatewayResponses writes API a with type t's customisation set to gr (nil: removed), on a
+// copy, so the API read in this transaction is never changed in place.
+func putGatewayResponses(tx store.Tx, a *apigw.RestApi, t string, gr *apigw.GatewayResponse) error {
+	next := copyRestApiSettings(a)
+	next.GatewayResponses = apigw.CloneGatewayResponses(a.GatewayResponses)
+	if gr != nil {
 		if next.GatewayResponses == nil {
 			next.GatewayResponses = map[string]*apigw.GatewayResponse{}
 		}
 		next.GatewayResponses[t] = gr
-		out = gr.Clone()
-		return tx.PutRestApi(next)
-	})
-	return out, err
+	} else {
+		delete(next.GatewayResponses, t)
+	}
+	if len(next.GatewayResponses) == 0 {
+		next.GatewayResponses = nil
+	}
+	return tx.PutRestApi(next)
 }
 
 // GetGatewayResponse returns a type's response as the API answers it, with defaultResponse.
@@ -150,13 +163,7 @@ func (s *Service) DeleteGatewayResponse(ctx context.Context, region, apiID, t st
 		if a.GatewayResponses[t] == nil {
 			return apigw.NotFound("Gateway response type not defined on api")
 		}
-		next := copyRestApiSettings(a)
-		next.GatewayResponses = apigw.CloneGatewayResponses(a.GatewayResponses)
-		delete(next.GatewayResponses, t)
-		if len(next.GatewayResponses) == 0 {
-			next.GatewayResponses = nil
-		}
-		return tx.PutRestApi(next)
+		return putGatewayResponses(tx, a, t, nil)
 	})
 }
 
@@ -187,14 +194,8 @@ func (s *Service) UpdateGatewayResponse(ctx context.Context, region, apiID, t st
 		if err := validateGatewayResponseParameters(gr.ResponseParameters); err != nil {
 			return err
 		}
-		next := copyRestApiSettings(a)
-		next.GatewayResponses = apigw.CloneGatewayResponses(a.GatewayResponses)
-		if next.GatewayResponses == nil {
-			next.GatewayResponses = map[string]*apigw.GatewayResponse{}
-		}
-		next.GatewayResponses[t] = gr
 		out = gr.Clone()
-		return tx.PutRestApi(next)
+		return putGatewayResponses(tx, a, t, gr)
 	})
 	return out, err
 }

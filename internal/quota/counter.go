@@ -111,6 +111,7 @@ type Counter struct {
 	stopped chan struct{}
 	closed  atomic.Bool
 	waits   atomic.Uint64
+	counts  *countingLedger // ledger, with its counts reachable without a type assertion
 }
 
 type entryID struct{ region, planID, keyID string }
@@ -125,8 +126,10 @@ type job struct {
 // New returns a Counter leasing from l and starts its background goroutine (one per Counter).
 func New(l Ledger, opt Options) *Counter {
 	opt.defaults()
+	counts := &countingLedger{Ledger: l}
 	c := &Counter{
-		ledger:  &countingLedger{Ledger: l},
+		ledger:  counts,
+		counts:  counts,
 		opt:     opt,
 		entries: map[entryID]*Entry{},
 		jobs:    make(chan job, opt.Queue),

@@ -15,7 +15,7 @@ type Stats struct {
 
 // Stats returns the lease counters so far.
 func (c *Counter) Stats() Stats {
-	l := c.ledger.(*countingLedger)
+	l := c.counts
 	return Stats{Granted: l.granted.Load(), Returned: l.returned.Load(), Waits: c.waits.Load(), Errors: l.errors.Load()}
 }
 
