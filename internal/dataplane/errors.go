@@ -28,8 +28,12 @@ func gw(status int, typ, responseType, body string) *GatewayError {
 
 // The gateway responses Tollgate emits (spec §7.2, §7.3; addendum §8.2, §8.9).
 var (
-	ErrMissingAuthToken   = gw(http.StatusForbidden, "MissingAuthenticationTokenException", "MISSING_AUTHENTICATION_TOKEN", `{"message":"Missing Authentication Token"}`)
-	ErrForbidden          = gw(http.StatusForbidden, "ForbiddenException", "INVALID_API_KEY", `{"message":"Forbidden"}`)
+	ErrMissingAuthToken = gw(http.StatusForbidden, "MissingAuthenticationTokenException", "MISSING_AUTHENTICATION_TOKEN", `{"message":"Missing Authentication Token"}`)
+	ErrForbidden        = gw(http.StatusForbidden, "ForbiddenException", "INVALID_API_KEY", `{"message":"Forbidden"}`)
+	// ErrStageForbidden answers a stage that is not deployed or cannot be invoked (the spec's
+	// 403 Forbidden). No recording names its gateway response type; DEFAULT_4XX, the type of a
+	// 4xx no other type covers, is Tollgate's choice, for the access log only: without a stage
+	// there is no deployment whose customisations could apply.
 	ErrStageForbidden     = gw(http.StatusForbidden, "ForbiddenException", "DEFAULT_4XX", `{"message":"Forbidden"}`)
 	ErrTooManyRequests    = gw(http.StatusTooManyRequests, "TooManyRequestsException", "THROTTLED", `{"message":"Too Many Requests"}`)
 	ErrLimitExceeded      = gw(http.StatusTooManyRequests, "LimitExceededException", "QUOTA_EXCEEDED", `{"message":"Limit Exceeded"}`)
