@@ -233,9 +233,11 @@ func appendVar(b []byte, v variable, r *Record) []byte {
 		if r.ErrorMessage == "" {
 			return append(b, '-')
 		}
-		b = append(b, `\"`...)
+		// The message as a JSON string literal, quotes included (API Gateway's definition), for
+		// formats that write "error":$context.error.messageString.
+		b = append(b, '"')
 		b = appendEscaped(b, r.ErrorMessage)
-		return append(b, `\"`...)
+		return append(b, '"')
 	case varErrorResponseType:
 		return appendStr(b, r.ErrorResponseType)
 	case varStage:

@@ -39,7 +39,7 @@ func TestFormat(t *testing.T) {
 		{"absent values", `$context.integrationLatency $context.responseLength $context.error.message $context.error.messageString $context.identity.sourceIp`,
 			func(r *Record) { r.IntegrationLatency, r.ResponseLength, r.SourceIP = -1, -1, netip.Addr{} }, `- - - - -`},
 		{"errors", `$context.error.message $context.error.messageString $context.error.responseType`,
-			func(r *Record) { r.ErrorMessage, r.ErrorResponseType = "Limit Exceeded", "QUOTA_EXCEEDED" }, `Limit Exceeded \"Limit Exceeded\" QUOTA_EXCEEDED`},
+			func(r *Record) { r.ErrorMessage, r.ErrorResponseType = "Limit Exceeded", "QUOTA_EXCEEDED" }, `Limit Exceeded "Limit Exceeded" QUOTA_EXCEEDED`},
 		{"escaping", `{"ua":"$context.identity.userAgent"}`,
 			func(r *Record) { r.UserAgent = "a\"b\\c\nd\x01" }, `{"ua":"a\"b\\c\nd\u0001"}`},
 		{"root path", `$context.path`, func(r *Record) { r.Path = "" }, `/prod`},
@@ -53,6 +53,18 @@ func TestFormat(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, c.want)
 			}
 		})
+	}
+}
+
+// TestMessageStringIsJSON: $context.error.messageString is a JSON string literal, so a JSON
+// format that writes it unquoted stays JSON, whatever the message holds.
+func TestMessageStringIsJSON(t *testing.T) {
+	r := record()
+	r.ErrorMessage = `say "no"\n`
+	var m map[string]string
+	line := Compile(`{"error":$context.error.messageString}`).Append(nil, r)
+	if err := json.Unmarshal(line, &m); err != nil || m["error"] != r.ErrorMessage {
+		t.Errorf("%s: %v %q", line, err, m["error"])
 	}
 }
 
