@@ -15,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tollgate/tollgate/internal/ctxref"
 )
 
 // Record is one request as the log sees it. Its strings may alias the request's buffers: they
@@ -134,14 +132,36 @@ type part struct {
 // any text, and so does the log.
 func Compile(format string) *Format {
 	f := &Format{}
-	for _, p := range ctxref.Split(format, "context.") {
-		if p.Ref == "" {
-			f.parts = append(f.parts, part{lit: p.Lit})
-			continue
+	lit := strings.Builder{}
+	for i := 0; i < len(format); {
+		if strings.HasPrefix(format[i:], "$context.") {
+			j := i + len("$context.")
+			for j < len(format) && isNameByte(format[j]) {
+				j++
+			}
+			name := strings.TrimRight(format[i+len("$context."):j], ".")
+			j = i + len("$context.") + len(name)
+			if name != "" {
+				if lit.Len() > 0 {
+					f.parts = append(f.parts, part{lit: lit.String()})
+					lit.Reset()
+				}
+				f.parts = append(f.parts, part{v: variables[name], isV: true})
+				i = j
+				continue
+			}
 		}
-		f.parts = append(f.parts, part{v: variables[strings.TrimPrefix(p.Ref, "context.")], isV: true})
+		lit.WriteByte(format[i])
+		i++
+	}
+	if lit.Len() > 0 {
+		f.parts = append(f.parts, part{lit: lit.String()})
 	}
 	return f
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_'
 }
 
 // Default is the line of a stage without a format: API Gateway's JSON example plus what an

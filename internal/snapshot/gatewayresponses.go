@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/tollgate/tollgate/internal/apigw"
-	"github.com/tollgate/tollgate/internal/ctxref"
 )
 
 // GatewayResponses are a deployment's customised gateway responses, compiled once per snapshot.
@@ -111,8 +110,56 @@ func compileGatewayResponses(custom map[string]*apigw.GatewayResponse) *GatewayR
 // Other text, VTL directives included, is kept as written.
 func CompileTemplate(s string) []TemplatePart {
 	var parts []TemplatePart
-	for _, p := range ctxref.Split(s, "context.", "stageVariables.") {
-		parts = append(parts, TemplatePart{Lit: p.Lit, Var: p.Ref})
+	var lit strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '$' {
+			if name, n := reference(s[i+1:]); n > 0 {
+				if lit.Len() > 0 {
+					parts = append(parts, TemplatePart{Lit: lit.String()})
+					lit.Reset()
+				}
+				parts = append(parts, TemplatePart{Var: name})
+				i += 1 + n
+				continue
+			}
+		}
+		lit.WriteByte(s[i])
+		i++
+	}
+	if lit.Len() > 0 {
+		parts = append(parts, TemplatePart{Lit: lit.String()})
 	}
 	return parts
+}
+
+// reference reads a $context / $stageVariables reference after the '$' and returns its name
+// and length, 0 when the text is not one.
+func reference(s string) (string, int) {
+	braced := strings.HasPrefix(s, "{")
+	body := s
+	if braced {
+		body = s[1:]
+	}
+	if !strings.HasPrefix(body, "context.") && !strings.HasPrefix(body, "stageVariables.") {
+		return "", 0
+	}
+	j := 0
+	for j < len(body) && (isIdent(body[j]) || body[j] == '.') {
+		j++
+	}
+	name := strings.TrimRight(body[:j], ".")
+	if name == "context" || name == "stageVariables" || strings.Contains(name, "..") {
+		return "", 0 // "$context." names nothing: it stays text
+	}
+	if braced {
+		if j >= len(body) || body[j] != '}' || len(name) != j {
+			return "", 0
+		}
+		return name, len(name) + 2
+	}
+	return name, len(name)
+}
+
+func isIdent(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
