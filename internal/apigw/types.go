@@ -111,7 +111,9 @@ type RestApi struct {
 	// GatewayResponses are the API's customised gateway responses by type (PutGatewayResponse);
 	// a deployment copies them.
 	GatewayResponses map[string]*GatewayResponse `json:"gatewayResponses,omitempty"`
-	Rev              int64                       `json:"-"`
+	// Authorizers are the API's authorizers in creation order; a deployment copies them.
+	Authorizers []*Authorizer `json:"authorizers,omitempty"`
+	Rev         int64         `json:"-"`
 }
 
 // API key sources.
@@ -211,6 +213,8 @@ type Deployment struct {
 	GatewayResponses map[string]*GatewayResponse `json:"gatewayResponses,omitempty"`
 	// BinaryMediaTypes are the API's at CreateDeployment, likewise.
 	BinaryMediaTypes []string `json:"binaryMediaTypes,omitempty"`
+	// Authorizers are the API's at CreateDeployment, likewise.
+	Authorizers []*Authorizer `json:"authorizers,omitempty"`
 }
 
 // MethodSetting is one entry of a stage's methodSettings (addendum §2.8).

@@ -118,6 +118,7 @@ func (s *Service) CreateDeployment(ctx context.Context, region, apiID string, in
 			Resources:        apigw.CloneResources(api.Resources),
 			GatewayResponses: apigw.CloneGatewayResponses(api.GatewayResponses),
 			BinaryMediaTypes: append([]string(nil), api.BinaryMediaTypes...),
+			Authorizers:      apigw.CloneAuthorizers(api.Authorizers),
 			ApiKeySource:     api.ApiKeySource,
 		}
 		if err := putDeployment(tx, d); err != nil {

@@ -132,16 +132,19 @@ func normalizeAuthorizationType(t string) (string, error) {
 
 // checkAuthorizer enforces that CUSTOM and COGNITO_USER_POOLS methods name a valid authorizer.
 func checkAuthorizer(a *apigw.RestApi, auth, authorizerID string) error {
-	if (auth == AuthCustom || auth == AuthCognito) && !hasAuthorizer(a, authorizerID) {
+	if (auth == AuthCustom || auth == AuthCognito) && !hasAuthorizer(a, auth, authorizerID) {
 		return apigw.BadRequest(msgInvalidAuthorizer)
 	}
 	return nil
 }
 
-// hasAuthorizer reports whether the API has the authorizer. Tollgate does not manage authorizers
-// (the domain has none), so no id is valid and CUSTOM/COGNITO methods are refused as AWS refuses
-// them on an API without authorizers.
-func hasAuthorizer(_ *apigw.RestApi, _ string) bool { return false }
+// hasAuthorizer reports whether the API has the authorizer and it fits the authorization type:
+// a CUSTOM method needs a TOKEN or REQUEST authorizer, a COGNITO_USER_POOLS one a Cognito
+// authorizer (a mismatch could not run, so it is refused when written).
+func hasAuthorizer(a *apigw.RestApi, auth, id string) bool {
+	au := apigw.FindAuthorizer(a.Authorizers, id)
+	return au != nil && authorizerFits(auth, au)
+}
 
 // hasRequestValidator: as for authorizers, Tollgate manages no request validators.
 func hasRequestValidator(_ *apigw.RestApi, _ string) bool { return false }

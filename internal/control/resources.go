@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"github.com/tollgate/tollgate/internal/openapi"
+	"slices"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/apigw/patch"
@@ -48,27 +49,14 @@ func (s *Service) GetResources(ctx context.Context, region, apiID, cursor string
 		if err != nil {
 			return err
 		}
-		all := apigw.PreOrder(a.Resources)
-		start := 0
-		if cursor != "" {
-			start = -1
-			for i, r := range all {
-				if r.ID == cursor {
-					start = i
-					break
-				}
-			}
-			if start < 0 {
-				return apigw.BadRequest("Invalid position specified")
-			}
+		items, next, err := idPage(apigw.PreOrder(a.Resources), func(r *apigw.Resource) string { return r.ID }, cursor, limit)
+		if err != nil {
+			return err
 		}
-		end := min(start+limit, len(all))
-		for _, r := range all[start:end] {
+		for _, r := range items {
 			p.Items = append(p.Items, ResourceView{Resource: r, Path: a.Path(r.ID)})
 		}
-		if end < len(all) {
-			p.Next = all[end].ID
-		}
+		p.Next = next
 		return nil
 	})
 	return p, err
@@ -207,4 +195,26 @@ func (s *Service) DeleteResource(ctx context.Context, region, apiID, resourceID 
 		a.Resources = kept
 		return tx.PutRestApi(a)
 	})
+}
+
+// idPage cuts one page of an in-memory list: the items from the one whose id is cursor ("" for
+// the first page), at most limit of them, and the id that starts the next page ("" at the end).
+// A cursor naming no item is AWS's "Invalid position specified".
+func idPage[T any](all []T, id func(T) string, cursor string, limit int) ([]T, string, error) {
+	start := 0
+	if cursor != "" {
+		start = slices.IndexFunc(all, func(x T) bool { return id(x) == cursor })
+		if start < 0 {
+			return nil, "", apigw.BadRequest("Invalid position specified")
+		}
+	}
+	end := len(all)
+	if limit > 0 {
+		end = min(start+limit, len(all))
+	}
+	next := ""
+	if end < len(all) {
+		next = id(all[end])
+	}
+	return all[start:end], next, nil
 }

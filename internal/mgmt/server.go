@@ -84,7 +84,7 @@ func New(svc *control.Service, auth Authenticator) *Server {
 	s := &Server{svc: svc, auth: auth}
 	for _, group := range [][]route{
 		s.accountRoutes(), s.apiKeyRoutes(), s.usagePlanRoutes(), s.usageRoutes(),
-		s.restApiRoutes(), s.resourceRoutes(), s.methodRoutes(), s.deploymentRoutes(), s.gatewayResponseRoutes(),
+		s.restApiRoutes(), s.resourceRoutes(), s.methodRoutes(), s.deploymentRoutes(), s.gatewayResponseRoutes(), s.authorizerRoutes(),
 		s.stageRoutes(), s.tagRoutes(), s.importRoutes(),
 	} {
 		for _, rt := range group {
