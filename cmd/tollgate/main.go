@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tollgate/tollgate/internal/authorizer"
 	"io"
 	stdlog "log"
 	"log/slog"
@@ -298,13 +299,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		src.RedisErrors = rl.Failures
 	}
 	backendLog := obs.NewBackendLog(log, 10, 20)
+	lambda := lambdaClient(cfg)
+	authorizers := &dataplane.Authorizers{Lambda: lambda, AccountID: cfg.AccountID,
+		Cognito: &authorizer.Cognito{Endpoint: cfg.CognitoEndpoint, Client: &http.Client{Transport: dataplane.NewTransport()}}}
+	authCache := authorizer.NewCache(nil)
 	dp := dataplane.NewCore(dataplane.Options{
-		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen, IAM: invoke},
+		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen, IAM: invoke, Authorizers: authorizers},
 		RateLimitHeaders: cfg.RateLimitHeaders,
 		Stats:            stats,
 		AccessLog:        accessLog,
 		AccountID:        cfg.AccountID,
-		Lambda:           lambdaClient(cfg),
+		Lambda:           lambda,
 		OnBackendFailure: func(f dataplane.BackendFailure) {
 			of := obs.BackendFailure{RequestID: f.RequestID, Status: f.Status, Err: f.Err}
 			if m := f.Method; m != nil {
@@ -327,6 +332,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			QuotaEntry: quotas.Entry,
 			Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },
 			Bucket:     bucketBinder(lim),
+			// Authorizer results outlive snapshots: a management write must not flush them.
+			AuthorizerCache: authCache,
 		}}
 	if err := syncer.Rebuild(ctx); err != nil {
 		return fmt.Errorf("loading the data-plane configuration: %w", err)

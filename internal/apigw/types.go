@@ -254,5 +254,8 @@ type Stage struct {
 	Tags                 map[string]string        `json:"tags,omitempty"`
 	CreatedDate          time.Time                `json:"createdDate"`
 	LastUpdatedDate      time.Time                `json:"lastUpdatedDate"`
-	Rev                  int64                    `json:"-"`
+	// AuthorizerCacheEpoch counts FlushStageAuthorizersCache calls: the data plane keys its
+	// authorizer cache with it, so a flush reaches every node through the store.
+	AuthorizerCacheEpoch int64 `json:"authorizerCacheEpoch,omitempty"`
+	Rev                  int64 `json:"-"`
 }

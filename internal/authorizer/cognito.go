@@ -74,11 +74,10 @@ func (c *Cognito) jwksURL(p Pool) string {
 	return strings.TrimRight(base, "/") + "/" + url.PathEscape(p.ID) + "/.well-known/jwks.json"
 }
 
-// Verify validates a raw token for a method: RS256 signature by a key of one of pools, iss of
-// that pool, exp in the future, token_use "id" or "access". A method with scopes wants an
-// access token whose scope claim holds one of them; a method without wants an ID token, as API
-// Gateway does. It returns the claims as a Result.
-func (c *Cognito) Verify(ctx context.Context, raw string, pools []Pool, scopes []string) (*Result, error) {
+// Verify validates a raw token: RS256 signature by a key of one of pools, iss of that pool,
+// exp in the future, token_use "id" or "access". The result holds the claims; whether they fit
+// a method (scopes) is AllowsScopes's question, so one cached result serves every method.
+func (c *Cognito) Verify(ctx context.Context, raw string, pools []Pool) (*Result, error) {
 	raw = strings.TrimSpace(raw)
 	if after, ok := cutPrefixFold(raw, "Bearer "); ok {
 		raw = strings.TrimSpace(after)
@@ -114,16 +113,16 @@ func (c *Cognito) Verify(ctx context.Context, raw string, pools []Pool, scopes [
 	if std.IssuedAt != nil && std.IssuedAt.Time().After(now.Add(5*time.Minute)) {
 		return nil, ErrUnauthorized
 	}
-	use, _ := all["token_use"].(string)
-	switch {
-	case len(scopes) > 0:
-		if use != "access" || !hasScope(all["scope"], scopes) {
-			return nil, ErrUnauthorized
-		}
-	case use != "id":
+	r := &Result{Claims: map[string]string{}, Expires: std.Expiry.Time()}
+	switch use, _ := all["token_use"].(string); use {
+	case "id":
+	case "access":
+		r.Access = true
+		s, _ := all["scope"].(string)
+		r.Scopes = strings.Fields(s)
+	default:
 		return nil, ErrUnauthorized
 	}
-	r := &Result{Claims: map[string]string{}}
 	for _, k := range sortedKeys(all) {
 		v, ok := scalar(all[k])
 		if !ok {
@@ -137,10 +136,18 @@ func (c *Cognito) Verify(ctx context.Context, raw string, pools []Pool, scopes [
 	return r, nil
 }
 
-func hasScope(claim any, want []string) bool {
-	s, _ := claim.(string)
-	for _, have := range strings.Fields(s) {
-		if slices.Contains(want, have) {
+// AllowsScopes reports whether a Cognito result may call a method with these
+// authorizationScopes: a method with scopes wants an access token holding one of them; a
+// method without wants an ID token, as API Gateway does.
+func (r *Result) AllowsScopes(scopes []string) bool {
+	if len(scopes) == 0 {
+		return !r.Access
+	}
+	if !r.Access {
+		return false
+	}
+	for _, s := range r.Scopes {
+		if slices.Contains(scopes, s) {
 			return true
 		}
 	}

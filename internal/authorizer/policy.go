@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 )
 
 // Result is what an authorizer established about a caller: a Lambda authorizer's answer, or
@@ -23,6 +24,11 @@ type Result struct {
 	Claims map[string]string
 	// PolicyJSON is the policy document as the function sent it, for TestInvokeAuthorizer.
 	PolicyJSON string
+	// Expires is a Cognito token's exp: a cached result stops admitting then.
+	Expires time.Time
+	// Access: a Cognito access token (not an ID token), with its scope claim's Scopes.
+	Access bool
+	Scopes []string
 }
 
 // KV is one context entry.

@@ -55,6 +55,9 @@ type Config struct {
 	TLSKeyFile         string // PEM private key of TLSCertFile
 	AllowReset         bool   // POST /_tollgate/reset wipes all state (test suites)
 	LambdaEndpoint     string // base URL of the Lambda Invoke API for AWS_PROXY integrations ("" = none)
+	// CognitoEndpoint serves user pools' JWKS at {URL}/{poolId}/.well-known/jwks.json ("" =
+	// AWS's https://cognito-idp.{region}.amazonaws.com).
+	CognitoEndpoint string
 	// Lambda credentials sign the Invoke calls (environment only); empty: the standard AWS_*
 	// variables; none at all: unsigned.
 	LambdaAccessKeyID, LambdaSecretAccessKey, LambdaSessionToken string
@@ -109,6 +112,7 @@ var options = []option{
 	{name: "tls-cert-file", def: "", doc: "PEM certificate (chain) to serve HTTPS on --addr and --gateway-addr, with --tls-key-file; both are re-read on SIGHUP; empty: plain HTTP", set: func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
 	{name: "tls-key-file", def: "", doc: "PEM private key of --tls-cert-file", set: func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
 	{name: "lambda-endpoint", def: "", doc: "base URL of a Lambda Invoke API (AWS, LocalStack or any server speaking it) that AWS_PROXY Lambda integrations call: POST {URL}/2015-03-31/functions/{functionArn}/invocations, SigV4-signed for lambda when credentials are set; empty: such methods answer 500", set: func(c *Config, v string) error { c.LambdaEndpoint = v; return nil }},
+	{name: "cognito-endpoint", def: "", doc: "base URL serving Cognito user pools' keys to COGNITO_USER_POOLS authorizers, at {URL}/{userPoolId}/.well-known/jwks.json; empty: AWS's https://cognito-idp.{region}.amazonaws.com (the issuer checked is always AWS's)", set: func(c *Config, v string) error { c.CognitoEndpoint = v; return nil }},
 	{name: "lambda-access-key-id", secret: true, doc: "access key id signing Lambda invocations (env TOLLGATE_LAMBDA_ACCESS_KEY_ID; default AWS_ACCESS_KEY_ID)", set: func(c *Config, v string) error { c.LambdaAccessKeyID = v; return nil }},
 	{name: "lambda-secret-access-key", secret: true, doc: "secret of --lambda-access-key-id (env TOLLGATE_LAMBDA_SECRET_ACCESS_KEY; default AWS_SECRET_ACCESS_KEY)", set: func(c *Config, v string) error { c.LambdaSecretAccessKey = v; return nil }},
 	{name: "allow-reset", kind: "bool", def: "false", doc: "FOR TEST SUITES: POST /_tollgate/reset wipes all state (keys, plans, APIs, usage); unsigned from loopback, signed otherwise", set: func(c *Config, v string) (err error) { c.AllowReset, err = strconv.ParseBool(v); return }},
@@ -356,6 +360,11 @@ func (c *Config) validate() error {
 	if c.LambdaEndpoint != "" {
 		if u, err := url.Parse(c.LambdaEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("--lambda-endpoint %q: must be an http:// or https:// URL", c.LambdaEndpoint))
+		}
+	}
+	if c.CognitoEndpoint != "" {
+		if u, err := url.Parse(c.CognitoEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--cognito-endpoint %q: must be an http:// or https:// URL", c.CognitoEndpoint))
 		}
 	}
 	if (c.LambdaAccessKeyID == "") != (c.LambdaSecretAccessKey == "") {

@@ -371,3 +371,17 @@ func (s *Service) DeleteAuthorizer(ctx context.Context, region, apiID, id string
 		return tx.PutRestApi(next)
 	})
 }
+
+// FlushStageAuthorizersCache empties the authorizer cache of a stage (202). The flush is a
+// count kept with the stage: every node's data plane keys its cache with it, so the flush
+// reaches all of them through the store, like any other change.
+func (s *Service) FlushStageAuthorizersCache(ctx context.Context, region, apiID, stage string) error {
+	return s.update(ctx, region, func(tx store.Tx) error {
+		st, err := loadStage(tx, apiID, stage)
+		if err != nil {
+			return err
+		}
+		st.AuthorizerCacheEpoch++
+		return tx.PutStage(st)
+	})
+}

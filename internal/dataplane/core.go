@@ -101,6 +101,11 @@ type Inbound interface {
 	Header(name string) string
 	// RawQuery is the query string as sent, without the "?".
 	RawQuery() string
+	// Headers lists every request header, canonical names, in order (it allocates: only REQUEST
+	// authorizers on a cache miss call it).
+	Headers() [][2]string
+	// Peer is the client's address, the request's Host and its protocol.
+	Peer() (sourceIP, host, protocol string)
 	// Signed returns the request as net/http's type with its whole body read (at most MaxPayload:
 	// more is ErrTooLarge), for a signature check; the integration still gets the body. Only
 	// AWS_IAM methods call it, so only they pay for reading and copying.
@@ -143,8 +148,11 @@ type Call struct {
 	Integrated         bool
 	// Rest is the request path after the stage, normalized (aliases the request).
 	Rest string
-	plan *plan
-	core *Core
+	// RequestID is the request's id; the engine sets it before Admit (it may alias the
+	// response's header buffer).
+	RequestID string
+	plan      *plan
+	core      *Core
 }
 
 // BackendFailed reports a request its integration failed (see Options.OnBackendFailure).
@@ -195,7 +203,7 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 	if contentLength > MaxPayload {
 		return ErrTooLarge
 	}
-	v := View{Method: r.Method(), Path: rest, In: r}
+	v := View{Method: r.Method(), Path: rest, In: r, RequestID: call.RequestID}
 	if api.ApiKeySource != "AUTHORIZER" {
 		v.APIKey = r.Header("X-Api-Key")
 	}

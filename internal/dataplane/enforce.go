@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/authorizer"
 	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/reqstats"
@@ -26,8 +27,10 @@ type View struct {
 	Path   string // after the stage, escaped, "" or "/" for the root
 	APIKey string // the x-api-key header, "" when absent
 	// In is the request, for the checks that need more of it than the above (AWS_IAM's
-	// signature); nil only in tests of methods that need none.
+	// signature, authorizers' identity sources); nil only in tests of methods that need none.
 	In Inbound
+	// RequestID is the request's id, for authorizer events.
+	RequestID string
 }
 
 // Outcome is the result of enforcement: Err != nil means reject with that gateway response.
@@ -35,7 +38,12 @@ type Outcome struct {
 	Method *snapshot.Method
 	Params snapshot.Params
 	Key    *snapshot.Key
-	Err    *GatewayError
+	// APIKey is the key value that admitted the request: the x-api-key header, or the
+	// authorizer's usageIdentifierKey when the API's key source is AUTHORIZER.
+	APIKey string
+	// Auth is what the method's authorizer established (nil without one).
+	Auth *authorizer.Result
+	Err  *GatewayError
 	// Throttle is the decision of the key's usage-plan bucket (zero when none applied), for the
 	// opt-in RateLimit headers.
 	Throttle limit.Decision
@@ -60,6 +68,9 @@ type Enforcer struct {
 	FailOpen bool
 	// IAM verifies the signature of AWS_IAM methods; nil refuses them all.
 	IAM IAMVerifier
+	// Authorizers run CUSTOM and COGNITO_USER_POOLS methods' authorizers; nil answers them
+	// 500, as an authorizer that cannot be reached.
+	Authorizers *Authorizers
 }
 
 // IAMVerifier checks a SigV4 signature for the service execute-api, scoped to region, over the
@@ -83,6 +94,14 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 			return
 		}
 	}
+	if m.Authorizer != nil {
+		if o.Auth, o.Err = e.Authorizers.Run(ctx, m, v, &o.Params, now); o.Err != nil {
+			return
+		}
+		if st.API.ApiKeySource == "AUTHORIZER" {
+			v.APIKey = o.Auth.UsageIdentifierKey
+		}
+	}
 	var b *snapshot.Binding
 	if m.ApiKeyRequired {
 		if v.APIKey == "" {
@@ -98,7 +117,7 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 			o.Err = ErrForbidden
 			return
 		}
-		o.Key, o.Plan = k, b.Plan
+		o.Key, o.Plan, o.APIKey = k, b.Plan, v.APIKey
 		var scope reqstats.Scope
 		if o.Throttle, scope = e.planThrottle(b, m, region.Name, now); !o.Throttle.Allowed {
 			o.Err, o.RetryAfter, o.Scope = ErrTooManyRequests, o.Throttle.RetryAfter, scope

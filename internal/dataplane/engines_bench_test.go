@@ -197,4 +197,6 @@ func (r benchIn) Header(name string) string {
 	}
 	return ""
 }
-func (r benchIn) RawQuery() string { return r.query }
+func (r benchIn) RawQuery() string               { return r.query }
+func (r benchIn) Headers() [][2]string           { return nil }
+func (r benchIn) Peer() (string, string, string) { return "", "", "" }

@@ -18,6 +18,8 @@ type GatewayError struct {
 	// $context.error.message.
 	ResponseType string
 	Message      string
+	// NullMessage: the body's message is JSON null ($context.error.messageString renders null).
+	NullMessage bool
 }
 
 func gw(status int, typ, responseType, body string) *GatewayError {
@@ -44,7 +46,25 @@ var (
 	ErrNetwork            = gw(http.StatusGatewayTimeout, "InternalServerErrorException", "INTEGRATION_FAILURE", `{"message": "Network error communicating with endpoint"}`)
 	ErrTooLarge           = gw(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "REQUEST_TOO_LARGE", `{"message":"Request Too Long"}`)
 	ErrServiceUnavailable = gw(http.StatusServiceUnavailable, "ServiceUnavailableException", "DEFAULT_5XX", `{"message":"Service Unavailable"}`)
+
+	// Authorizer outcomes, as API Gateway answers them: no identity, a failed validation
+	// expression or the function's "Unauthorized" error is 401; a policy that denies is 403
+	// with a capitalised "Message"; a function that fails, answers something that is not an
+	// authorizer answer, or cannot be reached is 500 AuthorizerConfigurationException with a
+	// null message.
+	ErrUnauthorized     = gw(http.StatusUnauthorized, "UnauthorizedException", "UNAUTHORIZED", `{"message":"Unauthorized"}`)
+	ErrTokenExpired     = gw(http.StatusUnauthorized, "UnauthorizedException", "UNAUTHORIZED", `{"message":"The incoming token has expired"}`)
+	ErrExplicitDeny     = gwMessage(http.StatusForbidden, "AccessDeniedException", "ACCESS_DENIED", "User is not authorized to access this resource with an explicit deny")
+	ErrNotAuthorized    = gwMessage(http.StatusForbidden, "AccessDeniedException", "ACCESS_DENIED", "User is not authorized to access this resource")
+	ErrAuthorizerConfig = &GatewayError{Status: http.StatusInternalServerError, Type: "AuthorizerConfigurationException", ResponseType: "AUTHORIZER_CONFIGURATION_ERROR", Body: []byte(`{"message":null}`), NullMessage: true}
 )
+
+// gwMessage is a gateway response whose body spells the member "Message", as API Gateway's
+// authorizer denials do.
+func gwMessage(status int, typ, responseType, message string) *GatewayError {
+	b, _ := json.Marshal(struct{ Message string }{message})
+	return &GatewayError{Status: status, Type: typ, Body: b, ResponseType: responseType, Message: message}
+}
 
 // notDeployed is the answer for an API id that has no deployed stage (LocalStack's text; on AWS
 // the host would not resolve).

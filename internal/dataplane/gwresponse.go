@@ -94,10 +94,21 @@ func (c *Call) contextValue(name string, gerr *GatewayError, in Inbound, request
 	if v, ok := strings.CutPrefix(name, "stageVariables."); ok {
 		return c.Stage.Variables[v]
 	}
-	switch strings.TrimPrefix(name, "context.") {
+	name = strings.TrimPrefix(name, "context.")
+	if k, ok := strings.CutPrefix(name, "authorizer."); ok {
+		if c.Auth != nil {
+			v, _ := c.Auth.Lookup(k)
+			return v
+		}
+		return ""
+	}
+	switch name {
 	case "error.message":
 		return gerr.Message
 	case "error.messageString":
+		if gerr.NullMessage {
+			return "null"
+		}
 		return jsonQuote(gerr.Message)
 	case "error.responseType":
 		return gerr.ResponseType
@@ -125,6 +136,9 @@ func (c *Call) contextValue(name string, gerr *GatewayError, in Inbound, request
 		if c.Key != nil {
 			return c.Key.ID
 		}
+	case "identity.sourceIp":
+		ip, _, _ := in.Peer()
+		return ip
 	case "domainName":
 		return in.Header("Host")
 	}

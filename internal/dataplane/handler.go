@@ -36,6 +36,27 @@ func (n netIn) Method() string            { return n.r.Method }
 func (n netIn) Header(name string) string { return headerGet(n.r.Header, name) }
 func (n netIn) RawQuery() string          { return n.r.URL.RawQuery }
 
+// Headers lists the request's headers with Host first (net/http keeps it apart).
+func (n netIn) Headers() [][2]string {
+	out := make([][2]string, 0, len(n.r.Header)+1)
+	out = append(out, [2]string{"Host", n.r.Host})
+	for k, vs := range n.r.Header {
+		for _, v := range vs {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	return out
+}
+
+// Peer is the client address (IPv4-mapped addresses unmapped), Host and protocol.
+func (n netIn) Peer() (string, string, string) {
+	var ip string
+	if ap, err := netip.ParseAddrPort(n.r.RemoteAddr); err == nil {
+		ip = ap.Addr().Unmap().String()
+	}
+	return ip, n.r.Host, n.r.Proto
+}
+
 // Signed reads the body whole (up to the payload limit) and puts it back for the integration.
 func (n netIn) Signed() (*http.Request, []byte, *GatewayError) {
 	r := n.r
@@ -96,6 +117,7 @@ func (h *Handler) serve(w http.ResponseWriter, raw http.ResponseWriter, r *http.
 	}
 	hdr[ApigwIDHeader] = []string{string(AppendApigwID(nil))}
 	in := netIn{r}
+	call.RequestID = headerGet(hdr, RequestIDHeader)
 	gerr := h.Admit(r.Context(), in, r.Host, r.URL.EscapedPath(), r.ContentLength, call)
 	h.LimitHeaders(call, gerr, headerSink{hdr})
 	if gerr != nil {
@@ -130,16 +152,8 @@ func serveLambda(w http.ResponseWriter, r *http.Request, in netIn, call *Call) {
 		ErrTooLarge.write(w)
 		return
 	}
-	lr := LambdaRequest{Body: body, Host: r.Host, Protocol: r.Proto, RequestID: headerGet(w.Header(), RequestIDHeader), Start: call.Now}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		lr.SourceIP = ap.Addr().Unmap().String()
-	}
-	lr.Headers = append(lr.Headers, [2]string{"Host", r.Host})
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			lr.Headers = append(lr.Headers, [2]string{k, v})
-		}
-	}
+	lr := LambdaRequest{Body: body, Headers: in.Headers(), RequestID: headerGet(w.Header(), RequestIDHeader), Start: call.Now}
+	lr.SourceIP, lr.Host, lr.Protocol = in.Peer()
 	reply, gerr := call.InvokeLambda(r.Context(), in, &lr)
 	if gerr != nil {
 		gerr.write(w)

@@ -97,6 +97,9 @@ type proxyContext struct {
 	Protocol          string        `json:"protocol"`
 	DomainName        string        `json:"domainName"`
 	Identity          proxyIdentity `json:"identity"`
+	// Authorizer is what the method's authorizer established: principalId and its context
+	// entries, or a Cognito token's claims.
+	Authorizer map[string]any `json:"authorizer,omitempty"`
 }
 
 type proxyIdentity struct {
@@ -117,7 +120,11 @@ func (c *Call) InvokeLambdaProxy(ctx context.Context, l *Lambda, in Inbound, r *
 	if !ok || l == nil || l.Endpoint == "" || c.plan.in.HTTPMethod != http.MethodPost {
 		return LambdaReply{}, ErrInternal
 	}
-	event, err := json.Marshal(c.proxyEvent(in, r))
+	var account string
+	if c.core != nil {
+		account = c.core.accountID
+	}
+	event, err := json.Marshal(c.proxyEvent(in, r, account))
 	if err != nil {
 		return LambdaReply{}, ErrInternal
 	}
@@ -327,7 +334,7 @@ func binaryAccepted(types []string, accept string) bool {
 }
 
 // proxyEvent builds the version 1.0 proxy event of the call.
-func (c *Call) proxyEvent(in Inbound, r *LambdaRequest) *proxyEvent {
+func (c *Call) proxyEvent(in Inbound, r *LambdaRequest, account string) *proxyEvent {
 	st, m := c.Stage, c.Method
 	// path is the request path without the stage; requestContext.path has the stage.
 	ev := &proxyEvent{Resource: m.ResourcePath, Path: c.Rest, HTTPMethod: in.Method()}
@@ -377,17 +384,26 @@ func (c *Call) proxyEvent(in Inbound, r *LambdaRequest) *proxyEvent {
 	rc.RequestID, rc.ExtendedRequestID, rc.Protocol, rc.DomainName = r.RequestID, r.RequestID, r.Protocol, r.Host
 	rc.RequestTime = r.Start.UTC().Format("02/Jan/2006:15:04:05 -0700")
 	rc.RequestTimeEpoch = r.Start.UnixMilli()
-	if c.core != nil {
-		rc.AccountID = c.core.accountID
-	}
+	rc.AccountID = account
 	rc.Identity.SourceIP = r.SourceIP
 	if ua := in.Header("User-Agent"); ua != "" {
 		rc.Identity.UserAgent = &ua
 	}
 	if c.Key != nil {
-		// The function receives the key that admitted the request, as API Gateway passes it.
-		key, id := in.Header("X-Api-Key"), c.Key.ID
+		// The function receives the key that admitted the request, as API Gateway passes it
+		// (the authorizer's usageIdentifierKey when the key source is AUTHORIZER).
+		key, id := c.APIKey, c.Key.ID
 		rc.Identity.APIKey, rc.Identity.APIKeyID = &key, &id
+	}
+	if a := c.Auth; a != nil {
+		rc.Authorizer = map[string]any{"principalId": a.PrincipalID}
+		if a.Claims != nil {
+			rc.Authorizer["claims"] = a.Claims
+		} else {
+			for _, kv := range a.Context {
+				rc.Authorizer[kv.Key] = kv.Value
+			}
+		}
 	}
 	return ev
 }

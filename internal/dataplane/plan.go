@@ -66,10 +66,14 @@ const (
 	exprStage
 	exprResourcePath
 	exprHTTPMethod
+	// exprAuthorizer is context.authorizer.X: principalId, a context key of the Lambda
+	// authorizer's answer, or claims.X of a Cognito token.
+	exprAuthorizer
 )
 
 // expr is a parsed request-parameter mapping value: method.request.{path|querystring|header}.X,
-// 'static', stageVariables.X or context.{apiId,stage,resourcePath,httpMethod}.
+// 'static', stageVariables.X, context.{apiId,stage,resourcePath,httpMethod} or
+// context.authorizer.X.
 type expr struct {
 	kind exprKind
 	arg  string
@@ -87,6 +91,8 @@ func parseExpr(s string) expr {
 		return expr{exprHeader, http.CanonicalHeaderKey(s[len("method.request.header."):])}
 	case strings.HasPrefix(s, "stageVariables."):
 		return expr{exprStageVar, s[len("stageVariables."):]}
+	case strings.HasPrefix(s, "context.authorizer.") && len(s) > len("context.authorizer."):
+		return expr{exprAuthorizer, s[len("context.authorizer."):]}
 	}
 	switch s {
 	case "context.apiId":

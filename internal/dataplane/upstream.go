@@ -319,6 +319,12 @@ func (c *Call) eval(e expr, r Inbound) (string, bool) {
 		return c.Method.ResourcePath, true
 	case exprHTTPMethod:
 		return r.Method(), true
+	case exprAuthorizer:
+		if c.Auth == nil {
+			return "", false
+		}
+		v, ok := c.Auth.Lookup(e.arg)
+		return v, ok && v != ""
 	}
 	return "", false
 }

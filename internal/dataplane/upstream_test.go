@@ -13,6 +13,10 @@ func (r *testIn) Method() string        { return r.method }
 func (r *testIn) Header(string) string  { return "" }
 func (r *testIn) RawQuery() string      { return r.query }
 func (r *testIn) SetHeader(_, _ string) {}
+func (r *testIn) Headers() [][2]string  { return nil }
+func (r *testIn) Peer() (string, string, string) {
+	return "", "", ""
+}
 func (r *testIn) Signed() (*http.Request, []byte, *GatewayError) {
 	return nil, nil, ErrBadRequest
 }

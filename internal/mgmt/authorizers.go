@@ -18,6 +18,7 @@ func (s *Server) authorizerRoutes() []route {
 		{method: http.MethodGet, pattern: one, op: "GetAuthorizer", h: s.getAuthorizer},
 		{method: http.MethodPatch, pattern: one, op: "UpdateAuthorizer", h: s.updateAuthorizer},
 		{method: http.MethodDelete, pattern: one, op: "DeleteAuthorizer", h: s.deleteAuthorizer},
+		{method: http.MethodDelete, pattern: "/restapis/{restapi_id}/stages/{stage_name}/cache/authorizers", op: "FlushStageAuthorizersCache", h: s.flushAuthorizersCache},
 	}
 }
 
@@ -71,6 +72,14 @@ func (s *Server) updateAuthorizer(w http.ResponseWriter, r *Request) error {
 
 func (s *Server) deleteAuthorizer(w http.ResponseWriter, r *Request) error {
 	if err := s.svc.DeleteAuthorizer(r.Context(), r.Region, r.Param("restapi_id"), r.Param("authorizer_id")); err != nil {
+		return err
+	}
+	awswire.WriteEmpty(w, http.StatusAccepted)
+	return nil
+}
+
+func (s *Server) flushAuthorizersCache(w http.ResponseWriter, r *Request) error {
+	if err := s.svc.FlushStageAuthorizersCache(r.Context(), r.Region, r.Param("restapi_id"), r.Param("stage_name")); err != nil {
 		return err
 	}
 	awswire.WriteEmpty(w, http.StatusAccepted)

@@ -7,6 +7,7 @@ package snapshot
 
 import (
 	"crypto/sha256"
+	"github.com/tollgate/tollgate/internal/authorizer"
 	"regexp"
 	"slices"
 	"strconv"
@@ -114,7 +115,9 @@ type Stage struct {
 	// BinaryMediaTypes are the deployment's (the API's at deployment time): request bodies of
 	// these types reach a Lambda proxy integration base64-encoded.
 	BinaryMediaTypes []string
-	root             *node
+	// Authorizers are the deployment's authorizers by id.
+	Authorizers map[string]*Authorizer
+	root        *node
 }
 
 // Method is a deployed method, compiled with what enforcement needs.
@@ -134,6 +137,10 @@ type Method struct {
 	// RequestParameters of the method (method.request.* → required).
 	RequestParameters map[string]bool
 	Integration       *Integration
+	// Authorizer runs before the API key check (CUSTOM and COGNITO_USER_POOLS methods; nil
+	// otherwise). Scopes are the method's authorizationScopes (Cognito access tokens).
+	Authorizer *Authorizer
+	Scopes     []string
 }
 
 // Integration is a compiled integration.
@@ -260,6 +267,8 @@ type Binder struct {
 	// Stats, if set, gives every method, stage and plan of a build its statistics objects, the
 	// same ones as the previous build's for the same labels.
 	Stats *reqstats.Registry
+	// AuthorizerCache, if set, holds authorizer results across builds (nil: none cached).
+	AuthorizerCache *authorizer.Cache
 }
 
 // Plan is a usage plan as enforced.
@@ -395,6 +404,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 		}
 		cs.Responses = compileGatewayResponses(d.GatewayResponses)
 		cs.BinaryMediaTypes = d.BinaryMediaTypes
+		cs.Authorizers = compileAuthorizers(cs, d, st.AuthorizerCacheEpoch, bind)
 		if als := st.AccessLogSettings; als != nil && als.Format != "" {
 			cs.AccessLog = accesslog.Compile(als.Format)
 		}
@@ -517,6 +527,15 @@ func compileMethod(st *Stage, path string, m *apigw.Method, settings map[string]
 	}
 	if m.Integration != nil {
 		cm.Integration = compileIntegration(m.Integration)
+	}
+	if m.AuthorizationType == "CUSTOM" || m.AuthorizationType == "COGNITO_USER_POOLS" {
+		// An authorizer the deployment lacks cannot happen (methods are checked when written);
+		// should it, the method refuses every request rather than run unauthorized.
+		cm.Authorizer = st.Authorizers[m.AuthorizerID]
+		if cm.Authorizer == nil {
+			cm.Authorizer = &Authorizer{ID: m.AuthorizerID}
+		}
+		cm.Scopes = m.AuthorizationScopes
 	}
 	return cm
 }

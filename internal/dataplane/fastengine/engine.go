@@ -238,6 +238,7 @@ func (e *Engine) serve(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplan
 	h.SetCanonical(hdrRequestID, dataplane.AppendRequestID(id[:0]))
 	h.SetCanonical(hdrApigwID, dataplane.AppendApigwID(id[:0]))
 	in := fastIn{ctx}
+	call.RequestID = b2s(h.Peek(dataplane.RequestIDHeader))
 	gerr := e.core.Admit(background, in, b2s(ctx.Host()), b2s(ctx.Request.URI().PathOriginal()), int64(ctx.Request.Header.ContentLength()), call)
 	e.core.LimitHeaders(call, gerr, respHeaders{h})
 	if gerr != nil {
@@ -281,14 +282,8 @@ func (e *Engine) serveLambda(ctx *fasthttp.RequestCtx, call *dataplane.Call) *da
 	} else {
 		body = ctx.Request.Body()
 	}
-	lr := dataplane.LambdaRequest{Body: body, Host: string(ctx.Host()), Protocol: string(ctx.Request.Header.Protocol()),
-		RequestID: string(ctx.Response.Header.Peek(dataplane.RequestIDHeader)), Start: call.Now}
-	if a, ok := clientAddr(ctx); ok {
-		lr.SourceIP = a.Unmap().String()
-	}
-	for k, v := range ctx.Request.Header.All() {
-		lr.Headers = append(lr.Headers, [2]string{http.CanonicalHeaderKey(string(k)), string(v)})
-	}
+	lr := dataplane.LambdaRequest{Body: body, Headers: in.Headers(), RequestID: string(ctx.Response.Header.Peek(dataplane.RequestIDHeader)), Start: call.Now}
+	lr.SourceIP, lr.Host, lr.Protocol = in.Peer()
 	reply, gerr := call.InvokeLambda(background, in, &lr)
 	if gerr != nil {
 		call.BackendFailed(lr.RequestID, gerr, errLambda)
@@ -341,6 +336,24 @@ type fastIn struct{ ctx *fasthttp.RequestCtx }
 func (f fastIn) Method() string            { return b2s(f.ctx.Method()) }
 func (f fastIn) Header(name string) string { return b2s(f.ctx.Request.Header.Peek(name)) }
 func (f fastIn) RawQuery() string          { return b2s(f.ctx.URI().QueryString()) }
+
+// Headers copies the request's headers (canonical names), Host included.
+func (f fastIn) Headers() [][2]string {
+	var out [][2]string
+	for k, v := range f.ctx.Request.Header.All() {
+		out = append(out, [2]string{http.CanonicalHeaderKey(string(k)), string(v)})
+	}
+	return out
+}
+
+// Peer is the client address (IPv4-mapped addresses unmapped), Host and protocol, copied.
+func (f fastIn) Peer() (string, string, string) {
+	var ip string
+	if a, ok := clientAddr(f.ctx); ok {
+		ip = a.Unmap().String()
+	}
+	return ip, string(f.ctx.Host()), string(f.ctx.Request.Header.Protocol())
+}
 
 // Signed reads the streamed body whole (up to the payload limit), hands it back to the request as
 // a stream of known length for the integration, and builds the net/http view a signature check
