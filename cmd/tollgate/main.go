@@ -358,6 +358,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Insecure: cfg.InsecureSkipAuth,
 	})
 	api := mgmt.New(svc, auth)
+	api.Authorizers = authorizers
 	api.AfterWrite = syncer.Sync
 	if cfg.AllowReset {
 		log.Warn("--allow-reset is on: POST /_tollgate/reset wipes all state")

@@ -3,6 +3,9 @@ package mgmt
 import (
 	"net/http"
 
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/authorizer"
+
 	"github.com/tollgate/tollgate/internal/apigw/patch"
 	"github.com/tollgate/tollgate/internal/awswire"
 	"github.com/tollgate/tollgate/internal/control"
@@ -18,6 +21,7 @@ func (s *Server) authorizerRoutes() []route {
 		{method: http.MethodGet, pattern: one, op: "GetAuthorizer", h: s.getAuthorizer},
 		{method: http.MethodPatch, pattern: one, op: "UpdateAuthorizer", h: s.updateAuthorizer},
 		{method: http.MethodDelete, pattern: one, op: "DeleteAuthorizer", h: s.deleteAuthorizer},
+		{method: http.MethodPost, pattern: one, op: "TestInvokeAuthorizer", h: s.testInvokeAuthorizer},
 		{method: http.MethodDelete, pattern: "/restapis/{restapi_id}/stages/{stage_name}/cache/authorizers", op: "FlushStageAuthorizersCache", h: s.flushAuthorizersCache},
 	}
 }
@@ -83,5 +87,23 @@ func (s *Server) flushAuthorizersCache(w http.ResponseWriter, r *Request) error 
 		return err
 	}
 	awswire.WriteEmpty(w, http.StatusAccepted)
+	return nil
+}
+
+// testInvokeAuthorizer runs an authorizer as written against a test request, through the data
+// plane's authorizer runner (Server.Authorizers); without one it is a 500.
+func (s *Server) testInvokeAuthorizer(w http.ResponseWriter, r *Request) error {
+	var in authorizer.TestInput
+	if err := decode(r.Body, &in); err != nil {
+		return err
+	}
+	a, err := s.svc.GetAuthorizer(r.Context(), r.Region, r.Param("restapi_id"), r.Param("authorizer_id"))
+	if err != nil {
+		return err
+	}
+	if s.Authorizers == nil {
+		return apigw.Errorf(apigw.KindInternal, "Internal server error")
+	}
+	awswire.WriteJSON(w, http.StatusOK, s.Authorizers.TestInvoke(r.Context(), r.Region, r.Param("restapi_id"), a, in))
 	return nil
 }

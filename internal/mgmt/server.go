@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tollgate/tollgate/internal/authorizer"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,6 +78,14 @@ type Server struct {
 	// Reset, when set (--allow-reset), wipes all state for POST /_tollgate/reset; nil: the path
 	// is unknown, as any other.
 	Reset func(ctx context.Context) error
+	// Authorizers runs TestInvokeAuthorizer (the data plane's runner, so a test answers as a
+	// request would be answered); nil: the operation answers 500.
+	Authorizers AuthorizerTester
+}
+
+// AuthorizerTester runs an authorizer as written for TestInvokeAuthorizer.
+type AuthorizerTester interface {
+	TestInvoke(ctx context.Context, region, apiID string, a *apigw.Authorizer, in authorizer.TestInput) authorizer.TestOutput
 }
 
 // New builds the management API over svc, authenticating with auth.

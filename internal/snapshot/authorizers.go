@@ -52,21 +52,7 @@ func compileAuthorizers(st *Stage, d *apigw.Deployment, epoch int64, bind *Binde
 	}
 	out := make(map[string]*Authorizer, len(d.Authorizers))
 	for _, a := range d.Authorizers {
-		ca := &Authorizer{ID: a.ID, Type: a.Type, URI: a.AuthorizerURI}
-		for _, src := range strings.Split(a.IdentitySource, ",") {
-			if s, ok := parseSource(strings.TrimSpace(src)); ok {
-				ca.Sources = append(ca.Sources, s)
-			}
-		}
-		if a.IdentityValidationExpression != "" && a.Type != apigw.AuthorizerRequest {
-			// Validated when written; anchored, as API Gateway matches the whole token.
-			ca.Validation, _ = regexp.Compile(`^(?:` + a.IdentityValidationExpression + `)$`)
-		}
-		for _, arn := range a.ProviderARNs {
-			if region, pool, ok := userPool(arn); ok {
-				ca.Pools = append(ca.Pools, authorizer.Pool{Region: region, ID: pool})
-			}
-		}
+		ca := CompileAuthorizer(a)
 		if ttl := a.EffectiveTTL(); ttl > 0 && bind.AuthorizerCache != nil {
 			key := authorizer.ScopeKey{Region: st.API.Region.Name, API: st.API.ID, Stage: st.Name, Deployment: d.ID, Authorizer: a.ID, Epoch: epoch}
 			ca.Cache = bind.AuthorizerCache.Scope(key, time.Duration(ttl)*time.Second)
@@ -74,6 +60,27 @@ func compileAuthorizers(st *Stage, d *apigw.Deployment, epoch int64, bind *Binde
 		out[a.ID] = ca
 	}
 	return out
+}
+
+// CompileAuthorizer compiles one authorizer, without a cache (TestInvokeAuthorizer runs the
+// authorizer as written, outside any deployment).
+func CompileAuthorizer(a *apigw.Authorizer) *Authorizer {
+	ca := &Authorizer{ID: a.ID, Type: a.Type, URI: a.AuthorizerURI}
+	for _, src := range strings.Split(a.IdentitySource, ",") {
+		if s, ok := parseSource(strings.TrimSpace(src)); ok {
+			ca.Sources = append(ca.Sources, s)
+		}
+	}
+	if a.IdentityValidationExpression != "" && a.Type != apigw.AuthorizerRequest {
+		// Validated when written; anchored, as API Gateway matches the whole token.
+		ca.Validation, _ = regexp.Compile(`^(?:` + a.IdentityValidationExpression + `)$`)
+	}
+	for _, arn := range a.ProviderARNs {
+		if region, pool, ok := userPool(arn); ok {
+			ca.Pools = append(ca.Pools, authorizer.Pool{Region: region, ID: pool})
+		}
+	}
+	return ca
 }
 
 // parseSource reads an identity source expression.

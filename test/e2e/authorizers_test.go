@@ -352,3 +352,59 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 10 s")
 }
+
+// TestInvokeAuthorizer runs a TOKEN and a REQUEST authorizer as written, through the Invoke
+// API, with the answer's principal and policy; a missing identity is 401 without a run.
+func TestInvokeAuthorizer(t *testing.T) {
+	fl := startFakeLambda(t)
+	fl.fns["auth"] = func(ev map[string]any, w http.ResponseWriter) {
+		if ev["type"] == "TOKEN" && ev["authorizationToken"] != "good" {
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			writeJSON(w, map[string]any{"errorMessage": "Unauthorized"})
+			return
+		}
+		writeJSON(w, policyAnswer("p-"+fmt.Sprint(ev["type"]), "Allow", fmt.Sprint(ev["methodArn"]), ""))
+	}
+	s := &server{harness.Start(t, harness.Options{Args: []string{"--lambda-endpoint", fl.URL}})}
+	c := s.client("us-east-1")
+	api, err := c.CreateRestApi(ctx(t), &apigateway.CreateRestApiInput{Name: aws.String("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.CreateAuthorizer(ctx(t), &apigateway.CreateAuthorizerInput{RestApiId: api.Id, Name: aws.String("tok"), Type: types.AuthorizerTypeToken,
+		AuthorizerUri: aws.String(fmt.Sprintf(lambdaURI, "auth")), IdentitySource: aws.String("method.request.header.Authorization")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := c.CreateAuthorizer(ctx(t), &apigateway.CreateAuthorizerInput{RestApiId: api.Id, Name: aws.String("req"), Type: types.AuthorizerTypeRequest,
+		AuthorizerUri: aws.String(fmt.Sprintf(lambdaURI, "auth")), IdentitySource: aws.String("method.request.querystring.user")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id     *string
+		in     apigateway.TestInvokeAuthorizerInput
+		status int32
+		pid    string
+	}{
+		{tok.Id, apigateway.TestInvokeAuthorizerInput{Headers: map[string]string{"Authorization": "good"}}, 200, "p-TOKEN"},
+		{tok.Id, apigateway.TestInvokeAuthorizerInput{Headers: map[string]string{"Authorization": "bad"}}, 401, ""},
+		{tok.Id, apigateway.TestInvokeAuthorizerInput{}, 401, ""},
+		{req.Id, apigateway.TestInvokeAuthorizerInput{PathWithQueryString: aws.String("/pets?user=ann")}, 200, "p-REQUEST"},
+	} {
+		tc.in.RestApiId, tc.in.AuthorizerId = api.Id, tc.id
+		out, err := c.TestInvokeAuthorizer(ctx(t), &tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.ClientStatus != tc.status || aws.ToString(out.PrincipalId) != tc.pid || out.Log == nil {
+			t.Errorf("%s %v: status %d principal %q", *tc.id, tc.in.Headers, out.ClientStatus, aws.ToString(out.PrincipalId))
+		}
+		if tc.status == 200 && !strings.Contains(aws.ToString(out.Policy), "ESTestInvoke-stage/GET/") {
+			t.Errorf("policy %s: want the test stage's method ARN", aws.ToString(out.Policy))
+		}
+	}
+	if _, err := c.TestInvokeAuthorizer(ctx(t), &apigateway.TestInvokeAuthorizerInput{RestApiId: api.Id, AuthorizerId: aws.String("nosuch")}); err == nil || !strings.Contains(err.Error(), "NotFoundException") {
+		t.Fatalf("unknown authorizer: %v", err)
+	}
+}
