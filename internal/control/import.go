@@ -88,6 +88,10 @@ func (s *Service) ImportRestApi(ctx context.Context, region string, in ImportInp
 	if err := checkImportedGatewayResponses(res.GatewayResponses); err != nil {
 		return nil, nil, err
 	}
+	if err := s.checkImportedAuthorizers(res.Authorizers); err != nil {
+		return nil, nil, err
+	}
+	a.Authorizers = res.Authorizers
 	a.Name, a.Description, a.Version = res.Name, res.Description, res.Version
 	if res.ApiKeySource != "" {
 		a.ApiKeySource = res.ApiKeySource
@@ -167,6 +171,10 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 		opts := s.importOptions(in)
 		opts.RootID = cur.RootResourceID
 		opts.ExistingIDs = pathIDs(cur.Resources)
+		opts.ExistingAuthorizers = map[string]string{}
+		for _, au := range cur.Authorizers {
+			opts.ExistingAuthorizers[au.Name] = au.ID
+		}
 		opts.NewID = freshIDs(cur.Resources)
 		res, err := doc.Convert(opts)
 		if err != nil {
@@ -179,6 +187,9 @@ func (s *Service) PutRestApi(ctx context.Context, region, id string, in ImportIn
 			return err
 		}
 		if err := checkImportedGatewayResponses(res.GatewayResponses); err != nil {
+			return err
+		}
+		if err := s.checkImportedAuthorizers(res.Authorizers); err != nil {
 			return err
 		}
 		if err := failOnWarnings(in, res.Warnings); err != nil {
@@ -282,6 +293,7 @@ func overwriteApi(a *apigw.RestApi, res *openapi.Result) {
 	a.MinimumCompressionSize = res.MinimumCompressionSize
 	a.Policy = compactPolicy(res.Policy)
 	a.GatewayResponses = res.GatewayResponses
+	a.Authorizers = res.Authorizers
 	applyEndpointExtension(a, res)
 	a.Resources = res.Resources
 	a.Models = unionStrings(DefaultModels, res.Models)
@@ -321,6 +333,7 @@ func mergeApi(a, cur *apigw.RestApi, res *openapi.Result) error {
 		a.GatewayResponses = merged
 	}
 	applyEndpointExtension(a, res)
+	a.Authorizers = mergeAuthorizers(cur.Authorizers, res.Authorizers)
 	a.Models = unionStrings(a.Models, res.Models)
 	a.Resources = apigw.CloneResources(cur.Resources)
 	for _, r := range res.Resources {
@@ -383,4 +396,28 @@ func checkImportedGatewayResponses(grs map[string]*apigw.GatewayResponse) error 
 		}
 	}
 	return nil
+}
+
+// checkImportedAuthorizers refuses what CreateAuthorizer refuses.
+func (s *Service) checkImportedAuthorizers(list []*apigw.Authorizer) error {
+	for _, a := range list {
+		if err := s.ValidateAuthorizer(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeAuthorizers is PutRestApi merge's authorizer set: the document's replace the API's of the
+// same name (keeping the id, which Convert reused), the others are kept.
+func mergeAuthorizers(cur, doc []*apigw.Authorizer) []*apigw.Authorizer {
+	out := apigw.CloneAuthorizers(cur)
+	for _, a := range doc {
+		if i := slices.IndexFunc(out, func(x *apigw.Authorizer) bool { return x.ID == a.ID }); i >= 0 {
+			out[i] = a
+		} else {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -33,6 +33,9 @@ type Options struct {
 	ExistingIDs map[string]string
 	// NewID returns a fresh resource id; nil means apigw.NewID(apigw.ResourceIDLen).
 	NewID func() string
+	// ExistingAuthorizers maps the names of the API's authorizers to their ids (PutRestApi), so
+	// that a scheme of the same name keeps its authorizer's id.
+	ExistingAuthorizers map[string]string
 }
 
 // Result is what a document defines. Empty strings and nil pointers / slices mean "the document
@@ -45,6 +48,8 @@ type Result struct {
 	ApiKeySource string
 	// GatewayResponses is x-amazon-apigateway-gateway-responses by type; nil when absent.
 	GatewayResponses map[string]*apigw.GatewayResponse
+	// Authorizers are the security schemes' x-amazon-apigateway-authorizer, by scheme name.
+	Authorizers []*apigw.Authorizer
 	// BinaryMediaTypes is x-amazon-apigateway-binary-media-types; nil when absent.
 	BinaryMediaTypes []string
 	// Policy is x-amazon-apigateway-policy as compact JSON text.
@@ -71,6 +76,7 @@ type conv struct {
 	byPath map[string]*apigw.Resource
 	order  []*apigw.Resource
 	err    error // the first refusal: a setting the gateway could not enforce
+	authz  map[string]*apigw.Authorizer
 }
 
 // refuse fails the import: the document asks for a check Tollgate cannot enforce, and building
@@ -104,6 +110,7 @@ func (d *Document) Convert(opts Options) (*Result, error) {
 		return nil, err
 	}
 	c.collectModels()
+	c.authorizers()
 	root := &apigw.Resource{ID: opts.RootID}
 	c.byPath["/"] = root
 	c.order = append(c.order, root)

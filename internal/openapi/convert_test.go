@@ -195,7 +195,6 @@ func TestConvertWarnings(t *testing.T) {
 	wantAll := []string{
 		"Unsupported extension 'x-amazon-apigateway-importexport-version' was ignored",
 		"Request validators are not supported: x-amazon-apigateway-request-validators was ignored",
-		"Authorizers are not supported: the authorizer of security scheme 'lambda_auth' was not created",
 		"Parameter 'session' in 'cookie' of method 'GET /secure' is not supported and was ignored",
 		`Response '2XX' of method 'GET /secure' was ignored: the status code must match [1-5]\d\d`,
 		"Request validators are not supported: x-amazon-apigateway-request-validator of method 'GET /secure' was ignored",
@@ -222,7 +221,6 @@ func TestConvertRefusesUnenforceableAuth(t *testing.T) {
       scheme: bearer
 `
 	for name, c := range map[string]struct{ op, want string }{
-		"authorizer":       {"security: [{lambda_auth: []}]", "Authorizers are not supported: security scheme 'lambda_auth' of method 'GET /s' cannot be enforced"},
 		"http bearer":      {"security: [{bearer: []}]", "Security scheme 'bearer' (type http) of method 'GET /s' is not supported and cannot be enforced"},
 		"auth type CUSTOM": {"x-amazon-apigateway-auth: {type: CUSTOM}", "Unsupported x-amazon-apigateway-auth type 'CUSTOM' of method 'GET /s': only NONE and AWS_IAM can be enforced"},
 	} {
@@ -237,6 +235,95 @@ func TestConvertRefusesUnenforceableAuth(t *testing.T) {
 				t.Fatalf("Convert: %v\nwant %s", err, c.want)
 			}
 		})
+	}
+}
+
+// TestConvertAuthorizers: every scheme with x-amazon-apigateway-authorizer becomes an
+// authorizer named after it (used or not); operations that reference one are CUSTOM or
+// COGNITO_USER_POOLS on it, with the requirement's scopes; root-level security applies to
+// operations without their own; a TOKEN scheme without identitySource reads its header.
+func TestConvertAuthorizers(t *testing.T) {
+	const doc = `swagger: "2.0"
+info: {title: t, version: "1"}
+security: [{req: []}]
+paths:
+  /tok:
+    get:
+      security: [{tok: []}]
+      responses: {"200": {description: ok}}
+  /pool:
+    get:
+      security: [{pool: [pets/read, pets/write]}]
+      responses: {"200": {description: ok}}
+  /default:
+    get:
+      responses: {"200": {description: ok}}
+securityDefinitions:
+  tok:
+    type: apiKey
+    name: Auth
+    in: header
+    x-amazon-apigateway-authtype: oauth2
+    x-amazon-apigateway-authorizer:
+      type: token
+      authorizerUri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:a/invocations
+      authorizerResultTtlInSeconds: 60
+      identityValidationExpression: "^Bearer .+$"
+  req:
+    type: apiKey
+    name: Unused
+    in: header
+    x-amazon-apigateway-authorizer:
+      type: request
+      authorizerUri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:b/invocations
+      identitySource: method.request.header.X-Token, method.request.querystring.q
+      authorizerResultTtlInSeconds: "0"
+  pool:
+    type: apiKey
+    name: Authorization
+    in: header
+    x-amazon-apigateway-authorizer:
+      type: cognito_user_pools
+      providerARNs: [arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbC]
+  unused:
+    type: apiKey
+    name: X
+    in: header
+    x-amazon-apigateway-authorizer: {type: token, authorizerUri: "arn:x"}
+`
+	d, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Convert(Options{RootID: "root", ExistingAuthorizers: map[string]string{"pool": "keepme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*apigw.Authorizer{}
+	for _, a := range res.Authorizers {
+		byName[a.Name] = a
+	}
+	if len(byName) != 4 {
+		t.Fatalf("authorizers = %d, want 4 (unused schemes too)", len(byName))
+	}
+	tok, req, pool := byName["tok"], byName["req"], byName["pool"]
+	if tok.Type != "TOKEN" || tok.IdentitySource != "method.request.header.Auth" || tok.TTL == nil || *tok.TTL != 60 ||
+		tok.AuthType != "oauth2" || tok.IdentityValidationExpression != "^Bearer .+$" {
+		t.Errorf("tok = %+v", tok)
+	}
+	if req.Type != "REQUEST" || req.IdentitySource != "method.request.header.X-Token, method.request.querystring.q" || req.TTL == nil || *req.TTL != 0 {
+		t.Errorf("req = %+v", req)
+	}
+	if pool.ID != "keepme" || pool.Type != "COGNITO_USER_POOLS" || len(pool.ProviderARNs) != 1 || pool.IdentitySource != "method.request.header.Authorization" {
+		t.Errorf("pool = %+v", pool)
+	}
+	for path, want := range map[string][3]string{
+		"/tok": {"CUSTOM", tok.ID, ""}, "/pool": {"COGNITO_USER_POOLS", pool.ID, "pets/read pets/write"}, "/default": {"CUSTOM", req.ID, ""},
+	} {
+		m := method(t, res, path, "GET")
+		if m.AuthorizationType != want[0] || m.AuthorizerID != want[1] || strings.Join(m.AuthorizationScopes, " ") != want[2] {
+			t.Errorf("%s: %s %s %v; want %v", path, m.AuthorizationType, m.AuthorizerID, m.AuthorizationScopes, want)
+		}
 	}
 }
 

@@ -148,8 +148,7 @@ func (c *conv) servers() {
 	}
 }
 
-// securitySchemes reports authorizers once per scheme (AWS would create them even if unused) and
-// unknown extensions on schemes.
+// securitySchemes reports unknown extensions on schemes.
 func (c *conv) securitySchemes() {
 	comps := c.d.doc.Components
 	if comps == nil {
@@ -163,8 +162,7 @@ func (c *conv) securitySchemes() {
 		for _, k := range sortedKeys(ref.Value.Extensions) {
 			switch {
 			case !strings.HasPrefix(k, extPrefix), k == extAuthType:
-			case k == extAuthorizer:
-				c.warn("Authorizers are not supported: the authorizer of security scheme '%s' was not created", name)
+			case k == extAuthorizer: // authorizers()
 			default:
 				c.warn("Unsupported extension '%s' in security scheme '%s' was ignored", k, name)
 			}

@@ -192,7 +192,9 @@ func (c *conv) methodAuth(m *apigw.Method, v any, where string) {
 
 // security applies the operation's security requirements (or the document's, when the operation
 // has none): an API-key scheme makes the key required, an awsSigv4 scheme means AWS_IAM.
-// A scheme Tollgate cannot enforce (an authorizer, OAuth, HTTP auth) fails the import: the
+// A scheme with x-amazon-apigateway-authorizer puts the method on that authorizer (CUSTOM, or
+// COGNITO_USER_POOLS with the requirement's scopes). A scheme Tollgate cannot enforce (OAuth
+// or HTTP auth without an authorizer) fails the import: the
 // method would otherwise be served without the check its author asked for.
 func (c *conv) security(m *apigw.Method, op *openapi3.Operation, where string) {
 	reqs := c.d.doc.Security
@@ -206,18 +208,28 @@ func (c *conv) security(m *apigw.Method, op *openapi3.Operation, where string) {
 				continue
 			}
 			seen[name] = true
-			c.applyScheme(m, name, where)
+			c.applyScheme(m, name, req[name], where)
 		}
 	}
 }
 
-func (c *conv) applyScheme(m *apigw.Method, name, where string) {
+func (c *conv) applyScheme(m *apigw.Method, name string, scopes []string, where string) {
 	s := c.scheme(name)
 	switch {
 	case s == nil:
 		c.warn("Security scheme '%s' referenced %s is not defined and was ignored", name, where)
 	case s.Extensions[extAuthorizer] != nil:
-		c.refuse("Authorizers are not supported: security scheme '%s' %s cannot be enforced", name, where)
+		a := c.authz[name]
+		if a == nil {
+			return // refused in authorizers()
+		}
+		m.AuthorizationType, m.AuthorizerID = "CUSTOM", a.ID
+		if a.Type == apigw.AuthorizerCognito {
+			m.AuthorizationType = "COGNITO_USER_POOLS"
+			if len(scopes) > 0 {
+				m.AuthorizationScopes = append([]string(nil), scopes...)
+			}
+		}
 	case strings.EqualFold(scalarString(s.Extensions[extAuthType]), "awsSigv4"):
 		m.AuthorizationType = "AWS_IAM"
 	case s.Type == "apiKey" && s.In == "header" && strings.EqualFold(s.Name, "x-api-key"):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -107,7 +108,29 @@ func TestImportDocumentationAndAuth(t *testing.T) {
 	    "x-amazon-apigateway-authtype":"custom","x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations"}}}},
 	  "paths":{"/secret":{"get":{"security":[{"lambda":[]}],"responses":{"200":{"description":"ok"}},"x-amazon-apigateway-integration":{"type":"mock"}}}}}`
 	_, err = c.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(authDoc)})
-	wantAPIError(t, "an authorizer", err, "BadRequestException", "Authorizers are not supported: security scheme 'lambda' of method 'GET /secret' cannot be enforced")
+	wantAPIError(t, "an authorizer with a bad URI", err, "BadRequestException", "Invalid Authorizer URI: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations. Authorizer URI should be a valid API Gateway ARN that represents a Lambda function invocation.")
+	// A valid authorizer is created and enforced: the method is CUSTOM on it, and a request
+	// without the token is 401 (no Lambda endpoint is even configured).
+	authDoc = strings.Replace(authDoc, "functions/f/", "functions/arn:aws:lambda:us-east-1:123456789012:function:f/", 1)
+	api, err := c.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(authDoc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auths, err := c.GetAuthorizers(ctx, &apigateway.GetAuthorizersInput{RestApiId: api.Id})
+	if err != nil || len(auths.Items) != 1 {
+		t.Fatalf("authorizers: %v %v", auths, err)
+	}
+	if _, err := c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("p")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.Endpoint + "/restapis/" + *api.Id + "/p/_user_request_/secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("imported CUSTOM method without a token: %d, want 401", resp.StatusCode)
+	}
 }
 
 // TestAWSIntegrationChecks (finding 7): PutIntegration of type AWS refuses what AWS refuses —
