@@ -3,6 +3,7 @@ package authorizer
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Glob matches s against an IAM pattern: '*' is any run of characters (none included), '?'
@@ -65,4 +66,58 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return slices.Clip(keys)
+}
+
+// pattern is a compiled IAM pattern. Without '?', it is its literal pieces between '*'s,
+// matched with prefix, suffix and substring searches (linear, vectorised); with a '?' it falls
+// back to Glob.
+type pattern struct {
+	raw    string
+	pieces []string // split on '*'; nil when raw holds a '?'
+	fold   bool
+}
+
+func compilePattern(p string, fold bool) pattern {
+	if strings.IndexByte(p, '?') >= 0 {
+		return pattern{raw: p, fold: fold}
+	}
+	if fold {
+		p = asciiLower(p)
+	}
+	return pattern{raw: p, pieces: strings.Split(p, "*"), fold: fold}
+}
+
+// match reports whether s matches. A folding pattern wants s with its ASCII letters
+// lower-cased already (actions are matched against a constant, lower-cased once).
+func (p *pattern) match(s string) bool {
+	if p.pieces == nil {
+		return Glob(p.raw, s, p.fold)
+	}
+	first, last := p.pieces[0], p.pieces[len(p.pieces)-1]
+	if len(p.pieces) == 1 {
+		return s == first
+	}
+	if !strings.HasPrefix(s, first) {
+		return false
+	}
+	s = s[len(first):]
+	for _, mid := range p.pieces[1 : len(p.pieces)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, last)
+}
+
+// asciiLower lower-cases ASCII letters only, as eq folds them.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -16,8 +17,10 @@ type Result struct {
 	// them to integrations; for Cognito, the token's claims under "claims.<name>".
 	Context []KV
 	// UsageIdentifierKey is the API key value that meters the caller when the API's key
-	// source is AUTHORIZER ("" when the function returned none).
+	// source is AUTHORIZER ("" when the function returned none); KeyHash is its SHA-256, the
+	// data plane's key index, computed once so that a cached answer does not hash per request.
 	UsageIdentifierKey string
+	KeyHash            [sha256.Size]byte
 	// Policy is the answer's policy document (nil for Cognito, which allows every method).
 	Policy *Policy
 	// Claims is a Cognito token's claims, for requestContext.authorizer.claims.
@@ -52,13 +55,17 @@ type Policy struct {
 	Statements []Statement
 }
 
-// Statement is one policy statement. NotAction and NotResource invert their lists.
+// Statement is one policy statement. NotAction and NotResource invert their lists. Patterns
+// are compiled when ParseAnswer reads the answer, so a cached answer matches without
+// re-parsing; statements come from ParseAnswer only.
 type Statement struct {
 	Allow       bool
 	Actions     []string
 	NotAction   bool
 	Resources   []string
 	NotResource bool
+	actions     []pattern
+	resources   []pattern
 }
 
 // Decision is a policy's answer for one method ARN.
@@ -77,10 +84,10 @@ func (p *Policy) Evaluate(methodArn string) Decision {
 	d := NoMatch
 	for i := range p.Statements {
 		s := &p.Statements[i]
-		if matchAny(s.Actions, "execute-api:Invoke", true) == s.NotAction {
+		if matchAny(s.actions, invokeAction) == s.NotAction {
 			continue
 		}
-		if matchAny(s.Resources, methodArn, false) == s.NotResource {
+		if matchAny(s.resources, methodArn) == s.NotResource {
 			continue
 		}
 		if !s.Allow {
@@ -91,11 +98,23 @@ func (p *Policy) Evaluate(methodArn string) Decision {
 	return d
 }
 
-// matchAny reports whether one pattern matches s (actions compare case-insensitively, as IAM
-// action names do; resources case-sensitively).
-func matchAny(patterns []string, s string, fold bool) bool {
-	for _, p := range patterns {
-		if Glob(p, s, fold) {
+// invokeAction is the action API Gateway checks, lower-cased: actions compare
+// case-insensitively, as IAM action names do (resources case-sensitively).
+const invokeAction = "execute-api:invoke"
+
+func (s *Statement) compile() {
+	for _, a := range s.Actions {
+		s.actions = append(s.actions, compilePattern(a, true))
+	}
+	for _, r := range s.Resources {
+		s.resources = append(s.resources, compilePattern(r, false))
+	}
+}
+
+// matchAny reports whether one pattern matches s.
+func matchAny(patterns []pattern, s string) bool {
+	for i := range patterns {
+		if patterns[i].match(s) {
 			return true
 		}
 	}
@@ -161,6 +180,7 @@ func ParseAnswer(b []byte) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.compile()
 		p.Statements = append(p.Statements, s)
 	}
 	r.Policy = p
@@ -180,6 +200,7 @@ func ParseAnswer(b []byte) (*Result, error) {
 	}
 	if w.UsageIdentifierKey != nil {
 		r.UsageIdentifierKey = *w.UsageIdentifierKey
+		r.KeyHash = sha256.Sum256([]byte(r.UsageIdentifierKey))
 	}
 	return r, nil
 }

@@ -158,3 +158,22 @@ func FuzzGlob(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPattern: the compiled matcher agrees with Glob, the reference.
+func FuzzPattern(f *testing.F) {
+	f.Add("arn:aws:execute-api:*:*:api1/dev/GET/*", "arn:aws:execute-api:us-east-1:1:api1/dev/GET/x")
+	f.Add("a*a*a", "aaa")
+	f.Add("*ab*", "xaby")
+	f.Fuzz(func(t *testing.T, p, s string) {
+		for _, fold := range []bool{false, true} {
+			c := compilePattern(p, fold)
+			in := s
+			if fold {
+				in = asciiLower(s)
+			}
+			if got, want := c.match(in), Glob(p, s, fold); got != want {
+				t.Fatalf("pattern %q on %q (fold %v): compiled %v, Glob %v", p, s, fold, got, want)
+			}
+		}
+	})
+}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/authorizer"
@@ -40,16 +42,18 @@ func (a *Authorizers) Run(ctx context.Context, m *snapshot.Method, v *View, para
 		return nil, gerr
 	}
 	var arnBuf [256]byte
-	arn := methodArn(arnBuf[:0], m.Stage, a.AccountID, v.In.Method(), v.Path)
+	arnBytes := methodArn(arnBuf[:0], m.Stage, a.AccountID, v.In.Method(), v.Path)
+	// The ARN is only read while this call runs: a view of the stack buffer, not a copy.
+	arn := unsafe.String(unsafe.SliceData(arnBytes), len(arnBytes))
 	res := au.Cache.Get(identity, now)
 	if res == nil {
 		var err *GatewayError
-		if res, err = a.invoke(ctx, au, m, v, params, identity, string(arn), now); err != nil {
+		if res, err = a.invoke(ctx, au, m, v, params, identity, strings.Clone(arn), now); err != nil {
 			return nil, err
 		}
 		au.Cache.Put(identity, res, now)
 	}
-	return res, decide(res, au, m, string(arn), now)
+	return res, decide(res, au, m, arn, now)
 }
 
 // identityOf reads the authorizer's identity sources. A missing one (or a token the validation

@@ -108,7 +108,12 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 			o.Err = ErrForbidden
 			return
 		}
-		k := region.Key(snapshot.HashKey(v.APIKey))
+		var k *snapshot.Key
+		if o.Auth != nil && v.APIKey == o.Auth.UsageIdentifierKey {
+			k = region.Key(o.Auth.KeyHash) // hashed once when the answer arrived
+		} else {
+			k = region.Key(snapshot.HashKey(v.APIKey))
+		}
 		if k == nil || !k.Enabled {
 			o.Err = ErrForbidden
 			return

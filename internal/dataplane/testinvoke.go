@@ -61,11 +61,17 @@ func (x *Authorizers) TestInvoke(ctx context.Context, region, apiID string, a *a
 
 // testInbound is a TestInvokeAuthorizer request as the data plane reads one.
 type testInbound struct {
-	h     http.Header
-	query string
+	h      http.Header
+	query  string
+	method string // "" is GET
 }
 
-func (t *testInbound) Method() string            { return http.MethodGet }
+func (t *testInbound) Method() string {
+	if t.method == "" {
+		return http.MethodGet
+	}
+	return t.method
+}
 func (t *testInbound) Header(name string) string { return t.h.Get(name) }
 func (t *testInbound) RawQuery() string          { return t.query }
 func (t *testInbound) Peer() (string, string, string) {
