@@ -132,6 +132,8 @@ const (
 	KindHTTP
 	// KindLambdaProxy is an AWS_PROXY integration to a Lambda function.
 	KindLambdaProxy
+	// KindLambda is a non-proxy AWS integration to a Lambda function.
+	KindLambda
 )
 
 // Call is one admitted request: the enforcement outcome and the compiled integration. Engines
@@ -228,8 +230,12 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 			return ErrInternal // a Firehose target: not run by Tollgate
 		}
 		call.Kind = KindLambdaProxy
+	case "AWS":
+		if _, _, ok := lambdaPath(in.URI); !ok {
+			return ErrInternal // another AWS service: not run by Tollgate
+		}
+		call.Kind = KindLambda
 	default:
-		// AWS and AWS_PROXY integrations need AWS services; Tollgate cannot call them.
 		return ErrInternal
 	}
 	call.plan = s.plan(in)

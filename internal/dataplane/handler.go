@@ -142,6 +142,19 @@ func (h *Handler) serve(w http.ResponseWriter, raw http.ResponseWriter, r *http.
 		h.proxy.serveHTTP(w, r, call)
 	case KindLambdaProxy:
 		serveLambda(w, r, in, call)
+	case KindLambda:
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			ErrTooLarge.write(w)
+			return
+		}
+		reply, out, gerr := call.InvokeLambdaAWS(r.Context(), in, body)
+		if gerr != nil {
+			gerr.write(w)
+			call.BackendFailed(headerGet(w.Header(), RequestIDHeader), gerr, errors.New("lambda invocation failed"))
+			return
+		}
+		writeReply(w, r, reply, nil, out)
 	}
 }
 

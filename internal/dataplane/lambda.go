@@ -444,3 +444,61 @@ func binaryMedia(types []string, contentType string) bool {
 	}
 	return false
 }
+
+// InvokeLambdaAWS runs a non-proxy AWS integration to a Lambda function: the request template
+// for the content type (sent as written: mapping templates are not evaluated), else the client
+// body ("{}" when empty), is the event; the function's result is the backend body for the
+// integration response. A function error's errorMessage is matched against the selection
+// patterns, as API Gateway matches Lambda errors (no match: the default response); a result
+// uses the default response. An unreachable Invoke API is 502, the timeout 504.
+func (c *Call) InvokeLambdaAWS(ctx context.Context, in Inbound, body []byte) (Reply, string, *GatewayError) {
+	var l *Lambda
+	if c.core != nil {
+		l = c.core.lambda
+	}
+	region, path, ok := lambdaPath(c.plan.in.URI)
+	if !ok || l == nil || l.Endpoint == "" || c.plan.in.HTTPMethod != http.MethodPost {
+		return Reply{}, "", ErrInternal
+	}
+	tmpl, useTemplate, gerr := c.RequestBody(in)
+	if gerr != nil {
+		return Reply{}, "", gerr
+	}
+	event := body
+	if useTemplate {
+		event = []byte(tmpl)
+	}
+	if len(bytes.TrimSpace(event)) == 0 {
+		event = []byte("{}")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.plan.in.Timeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := l.invoke(ctx, region, path, event)
+	c.Integrated, c.IntegrationLatency = true, time.Since(start)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Reply{}, "", ErrTimeout
+		}
+		return Reply{}, "", ErrBadGateway
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayload+1))
+	c.IntegrationStatus = resp.StatusCode
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return Reply{}, "", ErrTimeout
+	case err != nil || len(out) > MaxPayload || resp.StatusCode/100 != 2:
+		return Reply{}, "", ErrBadGateway
+	}
+	ir := c.plan.in.Default
+	if resp.Header.Get("X-Amz-Function-Error") != "" {
+		var fe struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
+		_ = json.Unmarshal(out, &fe)
+		ir = selectResponse(c.plan.in, fe.ErrorMessage)
+	}
+	reply, gerr := c.reply(ir)
+	return reply, string(out), gerr
+}

@@ -278,3 +278,67 @@ func TestLambdaProxyWithoutEndpoint(t *testing.T) {
 		t.Errorf("no endpoint: %d %s", code, body)
 	}
 }
+
+// TestLambdaAWSIntegration (both engines): a non-proxy AWS integration to Lambda passes the
+// client body (or the request template, as written) to the function and its result back
+// through the default integration response; a function error's errorMessage selects the
+// integration response whose selectionPattern matches it.
+func TestLambdaAWSIntegration(t *testing.T) {
+	for _, engine := range []string{"fasthttp", "nethttp"} {
+		t.Run(engine, func(t *testing.T) {
+			fl := startFakeLambda(t)
+			fl.fns["calc"] = func(ev map[string]any, w http.ResponseWriter) {
+				if ev["fail"] == true {
+					w.Header().Set("X-Amz-Function-Error", "Unhandled")
+					writeJSON(w, map[string]any{"errorMessage": "Bad input: fail", "errorType": "Error"})
+					return
+				}
+				writeJSON(w, map[string]any{"got": ev})
+			}
+			s := &server{harness.Start(t, harness.Options{Args: []string{"--engine", engine, "--lambda-endpoint", fl.URL}})}
+			c := s.client("us-east-1")
+			api, err := c.CreateRestApi(ctx(t), &apigateway.CreateRestApiInput{Name: aws.String("aws")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &authAPI{id: *api.Id, root: *api.RootResourceId, c: c, stage: "prod"}
+			integ := apigateway.PutIntegrationInput{Type: types.IntegrationTypeAws, IntegrationHttpMethod: aws.String("POST"),
+				Uri: aws.String(fmt.Sprintf(lambdaURI, "calc")), RequestTemplates: map[string]string{"text/plain": `{"templated":true}`},
+				PassthroughBehavior: aws.String("WHEN_NO_MATCH")}
+			res := a.method(t, a.root, "calc", "POST", apigateway.PutMethodInput{AuthorizationType: aws.String("NONE")}, integ)
+			for _, ir := range []apigateway.PutIntegrationResponseInput{
+				{StatusCode: aws.String("200")},
+				{StatusCode: aws.String("400"), SelectionPattern: aws.String("Bad input.*"), ResponseTemplates: map[string]string{"application/json": `{"error":"bad input"}`}},
+			} {
+				ir.RestApiId, ir.ResourceId, ir.HttpMethod = &a.id, &res, aws.String("POST")
+				if _, err := c.PutMethodResponse(ctx(t), &apigateway.PutMethodResponseInput{RestApiId: &a.id, ResourceId: &res, HttpMethod: aws.String("POST"), StatusCode: ir.StatusCode}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.PutIntegrationResponse(ctx(t), &ir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.deploy(t)
+			post := func(ctype, body string) (int, string) {
+				req, _ := http.NewRequest("POST", s.Endpoint+"/restapis/"+a.id+"/prod/_user_request_/calc", strings.NewReader(body))
+				req.Header.Set("Content-Type", ctype)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			if code, body := post("application/json", `{"a":1}`); code != 200 || strings.TrimSpace(body) != `{"got":{"a":1}}` {
+				t.Fatalf("passthrough: %d %s", code, body)
+			}
+			if code, body := post("text/plain", `ignored`); code != 200 || strings.TrimSpace(body) != `{"got":{"templated":true}}` {
+				t.Fatalf("template: %d %s", code, body)
+			}
+			if code, body := post("application/json", `{"fail":true}`); code != 400 || body != `{"error":"bad input"}` {
+				t.Fatalf("function error: %d %s", code, body)
+			}
+		})
+	}
+}

@@ -261,26 +261,45 @@ func (e *Engine) serve(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplan
 		return e.serveHTTP(ctx, call)
 	case dataplane.KindLambdaProxy:
 		return e.serveLambda(ctx, call)
+	case dataplane.KindLambda:
+		body, gerr := readBody(ctx)
+		if gerr != nil {
+			return fail(ctx, gerr)
+		}
+		reply, out, gerr := call.InvokeLambdaAWS(background, in, body)
+		if gerr != nil {
+			call.BackendFailed(call.RequestID, gerr, errLambda)
+			return fail(ctx, gerr)
+		}
+		rendered := reply.Render(b2s(ctx.Request.Header.Peek("Accept")), nil, out, respHeaders{h})
+		ctx.SetStatusCode(reply.Status())
+		ctx.Response.SetBodyString(rendered)
 	}
 	return nil
+}
+
+// readBody reads a request body whole (a streamed one up to the payload limit).
+func readBody(ctx *fasthttp.RequestCtx) ([]byte, *dataplane.GatewayError) {
+	if s := ctx.RequestBodyStream(); s != nil {
+		b, err := io.ReadAll(io.LimitReader(s, dataplane.MaxPayload+1))
+		if err != nil {
+			return nil, dataplane.ErrBadRequest
+		}
+		if len(b) > dataplane.MaxPayload {
+			return nil, dataplane.ErrTooLarge
+		}
+		return b, nil
+	}
+	return ctx.Request.Body(), nil
 }
 
 // serveLambda runs an AWS_PROXY Lambda integration: the body is read whole (the event carries
 // it), the Invoke API is called through the Core, and the function's answer is sent.
 func (e *Engine) serveLambda(ctx *fasthttp.RequestCtx, call *dataplane.Call) *dataplane.GatewayError {
 	in := fastIn{ctx}
-	var body []byte
-	if s := ctx.RequestBodyStream(); s != nil {
-		b, err := io.ReadAll(io.LimitReader(s, dataplane.MaxPayload+1))
-		if err != nil {
-			return fail(ctx, dataplane.ErrBadRequest)
-		}
-		if len(b) > dataplane.MaxPayload {
-			return fail(ctx, dataplane.ErrTooLarge)
-		}
-		body = b
-	} else {
-		body = ctx.Request.Body()
+	body, gerr := readBody(ctx)
+	if gerr != nil {
+		return fail(ctx, gerr)
 	}
 	lr := dataplane.LambdaRequest{Body: body, Headers: in.Headers(), RequestID: string(ctx.Response.Header.Peek(dataplane.RequestIDHeader)), Start: call.Now}
 	lr.SourceIP, lr.Host, lr.Protocol = in.Peer()
