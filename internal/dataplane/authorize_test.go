@@ -97,6 +97,13 @@ func TestAuthorizerKeySource(t *testing.T) {
 			t.Fatalf("outcome %+v", o)
 		}
 	}
+	// An Invoke API that cannot be reached is AWS's configuration error, with a null message.
+	f.e.Authorizers.Lambda = &Lambda{Endpoint: "http://127.0.0.1:1"}
+	var o Outcome
+	f.check("GET", "never-cached", &o)
+	if o.Err != ErrAuthorizerConfig || string(o.Err.Body) != `{"message":null}` || o.Err.Status != 500 || o.Err.Type != "AuthorizerConfigurationException" {
+		t.Fatalf("unreachable authorizer: %+v", o.Err)
+	}
 }
 
 // TestCachedAuthorizerAllocs: a request whose authorizer answer is cached costs no allocation

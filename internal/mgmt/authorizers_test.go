@@ -69,6 +69,17 @@ func TestAuthorizersAPI(t *testing.T) {
 			}
 		}},
 		{method: http.MethodDelete, path: "/restapis/a1b2c3d4e5/resources/rootres001/methods/GET", status: 204},
+		{method: http.MethodDelete, path: "/restapis/a1b2c3d4e5/resources/rootres001/methods/DELETE", status: 204},
+		{method: http.MethodPost, path: "/restapis/a1b2c3d4e5/deployments", body: `{"stageName":"dev"}`, status: 201},
+		{name: "flush_cache", method: http.MethodDelete, path: "/restapis/a1b2c3d4e5/stages/dev/cache/authorizers", status: 202},
+		{name: "flush_cache_no_stage", method: http.MethodDelete, path: "/restapis/a1b2c3d4e5/stages/nosuch/cache/authorizers", status: 404, errType: "NotFoundException"},
+		// The flush count is the data plane's business: the stage's answer does not show it.
+		{method: http.MethodGet, path: "/restapis/a1b2c3d4e5/stages/dev", status: 200, check: func(t *testing.T, r response) {
+			if strings.Contains(string(r.Body), "Epoch") || strings.Contains(string(r.Body), "epoch") {
+				t.Fatalf("stage shows the flush count: %s", r.Body)
+			}
+		}},
+		{name: "test_invoke_without_runner", method: http.MethodPost, path: base + "/<request>", body: `{}`, status: 500, errType: "InternalServerErrorException"},
 		{name: "delete", method: http.MethodDelete, path: base + "/<token>", status: 202},
 		{name: "delete_missing", method: http.MethodDelete, path: base + "/<token>", status: 404, errType: "NotFoundException"},
 	}

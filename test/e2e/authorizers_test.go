@@ -185,6 +185,10 @@ func testLambdaAuthorizers(t *testing.T, engine string) {
 		ResponseTemplates: map[string]string{"application/json": `{"denied":$context.error.messageString,"type":"$context.error.responseType"}`}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.PutGatewayResponse(ctx(t), &apigateway.PutGatewayResponseInput{RestApiId: &a.id, ResponseType: types.GatewayResponseTypeAuthorizerConfigurationError,
+		StatusCode: aws.String("502"), ResponseTemplates: map[string]string{"application/json": `{"e":$context.error.messageString,"t":"$context.error.responseType"}`}}); err != nil {
+		t.Fatal(err)
+	}
 	a.deploy(t)
 	plan, err := c.CreateUsagePlan(ctx(t), &apigateway.CreateUsagePlanInput{Name: aws.String("p"), ApiStages: []types.ApiStage{{ApiId: &a.id, Stage: &a.stage}},
 		Quota: &types.QuotaSettings{Limit: 4, Period: types.QuotaPeriodTypeDay}})
@@ -285,8 +289,8 @@ func testLambdaAuthorizers(t *testing.T, engine string) {
 		{"deny", "AccessDeniedException", `{"denied":"User is not authorized to access this resource with an explicit deny","type":"ACCESS_DENIED"}`, 403},
 		{"elsewhere", "AccessDeniedException", `{"denied":"User is not authorized to access this resource","type":"ACCESS_DENIED"}`, 403},
 		{"unauthorized", "UnauthorizedException", `{"message":"Unauthorized"}`, 401},
-		{"crash", "AuthorizerConfigurationException", `{"message":null}`, 500},
-		{"malformed", "AuthorizerConfigurationException", `{"message":null}`, 500},
+		{"crash", "AuthorizerConfigurationException", `{"e":null,"t":"AUTHORIZER_CONFIGURATION_ERROR"}`, 502},
+		{"malformed", "AuthorizerConfigurationException", `{"e":null,"t":"AUTHORIZER_CONFIGURATION_ERROR"}`, 502},
 		{"unknown-key", "ForbiddenException", `{"message":"Forbidden"}`, 403},
 	} {
 		if code, typ, body := s.get(t, "GET", a.id, a.stage, "/tok", auth(tc.tok)); code != tc.code || typ != tc.typ || body != tc.body {
@@ -407,4 +411,54 @@ func TestInvokeAuthorizer(t *testing.T) {
 	if _, err := c.TestInvokeAuthorizer(ctx(t), &apigateway.TestInvokeAuthorizerInput{RestApiId: api.Id, AuthorizerId: aws.String("nosuch")}); err == nil || !strings.Contains(err.Error(), "NotFoundException") {
 		t.Fatalf("unknown authorizer: %v", err)
 	}
+}
+
+// TestTwoNodesAuthorizerCache: on two nodes sharing PostgreSQL, each node caches an
+// authorizer's answer (one run per node within the TTL), and FlushStageAuthorizersCache sent to
+// one node empties the other's cache too: the flush travels through the store.
+func TestTwoNodesAuthorizerCache(t *testing.T) {
+	dsn, keyEnv := postgresDSN(t), masterKeyEnv(t)
+	fl := startFakeLambda(t)
+	var runs atomic.Int32
+	fl.fns["tokenauth"] = func(ev map[string]any, w http.ResponseWriter) {
+		runs.Add(1)
+		writeJSON(w, policyAnswer("u", "Allow", "*", ""))
+	}
+	fl.fns["echo"] = func(ev map[string]any, w http.ResponseWriter) { writeJSON(w, map[string]any{"statusCode": 200, "body": "ok"}) }
+	var nodes []*server
+	for i := 0; i < 2; i++ {
+		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn, keyEnv, "TOLLGATE_LAMBDA_ENDPOINT="+fl.URL))
+	}
+	c := nodes[0].client("us-east-1")
+	api, err := c.CreateRestApi(ctx(t), &apigateway.CreateRestApiInput{Name: aws.String("auth")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &authAPI{id: *api.Id, root: *api.RootResourceId, c: c, stage: "prod"}
+	au, err := c.CreateAuthorizer(ctx(t), &apigateway.CreateAuthorizerInput{RestApiId: &a.id, Name: aws.String("tok"), Type: types.AuthorizerTypeToken,
+		AuthorizerUri: aws.String(fmt.Sprintf(lambdaURI, "tokenauth")), IdentitySource: aws.String("method.request.header.Authorization")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.method(t, a.root, "x", "GET", apigateway.PutMethodInput{AuthorizationType: aws.String("CUSTOM"), AuthorizerId: au.Id}, lambdaProxy("echo"))
+	a.deploy(t)
+	hdr := map[string]string{"Authorization": "t"}
+	for _, n := range nodes {
+		eventually(t, 10*time.Second, "deployment served", func() bool {
+			code, _, _ := n.get(t, "GET", a.id, a.stage, "/x", hdr)
+			return code == 200
+		})
+		n.get(t, "GET", a.id, a.stage, "/x", hdr)
+	}
+	if r := runs.Load(); r != 2 {
+		t.Fatalf("%d runs on two nodes within the TTL, want 2 (one each)", r)
+	}
+	if _, err := c.FlushStageAuthorizersCache(ctx(t), &apigateway.FlushStageAuthorizersCacheInput{RestApiId: &a.id, StageName: &a.stage}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the flush on node 1 reaches node 2", func() bool {
+		before := runs.Load()
+		nodes[1].get(t, "GET", a.id, a.stage, "/x", hdr)
+		return runs.Load() > before
+	})
 }
