@@ -128,24 +128,11 @@ func (c *Call) InvokeLambdaProxy(ctx context.Context, l *Lambda, in Inbound, r *
 	if err != nil {
 		return LambdaReply{}, ErrInternal
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.plan.in.Timeout)
-	defer cancel()
-	start := time.Now()
-	resp, err := l.invoke(ctx, region, path, event)
-	c.Integrated, c.IntegrationLatency = true, time.Since(start)
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return LambdaReply{}, ErrTimeout
-		}
-		return LambdaReply{}, ErrBadGateway
+	body, fnErr, gerr := c.invokeIntegration(ctx, l, region, path, event)
+	if gerr != nil {
+		return LambdaReply{}, gerr
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayload+1))
-	c.IntegrationStatus = resp.StatusCode
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return LambdaReply{}, ErrTimeout
-	case err != nil || len(body) > MaxPayload || resp.StatusCode/100 != 2 || resp.Header.Get("X-Amz-Function-Error") != "":
+	if fnErr {
 		return LambdaReply{}, ErrBadGateway
 	}
 	// A base64 body is decoded only for a client that accepts one of the deployment's binary
@@ -471,28 +458,12 @@ func (c *Call) InvokeLambdaAWS(ctx context.Context, in Inbound, body []byte) (Re
 	if len(bytes.TrimSpace(event)) == 0 {
 		event = []byte("{}")
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.plan.in.Timeout)
-	defer cancel()
-	start := time.Now()
-	resp, err := l.invoke(ctx, region, path, event)
-	c.Integrated, c.IntegrationLatency = true, time.Since(start)
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Reply{}, "", ErrTimeout
-		}
-		return Reply{}, "", ErrBadGateway
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayload+1))
-	c.IntegrationStatus = resp.StatusCode
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return Reply{}, "", ErrTimeout
-	case err != nil || len(out) > MaxPayload || resp.StatusCode/100 != 2:
-		return Reply{}, "", ErrBadGateway
+	out, fnErr, gerr := c.invokeIntegration(ctx, l, region, path, event)
+	if gerr != nil {
+		return Reply{}, "", gerr
 	}
 	ir := c.plan.in.Default
-	if resp.Header.Get("X-Amz-Function-Error") != "" {
+	if fnErr {
 		var fe struct {
 			ErrorMessage string `json:"errorMessage"`
 		}
@@ -501,4 +472,31 @@ func (c *Call) InvokeLambdaAWS(ctx context.Context, in Inbound, body []byte) (Re
 	}
 	reply, gerr := c.reply(ir)
 	return reply, string(out), gerr
+}
+
+// invokeIntegration invokes the integration's function within its timeout and records the
+// integration latency and status. It returns the answer's body and whether it is a function
+// error (X-Amz-Function-Error); an Invoke API that fails or refuses is 502, the timeout 504.
+func (c *Call) invokeIntegration(ctx context.Context, l *Lambda, region, path string, event []byte) ([]byte, bool, *GatewayError) {
+	ctx, cancel := context.WithTimeout(ctx, c.plan.in.Timeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := l.invoke(ctx, region, path, event)
+	c.Integrated, c.IntegrationLatency = true, time.Since(start)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, false, ErrTimeout
+		}
+		return nil, false, ErrBadGateway
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayload+1))
+	c.IntegrationStatus = resp.StatusCode
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, false, ErrTimeout
+	case err != nil || len(body) > MaxPayload || resp.StatusCode/100 != 2:
+		return nil, false, ErrBadGateway
+	}
+	return body, resp.Header.Get("X-Amz-Function-Error") != "", nil
 }

@@ -69,8 +69,8 @@ func lambdaProxy(fn string) apigateway.PutIntegrationInput {
 	return apigateway.PutIntegrationInput{Type: types.IntegrationTypeAwsProxy, IntegrationHttpMethod: aws.String("POST"), Uri: aws.String(fmt.Sprintf(lambdaURI, fn))}
 }
 
-// get calls the stage with headers; it returns status, x-amzn-ErrorType and body.
-func (s *server) get(t *testing.T, method, apiID, stage, path string, hdr map[string]string) (int, string, string) {
+// send calls a stage's path with headers; it returns the answer with its body read.
+func (s *server) send(t *testing.T, method, apiID, stage, path string, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, s.Endpoint+"/restapis/"+apiID+"/"+stage+"/_user_request_"+path, nil)
 	if err != nil {
@@ -85,7 +85,14 @@ func (s *server) get(t *testing.T, method, apiID, stage, path string, hdr map[st
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), string(b)
+	return resp, string(b)
+}
+
+// get is send's status, x-amzn-ErrorType and body.
+func (s *server) get(t *testing.T, method, apiID, stage, path string, hdr map[string]string) (int, string, string) {
+	t.Helper()
+	resp, body := s.send(t, method, apiID, stage, path, hdr)
+	return resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), body
 }
 
 // TestLambdaAuthorizers (both engines): TOKEN and REQUEST authorizers run through the Lambda
@@ -424,7 +431,9 @@ func TestTwoNodesAuthorizerCache(t *testing.T) {
 		runs.Add(1)
 		writeJSON(w, policyAnswer("u", "Allow", "*", ""))
 	}
-	fl.fns["echo"] = func(ev map[string]any, w http.ResponseWriter) { writeJSON(w, map[string]any{"statusCode": 200, "body": "ok"}) }
+	fl.fns["echo"] = func(ev map[string]any, w http.ResponseWriter) {
+		writeJSON(w, map[string]any{"statusCode": 200, "body": "ok"})
+	}
 	var nodes []*server
 	for i := 0; i < 2; i++ {
 		nodes = append(nodes, startServer(t, "", "TOLLGATE_STORE="+dsn, keyEnv, "TOLLGATE_LAMBDA_ENDPOINT="+fl.URL))

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,17 +19,8 @@ type gwAnswer struct {
 
 func invoke(t *testing.T, s *server, g *gwAPI, path string, hdr map[string]string) gwAnswer {
 	t.Helper()
-	req, _ := http.NewRequest("GET", s.Endpoint+"/restapis/"+g.ID+"/"+g.Stage+"/_user_request_"+path, nil)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return gwAnswer{resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), resp.Header.Get("Content-Type"), string(b),
+	resp, b := s.send(t, "GET", g.ID, g.Stage, path, hdr)
+	return gwAnswer{resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), resp.Header.Get("Content-Type"), b,
 		resp.Header.Get("X-Reason"), resp.Header.Get("X-Echo"), resp.Header.Get("X-Amzn-Requestid")}
 }
 
