@@ -421,3 +421,23 @@ func mergeAuthorizers(cur, doc []*apigw.Authorizer) []*apigw.Authorizer {
 	}
 	return out
 }
+
+// ExportStage returns what GetExport writes: the API's settings and the deployment the stage
+// serves (an export shows what is deployed, not the live tree).
+func (s *Service) ExportStage(ctx context.Context, region, apiID, stage string) (*apigw.RestApi, *apigw.Deployment, error) {
+	var a *apigw.RestApi
+	var d *apigw.Deployment
+	err := s.view(ctx, region, func(tx store.Tx) error {
+		var err error
+		if a, err = s.getAPI(tx, apiID); err != nil {
+			return err
+		}
+		st, err := loadStage(tx, apiID, stage)
+		if err != nil {
+			return err
+		}
+		d, err = tx.GetDeployment(apiID, st.DeploymentID)
+		return notFound(err, apigw.NotFound(apigw.MsgInvalidDeployment))
+	})
+	return a, d, err
+}

@@ -94,7 +94,7 @@ func New(svc *control.Service, auth Authenticator) *Server {
 	for _, group := range [][]route{
 		s.accountRoutes(), s.apiKeyRoutes(), s.usagePlanRoutes(), s.usageRoutes(),
 		s.restApiRoutes(), s.resourceRoutes(), s.methodRoutes(), s.deploymentRoutes(), s.gatewayResponseRoutes(), s.authorizerRoutes(),
-		s.stageRoutes(), s.tagRoutes(), s.importRoutes(),
+		s.stageRoutes(), s.tagRoutes(), s.importRoutes(), s.exportRoutes(),
 	} {
 		for _, rt := range group {
 			rt.segs = splitPath(rt.pattern)
