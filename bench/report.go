@@ -109,9 +109,10 @@ func report(w io.Writer, header []string, systems []*system, isBackend func(*sys
 			continue
 		}
 		for _, ref := range refs {
-			// tollgate-metrics and tollgate-accesslog against tollgate: the cost of each option.
+			// tollgate-metrics, tollgate-accesslog and tollgate-console against tollgate: the cost
+			// of each option.
 			if ref == s.name || s.name == "tollgate-compare" && strings.HasPrefix(ref, "tollgate") ||
-				ref == "tollgate" && s.name != "tollgate-metrics" && s.name != "tollgate-accesslog" {
+				ref == "tollgate" && s.name != "tollgate-metrics" && s.name != "tollgate-accesslog" && s.name != "tollgate-console" {
 				continue
 			}
 			r, ok := sums[ref]

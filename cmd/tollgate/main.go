@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/tollgate/tollgate/internal/authorizer"
+	"github.com/tollgate/tollgate/internal/console"
 	"io"
 	stdlog "log"
 	"log/slog"
@@ -379,7 +380,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}
 
-	servers, addrs := listeners(cfg, dp, status.Wrap(api), log, connLog, certs != nil)
+	var mainHandler http.Handler = status.Wrap(api)
+	var consoleSrv *console.Server
+	if cfg.Console {
+		consoleSrv = console.New(console.Options{API: api, Region: cfg.Region, Stats: stats, TLS: certs != nil, Log: log})
+		defer consoleSrv.Close()
+		if cfg.ConsoleAddr == "" {
+			mainHandler = consoleSrv.Wrap(mainHandler)
+		}
+	}
+	servers, addrs := listeners(cfg, dp, mainHandler, log, connLog, certs != nil)
+	if consoleSrv != nil && cfg.ConsoleAddr != "" {
+		cs := newServer(obs.WithRequestID(consoleSrv.Wrap(http.NotFoundHandler())), connLog)
+		if certs != nil {
+			cs.Handler, cs.ConnContext = tlsconf.WithTLSState(cs.Handler), tlsconf.ConnContext
+		}
+		servers, addrs = append(servers, cs), append(addrs, cfg.ConsoleAddr)
+	}
 	if cfg.DebugAddr != "" {
 		servers, addrs = append(servers, newServer(debugHandler(), connLog)), append(addrs, cfg.DebugAddr)
 	}
@@ -403,6 +420,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			log.Info("tollgate listening", "addr", ln.Addr().String(), "tls", certs != nil, "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString())
 		case addrs[i] == cfg.DebugAddr:
 			log.Info("tollgate profiler listening", "debug-addr", ln.Addr().String())
+		case addrs[i] == cfg.ConsoleAddr:
+			log.Info("tollgate console listening", "console-addr", ln.Addr().String(), "path", console.Prefix)
 		default:
 			log.Info("tollgate data plane listening", "gateway-addr", ln.Addr().String())
 		}

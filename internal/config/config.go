@@ -54,7 +54,11 @@ type Config struct {
 	TLSCertFile        string // PEM certificate chain: serve HTTPS on --addr and --gateway-addr
 	TLSKeyFile         string // PEM private key of TLSCertFile
 	AllowReset         bool   // POST /_tollgate/reset wipes all state (test suites)
-	LambdaEndpoint     string // base URL of the Lambda Invoke API for AWS_PROXY integrations ("" = none)
+	// Console serves the web console at /_tollgate/console/ (on ConsoleAddr when set, else on
+	// the main listener).
+	Console        bool
+	ConsoleAddr    string
+	LambdaEndpoint string // base URL of the Lambda Invoke API for AWS_PROXY integrations ("" = none)
 	// CognitoEndpoint serves user pools' JWKS at {URL}/{poolId}/.well-known/jwks.json ("" =
 	// AWS's https://cognito-idp.{region}.amazonaws.com).
 	CognitoEndpoint string
@@ -115,6 +119,8 @@ var options = []option{
 	{name: "cognito-endpoint", def: "", doc: "base URL serving Cognito user pools' keys to COGNITO_USER_POOLS authorizers, at {URL}/{userPoolId}/.well-known/jwks.json; empty: AWS's https://cognito-idp.{region}.amazonaws.com (the issuer checked is always AWS's)", set: func(c *Config, v string) error { c.CognitoEndpoint = v; return nil }},
 	{name: "lambda-access-key-id", secret: true, doc: "access key id signing Lambda invocations (env TOLLGATE_LAMBDA_ACCESS_KEY_ID; default AWS_ACCESS_KEY_ID)", set: func(c *Config, v string) error { c.LambdaAccessKeyID = v; return nil }},
 	{name: "lambda-secret-access-key", secret: true, doc: "secret of --lambda-access-key-id (env TOLLGATE_LAMBDA_SECRET_ACCESS_KEY; default AWS_SECRET_ACCESS_KEY)", set: func(c *Config, v string) error { c.LambdaSecretAccessKey = v; return nil }},
+	{name: "console", kind: "bool", def: "false", doc: "serve the web console at /_tollgate/console/ (sign-in with a management access key); on --console-addr when set, else on --addr", set: func(c *Config, v string) (err error) { c.Console, err = strconv.ParseBool(v); return }},
+	{name: "console-addr", def: "", doc: "a listener of its own for the web console (recommended in production: bind it to an internal or loopback address); empty: the console, when on, is served on --addr", set: func(c *Config, v string) error { c.ConsoleAddr = v; return nil }},
 	{name: "allow-reset", kind: "bool", def: "false", doc: "FOR TEST SUITES: POST /_tollgate/reset wipes all state (keys, plans, APIs, usage); unsigned from loopback, signed otherwise", set: func(c *Config, v string) (err error) { c.AllowReset, err = strconv.ParseBool(v); return }},
 	{name: "log-level", def: "info", doc: "log level: debug, info, warn, error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }
@@ -349,6 +355,16 @@ func (c *Config) validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("--log-format %q: one of text, json", c.LogFormat))
+	}
+	if c.ConsoleAddr != "" {
+		if !c.Console {
+			errs = append(errs, errors.New("--console-addr needs --console"))
+		}
+		if _, port, err := splitAddr(c.ConsoleAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--console-addr %q: %v", c.ConsoleAddr, err))
+		} else if port != 0 && (sameAddr(c.ConsoleAddr, c.Addr) || c.GatewayAddr != "" && sameAddr(c.ConsoleAddr, c.GatewayAddr) || c.StatusAddr != "" && sameAddr(c.ConsoleAddr, c.StatusAddr)) {
+			errs = append(errs, fmt.Errorf("--console-addr %q is another listener's address", c.ConsoleAddr))
+		}
 	}
 	if c.StatusAddr != "" {
 		if _, port, err := splitAddr(c.StatusAddr); err != nil {
