@@ -116,6 +116,15 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+Prefix+"plans", s.auth(s.createPlan))
 	m.HandleFunc("GET "+Prefix+"plans/{id}", s.auth(s.plan))
 	m.HandleFunc("POST "+Prefix+"plans/{id}/keys", s.auth(s.addPlanKey))
+	m.HandleFunc("POST "+Prefix+"plans/{id}/usage", s.auth(s.grantUsage))
+	m.HandleFunc("POST "+Prefix+"plans/{id}", s.auth(s.updatePlan))
+	m.HandleFunc("GET "+Prefix+"import", s.auth(s.importPage))
+	m.HandleFunc("POST "+Prefix+"import", s.auth(s.importKeys))
+	m.HandleFunc("GET "+Prefix+"keys.csv", s.auth(s.exportKeys))
+	m.HandleFunc("POST "+Prefix+"keys/{id}/reveal", s.auth(s.revealKey))
+	m.HandleFunc("GET "+Prefix+"apis", s.auth(s.apis))
+	m.HandleFunc("GET "+Prefix+"apis/{id}", s.auth(s.apiPage))
+	m.HandleFunc("POST "+Prefix+"apis/{id}/throttle", s.auth(s.stageThrottleForm))
 	m.HandleFunc("GET "+Prefix+"keys", s.auth(s.keys))
 	m.HandleFunc("POST "+Prefix+"keys", s.auth(s.createKey))
 	m.HandleFunc("GET "+Prefix+"keys/{id}", s.auth(s.key))
@@ -141,7 +150,15 @@ func (s *Server) auth(h handler) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				r.Body = http.MaxBytesReader(w, r.Body, maxImport+1<<20)
+				if err := r.ParseMultipartForm(8 << 20); err != nil {
+					http.Error(w, "The upload could not be read (the limit is 64 MB).", http.StatusBadRequest)
+					return
+				}
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			}
 			if !sess.checkCSRF(r) {
 				http.Error(w, "This form has expired or did not come from the console: reload the page and try again.", http.StatusForbidden)
 				return

@@ -37,6 +37,7 @@ func ctx(r *http.Request) (context.Context, context.CancelFunc) {
 type overviewData struct {
 	Plans      int
 	Throttling []string
+	Near       []nearQuota
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -49,6 +50,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 		msg = apiError(err)
 	} else {
 		d.Plans = len(p.Items)
+		d.Near = s.nearestQuota(r, s.client(sess), p.Items)
 	}
 	s.render(w, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Session: sess, Error: msg, Data: d})
 }
@@ -291,13 +293,19 @@ type keyData struct {
 	Key   *apigateway.GetApiKeyOutput
 	Plans []types.UsagePlan
 	Days  int
+	// Value is shown once, after the user asked to reveal it.
+	Value string
 }
 
 func (s *Server) key(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.renderKey(w, r, sess, r.PathValue("id"), "")
+}
+
+// renderKey renders a key's page; value is the key's value when the user asked to reveal it.
+func (s *Server) renderKey(w http.ResponseWriter, r *http.Request, sess *session, id, value string) {
 	c, cancel := ctx(r)
 	defer cancel()
 	cl := s.client(sess)
-	id := r.PathValue("id")
 	p := page{Title: "API key", Nav: "keys", Session: sess, Flash: r.URL.Query().Get("flash"), Error: r.URL.Query().Get("error")}
 	k, err := cl.GetApiKey(c, &apigateway.GetApiKeyInput{ApiKey: &id})
 	if err != nil {
@@ -306,7 +314,7 @@ func (s *Server) key(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	plans, err := cl.GetUsagePlans(c, &apigateway.GetUsagePlansInput{KeyId: &id, Limit: aws.Int32(500)})
-	d := keyData{Key: k, Days: days(r)}
+	d := keyData{Key: k, Days: days(r), Value: value}
 	if err == nil {
 		d.Plans = plans.Items
 	}
@@ -446,3 +454,5 @@ func (s *Server) keyAction(w http.ResponseWriter, r *http.Request, sess *session
 		http.NotFound(w, r)
 	}
 }
+
+func strconvFormat(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }

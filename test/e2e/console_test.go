@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,6 +194,16 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Logf("the usage chart showed the traffic %v after it was sent", time.Since(start).Round(time.Millisecond))
 	shot(t, ctx, dir, "console-key")
 
+	// Reveal its value: shown once, recorded in the audit log without the value.
+	do(t, ctx, chromedp.Click(chromedp.Search(`//button[starts-with(text(),"Reveal")]`)))
+	waitJS(t, ctx, `document.getElementById("key-value") !== null`)
+	if v := text(t, ctx, "#key-value"); v != key {
+		t.Fatalf("revealed value %q, want the key's", v)
+	}
+	if log := s.Log(); !strings.Contains(log, "operation=ConsoleRevealApiKey") || strings.Contains(log, key) {
+		t.Fatalf("the reveal's audit record (or the value in the log):\n%s", log)
+	}
+
 	// Disable it: the data plane refuses it.
 	do(t, ctx, chromedp.Click(chromedp.Search(`//button[text()="Disable"]`)))
 	waitJS(t, ctx, `document.getElementById("key-state").textContent === "disabled"`)
@@ -208,6 +220,77 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("plan keys after rotation: %+v %v", pk, err)
 	}
 
+	// UpdateUsage from the plan's page: the key gets 7 requests left for the period.
+	do(t, ctx,
+		chromedp.Navigate(base+"plans/"+planID),
+		chromedp.WaitVisible(chromedp.CSS("#ukey")),
+		chromedp.SendKeys(chromedp.CSS("#ukey"), keyID),
+		chromedp.SendKeys(chromedp.CSS("#remaining"), "7"),
+		chromedp.Click(chromedp.CSS(`input[name="confirm"]`)),
+		chromedp.Submit(chromedp.CSS("#remaining")),
+	)
+	waitJS(t, ctx, `document.querySelector(".flash") !== null && document.querySelector(".flash").textContent.includes("7 request(s) left")`)
+	today := time.Now().UTC().Format("2006-01-02")
+	u, err := c.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: &planID, KeyId: &keyID, StartDate: &today, EndDate: &today})
+	if err != nil || len(u.Items[keyID]) != 1 || u.Items[keyID][0][1] != 7 {
+		t.Fatalf("usage after UpdateUsage from the console: %+v %v", u, err)
+	}
+
+	// Import 1,000 keys from a CSV file with one bad line: 1,000 imported, the warning shown.
+	var csv strings.Builder
+	csv.WriteString("Name,Key,Enabled,UsagePlanIds\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&csv, "bulk-%04d,bulk-key-value-%06d-abcdefghij,true,%s\n", i, i, planID)
+	}
+	csv.WriteString("broken,short,true,\n")
+	file := filepath.Join(t.TempDir(), "keys.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.Navigate(base+"import"), chromedp.WaitVisible(chromedp.CSS("#file")), chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}),
+		chromedp.Click(chromedp.Search(`//button[text()="Import"]`)))
+	waitJS(t, ctx, `document.getElementById("import-count") !== null`)
+	if got := text(t, ctx, "#import-count"); got != "1000 key(s) imported." {
+		t.Fatalf("import: %q", got)
+	}
+	if w := text(t, ctx, "#import-warnings"); !strings.Contains(w, "Line 1002") {
+		t.Fatalf("import warnings: %q", w)
+	}
+	shot(t, ctx, dir, "console-import")
+
+	// The CSV export of a search: every bulk key, no values.
+	expReq, _ := http.NewRequest("GET", base+"keys.csv?q=bulk-&by=name", nil)
+	cookies, err := chromedp.Run(ctx, chromedp.Action[[]*network.Cookie](func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{})
+		return res.Cookies, err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range cookies {
+		expReq.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	}
+	expResp, err := http.DefaultClient.Do(expReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, _ := io.ReadAll(expResp.Body)
+	expResp.Body.Close()
+	if n := strings.Count(string(exported), "\nbulk-"); n != 1000 || strings.Contains(string(exported), "bulk-key-value-") {
+		t.Fatalf("export: %d bulk rows (values shown: %v)", n, strings.Contains(string(exported), "bulk-key-value-"))
+	}
+
+	// The API's page: its resource tree, a stage throttle set from the console.
+	do(t, ctx,
+		chromedp.Navigate(base+"apis/"+g.ID),
+		chromedp.WaitVisible(chromedp.CSS("#trate")),
+		chromedp.SendKeys(chromedp.CSS("#trate"), "50"),
+		chromedp.SendKeys(chromedp.CSS("#tburst"), "25"),
+		chromedp.Submit(chromedp.CSS("#trate")),
+	)
+	waitJS(t, ctx, `document.body.textContent.includes("*/*: 50/s, burst 25")`)
+	shot(t, ctx, dir, "console-api")
+
 	// The other pages, for the screenshots.
 	do(t, ctx, chromedp.Navigate(base+"plans/"+planID), chromedp.WaitVisible(chromedp.CSS("table")))
 	shot(t, ctx, dir, "console-plan")
@@ -217,7 +300,7 @@ func TestConsoleBrowser(t *testing.T) {
 	shot(t, ctx, dir, "console-overview")
 
 	// Sign out: the session cookie no longer works.
-	cookies, err := chromedp.Run(ctx, chromedp.Action[[]*network.Cookie](func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
+	cookies, err = chromedp.Run(ctx, chromedp.Action[[]*network.Cookie](func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
 		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{})
 		return res.Cookies, err
 	}))

@@ -114,3 +114,25 @@
     setInterval(refresh, 1000);
   }
 })();
+
+// CSV import: the upload with a progress bar, then the answer's result in place.
+(function () {
+  var form = document.getElementById("import-form");
+  var bar = document.getElementById("import-progress");
+  if (!form || !bar || !window.XMLHttpRequest || !window.FormData) return;
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.getAttribute("action"));
+    bar.hidden = false;
+    xhr.upload.onprogress = function (ev) { if (ev.lengthComputable) bar.value = Math.round(ev.loaded / ev.total * 100); };
+    xhr.onload = function () {
+      bar.value = 100;
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var main = doc.getElementById("main");
+      if (main) document.getElementById("main").replaceWith(main); else document.body.textContent = xhr.statusText;
+    };
+    xhr.onerror = function () { bar.hidden = true; alert("The upload failed: check the connection and try again."); };
+    xhr.send(new FormData(form));
+  });
+})();
