@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -82,6 +83,12 @@ func (s *Server) Close() { s.sampler.stop() }
 // ServeHTTP serves the console's pages. Every answer forbids framing and caching, and pins
 // scripts and styles to the console's own.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A form posted from another site is refused before anything reads it: a sign-in forced
+	// from elsewhere (login CSRF) as much as a write (which also needs the CSRF token).
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		http.Error(w, "Cross-site form posts are refused.", http.StatusForbidden)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	h.Set("X-Frame-Options", "DENY")
@@ -248,4 +255,16 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) 
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	s.log.Info("console sign-out", "access-key-id", sess.accessKeyID)
 	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
+}
+
+// sameOrigin reports whether a request's Origin (when the browser sent one) names the console's
+// own host. The scheme is not compared: behind a proxy that ends TLS the console sees plain HTTP
+// while the browser's origin is https.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }

@@ -250,3 +250,37 @@ func TestSessionEnds(t *testing.T) {
 		t.Fatalf("a write with the old session: %d, %d writes", r.StatusCode, f.api.writes.Load())
 	}
 }
+
+// TestCrossSitePost: a form posted from another origin is refused, sign-in included, and reaches
+// nothing.
+func TestCrossSitePost(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"signin", "keys"} {
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+Prefix+path, strings.NewReader(url.Values{"access_key_id": {"admin"}, "secret_access_key": {secret}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+			t.Fatalf("cross-site POST %s: %d %v", path, resp.StatusCode, resp.Cookies())
+		}
+	}
+	if len(f.api.seen) != 0 {
+		t.Fatalf("cross-site posts reached the API: %v", f.api.seen)
+	}
+	// The console's own origin passes.
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+Prefix+"signin", strings.NewReader(url.Values{"access_key_id": {"admin"}, "secret_access_key": {secret}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", f.srv.URL)
+	resp, err := browser(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("same-origin sign-in: %d", resp.StatusCode)
+	}
+}

@@ -111,9 +111,18 @@ func (f *failures) blocked(addr string) time.Duration {
 	return recent[0].Add(failureWindow).Sub(f.now())
 }
 
+// maxTracked bounds the addresses tracked: past it, addresses whose failures aged out are
+// forgotten first (a spray from many addresses cannot grow the table without limit).
+const maxTracked = 100_000
+
 func (f *failures) add(addr string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(f.m) >= maxTracked {
+		for a := range f.m {
+			f.prune(a)
+		}
+	}
 	f.m[addr] = append(f.prune(addr), f.now())
 }
 
