@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+Prefix+"plans/{id}", s.auth(s.plan))
 	m.HandleFunc("POST "+Prefix+"plans/{id}/keys", s.auth(s.addPlanKey))
 	m.HandleFunc("POST "+Prefix+"plans/{id}/usage", s.auth(s.grantUsage))
+	m.HandleFunc("POST "+Prefix+"plans/{id}/throttle", s.auth(s.methodThrottle))
 	m.HandleFunc("POST "+Prefix+"plans/{id}", s.auth(s.updatePlan))
 	m.HandleFunc("GET "+Prefix+"import", s.auth(s.importPage))
 	m.HandleFunc("POST "+Prefix+"import", s.auth(s.importKeys))

@@ -239,3 +239,32 @@ func (s *Server) nearestQuota(r *http.Request, cl *apigateway.Client, plans []ty
 	})
 	return out[:min(len(out), 10)]
 }
+
+// methodThrottle sets, or with empty rate and burst removes, a plan's throttle for one method of
+// one of its stages (UpdateUsagePlan's /apiStages/{api}:{stage}/throttle/{path}/{METHOD} paths).
+func (s *Server) methodThrottle(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, cancel := ctx(r)
+	defer cancel()
+	id := r.PathValue("id")
+	back := Prefix + "plans/" + url.PathEscape(id)
+	stage, method := strings.TrimSpace(r.PostFormValue("stage")), strings.TrimSpace(r.PostFormValue("method"))
+	i := strings.LastIndex(method, "/")
+	if stage == "" || i < 0 || i == len(method)-1 || !strings.HasPrefix(method, "/") {
+		http.Redirect(w, r, back+"?error="+url.QueryEscape("Write the method as /resource/path/GET."), http.StatusSeeOther)
+		return
+	}
+	base := "/apiStages/" + stage + "/throttle/" + strings.ReplaceAll(method[:i], "/", "~1") + "/" + strings.ToUpper(method[i+1:])
+	rate, burst := strings.TrimSpace(r.PostFormValue("rate")), strings.TrimSpace(r.PostFormValue("burst"))
+	ops := []types.PatchOperation{{Op: types.OpRemove, Path: aws.String(base)}}
+	if rate != "" || burst != "" {
+		ops = []types.PatchOperation{
+			{Op: types.OpReplace, Path: aws.String(base + "/rateLimit"), Value: aws.String(rate)},
+			{Op: types.OpReplace, Path: aws.String(base + "/burstLimit"), Value: aws.String(burst)},
+		}
+	}
+	if _, err := s.client(sess).UpdateUsagePlan(c, &apigateway.UpdateUsagePlanInput{UsagePlanId: &id, PatchOperations: ops}); err != nil {
+		http.Redirect(w, r, back+"?error="+url.QueryEscape(apiError(err)), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Method throttle of "+method+" on "+stage+" saved."), http.StatusSeeOther)
+}

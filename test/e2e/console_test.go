@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -236,6 +237,16 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("usage after UpdateUsage from the console: %+v %v", u, err)
 	}
 
+	// A method throttle of the plan, from its page.
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#mmethod"), "/mock/GET"),
+		chromedp.SendKeys(chromedp.CSS("#mrate"), "3"),
+		chromedp.SendKeys(chromedp.CSS("#mburst"), "4"),
+		chromedp.Submit(chromedp.CSS("#mmethod")),
+	)
+	waitJS(t, ctx, `document.getElementById("method-throttles").textContent.includes("/mock/GET: 3/s, burst 4")`)
+	shot(t, ctx, dir, "console-plan-edit")
+
 	// Import 1,000 keys from a CSV file with one bad line: 1,000 imported, the warning shown.
 	var csv strings.Builder
 	csv.WriteString("Name,Key,Enabled,UsagePlanIds\n")
@@ -294,6 +305,8 @@ func TestConsoleBrowser(t *testing.T) {
 	// The other pages, for the screenshots.
 	do(t, ctx, chromedp.Navigate(base+"plans/"+planID), chromedp.WaitVisible(chromedp.CSS("table")))
 	shot(t, ctx, dir, "console-plan")
+	do(t, ctx, chromedp.Navigate(base+"plans"), chromedp.WaitVisible(chromedp.CSS("table")))
+	shot(t, ctx, dir, "console-plans")
 	do(t, ctx, chromedp.Navigate(base+"keys"), chromedp.WaitVisible(chromedp.CSS("table")))
 	shot(t, ctx, dir, "console-keys")
 	do(t, ctx, chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#overview-chart svg")))
@@ -352,6 +365,21 @@ func TestConsoleNarrow(t *testing.T) {
 		}
 	}
 	shot(t, ctx, dir, "console-keys-375px")
+	// The dark theme (prefers-color-scheme: dark), for the screenshot.
+	if _, err := chromedp.Run(ctx, chromedp.Action[cdp.Empty](func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+	})); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("main")))
+	bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bg != "rgb(17, 20, 24)" {
+		t.Errorf("dark theme background: %s", bg)
+	}
+	shot(t, ctx, dir, "console-overview-dark-375px")
 }
 
 // TestConsoleAddr: with --console-addr the console has a listener of its own and the main
