@@ -67,7 +67,17 @@ func browser(t *testing.T, width int) context.Context {
 
 func shot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// A page that has just replaced another may not be laid out yet ("0 width"): wait until it
+	// has loaded, and try again briefly.
+	waitJS(t, ctx, `document.readyState === "complete" && document.documentElement.clientWidth > 0`)
+	var png []byte
+	var err error
+	for try := 0; try < 20; try++ {
+		if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
