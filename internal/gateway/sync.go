@@ -2,11 +2,15 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/snapshot"
 	"github.com/tollgate/tollgate/internal/store"
 )
@@ -32,10 +36,17 @@ type Syncer struct {
 	OnSwap  func(time.Duration)
 	OnError func(error)
 
-	mu  sync.Mutex // one rebuild at a time
-	seq int64      // change sequence of the installed snapshot
-	ok  bool       // a snapshot is installed
+	mu   sync.Mutex // one rebuild at a time
+	seq  int64      // change sequence of the installed snapshot
+	ok   bool       // a snapshot is installed
+	snap *snapshot.Snapshot
+	// Incremental counts the changes applied without a full build (tests read it).
+	Incremental atomic.Int64
 }
+
+// maxIncremental is the most changes applied incrementally at once; more (an import) is a
+// full build.
+const maxIncremental = 256
 
 // Sync rebuilds and installs the snapshot if the store changed since the last one. The
 // management API calls it after every write, so a change (a disabled key, a detached plan) holds
@@ -50,7 +61,125 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	if s.ok && seq == s.seq {
 		return nil
 	}
+	if s.ok {
+		done, err := s.incremental(ctx)
+		if err != nil && s.OnError != nil {
+			s.OnError(err)
+		}
+		if done {
+			return nil
+		}
+	}
 	return s.rebuild(ctx)
+}
+
+// incremental applies the key writes since the installed snapshot to it in place, without a
+// full build: API keys created, changed or deleted, and keys added to or removed from plans —
+// the writes a service makes all day as customers sign up. It reports false when the changes
+// need a full build (anything else changed, too many changes, a store without an ordered
+// change log, an update the snapshot cannot take).
+func (s *Syncer) incremental(ctx context.Context) (bool, error) {
+	cl, ok := s.Store.(store.ChangeLog)
+	if !ok || s.snap == nil {
+		return false, nil
+	}
+	changes, last, complete, err := cl.ChangesSince(ctx, s.seq, maxIncremental)
+	if err != nil || !complete {
+		return false, err
+	}
+	keys := map[string][]string{} // region → key ids, in order, without repeats
+	seen := map[[2]string]bool{}
+	for _, c := range changes {
+		id := c.ID
+		switch c.Kind {
+		case store.KindApiKey:
+		case store.KindUsagePlanKey:
+			_, id, _ = strings.Cut(c.ID, "/")
+		default:
+			return false, nil
+		}
+		if !seen[[2]string{c.Region, id}] {
+			seen[[2]string{c.Region, id}] = true
+			keys[c.Region] = append(keys[c.Region], id)
+		}
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	for region, ids := range keys {
+		ups, err := s.loadKeys(ctx, region, ids, now())
+		if err != nil {
+			return false, err
+		}
+		if !s.snap.UpdateKeys(region, ups) {
+			return false, nil
+		}
+	}
+	s.seq = last
+	s.Incremental.Add(int64(len(changes)))
+	return true, nil
+}
+
+// loadKeys reads what the snapshot needs of each key: its value's hash, whether it is enabled,
+// its plans and its UpdateUsage allowances for their current periods.
+func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now time.Time) ([]snapshot.KeyUpdate, error) {
+	ups := make([]snapshot.KeyUpdate, 0, len(ids))
+	quotas := map[string]*apigw.Quota{}
+	err := s.Store.View(ctx, region, func(tx store.Tx) error {
+		ups = ups[:0]
+		for _, id := range ids {
+			k, err := tx.GetApiKey(id)
+			if errors.Is(err, store.ErrNotFound) {
+				ups = append(ups, snapshot.KeyUpdate{ID: id, Deleted: true})
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			plans, err := tx.PlanIDsOfKey(id)
+			if err != nil {
+				return err
+			}
+			for _, p := range plans {
+				if _, ok := quotas[p]; ok {
+					continue
+				}
+				up, err := tx.GetUsagePlan(p)
+				if err != nil {
+					return err
+				}
+				quotas[p] = up.Quota
+			}
+			ups = append(ups, snapshot.KeyUpdate{ID: id, Hash: snapshot.HashKey(k.Value), Enabled: k.Enabled, PlanIDs: plans})
+		}
+		return nil
+	})
+	if err != nil || s.Counters == nil {
+		return ups, err
+	}
+	for i := range ups {
+		for _, p := range ups[i].PlanIDs {
+			q := quotas[p]
+			if q == nil {
+				continue
+			}
+			start := quota.PeriodStart(q.Period, now)
+			ovs, err := s.Counters.Allowances(ctx, region, p, start)
+			if err != nil {
+				return nil, err
+			}
+			for k, a := range ovs {
+				if k.KeyID == ups[i].ID && k.PeriodStart.Equal(start) {
+					if ups[i].Overrides == nil {
+						ups[i].Overrides = map[string]snapshot.Override{}
+					}
+					ups[i].Overrides[p] = snapshot.Override{PeriodStart: start, Allowance: a}
+				}
+			}
+		}
+	}
+	return ups, nil
 }
 
 // Rebuild rebuilds unconditionally (counters-only changes such as UpdateUsage overrides do not
@@ -76,7 +205,7 @@ func (s *Syncer) rebuild(ctx context.Context) error {
 	}
 	snap := snapshot.Build(in, s.Binder)
 	s.Target.Swap(snap)
-	s.seq, s.ok = in.Seq, true
+	s.seq, s.ok, s.snap = in.Seq, true, snap
 	if s.OnSwap != nil {
 		s.OnSwap(time.Since(start))
 	}

@@ -68,9 +68,12 @@ type Snapshot struct {
 type Region struct {
 	Name     string
 	Throttle apigw.Throttle
-	keys     map[[sha256.Size]byte]*Key
-	binder   *Binder
-	account  atomic.Pointer[limit.Bucket]
+	keys     atomic.Pointer[keyTable]
+	// plans by id, and in the order the build bound them (UpdateKeys binds the same way).
+	plans     map[string]*Plan
+	planOrder []*Plan
+	binder    *Binder
+	account   atomic.Pointer[limit.Bucket]
 }
 
 // AccountBucket returns the in-process bucket of the account throttle, bound on first use at
@@ -168,6 +171,7 @@ type IntegrationResponse struct {
 type Key struct {
 	ID      string
 	Enabled bool
+	hash    [sha256.Size]byte // its place in the key table
 	// first is the key's binding to the first plan it was found in, valid for the stages that
 	// plan covers. Almost every key is in one plan, which then costs no map and no extra object.
 	first Binding
@@ -334,9 +338,6 @@ func (st *Stage) Match(verb, path string, p *Params) *Method {
 // HashKey is the index hash of an API key value. The snapshot holds hashes, never raw values.
 func HashKey(value string) [sha256.Size]byte { return sha256.Sum256([]byte(value)) }
 
-// Key looks an API key up by the hash of its value.
-func (r *Region) Key(hash [sha256.Size]byte) *Key { return r.keys[hash] }
-
 // Binding returns the plan binding that lets k call stage st, or nil.
 func (k *Key) Binding(st *Stage) *Binding {
 	if k.bindings != nil {
@@ -378,7 +379,7 @@ func Build(in Input, b Binder) *Snapshot {
 }
 
 func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
-	reg := &Region{Name: in.Region, Throttle: in.Throttle, keys: make(map[[sha256.Size]byte]*Key, len(in.Keys)), binder: bind}
+	reg := &Region{Name: in.Region, Throttle: in.Throttle, binder: bind, plans: make(map[string]*Plan, len(in.Plans))}
 	s.regions[in.Region] = reg
 	deployments := make(map[string]*apigw.Deployment, len(in.Deployments))
 	for _, d := range in.Deployments {
@@ -422,19 +423,21 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	// Keys are allocated in one block: a million small objects would cost a million allocations
 	// and their headers.
 	block := make([]Key, len(in.Keys))
-	keys := make(map[string]*Key, len(in.Keys))
+	table := newKeyTable(len(in.Keys))
 	for i, k := range in.Keys {
 		ck := &block[i]
-		ck.ID, ck.Enabled = k.ID, k.Enabled
-		keys[k.ID] = ck
-		reg.keys[k.Hash] = ck
+		ck.ID, ck.Enabled, ck.hash = k.ID, k.Enabled, k.Hash
+		table.put(ck)
 	}
+	reg.keys.Store(table)
 	for _, p := range in.Plans {
 		cp := &Plan{ID: p.ID, Region: in.Region, Throttle: p.Throttle, Quota: p.Quota, QuotaSince: p.QuotaSince,
 			binder: bind, methodThrottles: map[*Method]MethodThrottle{}}
 		if bind.Stats != nil {
 			cp.Stats = bind.Stats.Plan(p.ID)
 		}
+		reg.plans[p.ID] = cp
+		reg.planOrder = append(reg.planOrder, cp)
 		for _, as := range p.ApiStages {
 			st := stagesByRef[as.ApiID+":"+as.Stage]
 			if st == nil {
@@ -450,7 +453,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 		}
 		overrides := in.Overrides[p.ID]
 		for _, keyID := range in.PlanKeys[p.ID] {
-			k := keys[keyID]
+			k := table.byID[idShard(keyID)][keyID]
 			if k == nil {
 				continue
 			}

@@ -136,3 +136,21 @@ type Tx interface {
 
 // Clock is how backends and use cases read time; tests inject a fake.
 type Clock func() time.Time
+
+// Change kinds of the change log that an incremental snapshot update understands.
+const (
+	KindApiKey       = "apikey"
+	KindUsagePlanKey = "usageplankey" // ID is "<planId>/<keyId>"
+)
+
+// Change is one aggregate a committed transaction wrote.
+type Change struct{ Region, Kind, ID string }
+
+// ChangeLog is implemented by stores whose change sequence orders commits (the embedded store:
+// one writer). ChangesSince lists what was written after seq, up to last (the newest sequence
+// it read). complete is false when the list cannot be trusted to hold every change: the log was
+// pruned past seq, a bulk write left one marker instead of its rows, or there were more than
+// max changes; the caller then rebuilds from the store.
+type ChangeLog interface {
+	ChangesSince(ctx context.Context, seq int64, max int) (changes []Change, last int64, complete bool, err error)
+}

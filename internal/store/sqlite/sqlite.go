@@ -291,3 +291,39 @@ func (s *Store) Close() error {
 	errs = append(errs, s.writer.Close())
 	return errors.Join(errs...)
 }
+
+var _ store.ChangeLog = (*Store)(nil)
+
+// ChangesSince reads the change log after seq (store.ChangeLog). SQLite has one writer, so
+// sequence order is commit order and no committed change can appear below a sequence already
+// read.
+func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) ([]store.Change, int64, bool, error) {
+	leave, err := s.enter()
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer leave()
+	var oldest int64
+	if err := s.reader.QueryRowContext(ctx, "SELECT COALESCE(MIN(seq), 0) FROM changes").Scan(&oldest); err != nil {
+		return nil, 0, false, fmt.Errorf("sqlite store: change log: %w", err)
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT seq, region, kind, id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", seq, max+1)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("sqlite store: change log: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Change
+	last, complete := seq, oldest <= seq+1 || oldest == 0
+	for rows.Next() {
+		var c store.Change
+		var n int64
+		if err := rows.Scan(&n, &c.Region, &c.Kind, &c.ID); err != nil {
+			return nil, 0, false, fmt.Errorf("sqlite store: change log: %w", err)
+		}
+		if c.Kind == "*" || len(out) == max {
+			complete = false
+		}
+		out, last = append(out, c), n
+	}
+	return out, last, complete, rows.Err()
+}

@@ -1,0 +1,174 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/snapshot"
+	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlite"
+	"github.com/tollgate/tollgate/internal/store/storetest"
+)
+
+type target struct {
+	snap  *snapshot.Snapshot
+	swaps int
+}
+
+func (t *target) Swap(s *snapshot.Snapshot) { t.snap, t.swaps = s, t.swaps+1 }
+
+// fixture: an embedded store with one API (stages a and b) and three plans: p1 on a, p2 on b,
+// p3 on a (two plans on one stage: the later one wins, as in a build).
+func fixture(t *testing.T) (*sqlite.Store, *Syncer, *target) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), storetest.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	err = st.Update(context.Background(), "us-east-1", func(tx store.Tx) error {
+		res := []*apigw.Resource{{ID: "root", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", ApiKeyRequired: true, Integration: &apigw.Integration{Type: "MOCK"}}}}}
+		if err := tx.PutRestApi(&apigw.RestApi{ID: "api1", Name: "a", ApiKeySource: "HEADER", RootResourceID: "root", Resources: res}); err != nil {
+			return err
+		}
+		if err := tx.PutDeployment(&apigw.Deployment{ID: "d1", ApiID: "api1", Resources: res}); err != nil {
+			return err
+		}
+		for _, s := range []string{"a", "b"} {
+			if err := tx.PutStage(&apigw.Stage{ApiID: "api1", StageName: s, DeploymentID: "d1"}); err != nil {
+				return err
+			}
+		}
+		for _, p := range []*apigw.UsagePlan{
+			{ID: "p1", Name: "p1", ApiStages: []apigw.ApiStage{{ApiID: "api1", Stage: "a"}}, Quota: &apigw.Quota{Limit: 100, Period: "DAY"}},
+			{ID: "p2", Name: "p2", ApiStages: []apigw.ApiStage{{ApiID: "api1", Stage: "b"}}},
+			{ID: "p3", Name: "p3", ApiStages: []apigw.ApiStage{{ApiID: "api1", Stage: "a"}}, Throttle: &apigw.Throttle{RateLimit: 5, BurstLimit: 5}},
+		} {
+			if err := tx.PutUsagePlan(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &target{}
+	s := &Syncer{Store: st, Target: tg}
+	if err := s.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, s, tg
+}
+
+// describe renders what the data plane decides for a key value: absent, disabled, or the plan
+// that admits it on each stage.
+func describe(snap *snapshot.Snapshot, value string) string {
+	api := snap.API("api1")
+	k := api.Region.Key(snapshot.HashKey(value))
+	if k == nil {
+		return "absent"
+	}
+	out := fmt.Sprintf("%s enabled=%v", k.ID, k.Enabled)
+	for _, s := range []string{"a", "b"} {
+		if b := k.Binding(api.Stage(s)); b != nil {
+			out += " " + s + ":" + b.Plan.ID
+		}
+	}
+	return out
+}
+
+// TestIncrementalMatchesBuild: after every step of a random sequence of key writes (create,
+// enable, disable, delete, join and leave plans), the snapshot updated in place answers every key
+// value as a full build of the same store does — and the steps were applied incrementally.
+func TestIncrementalMatchesBuild(t *testing.T) {
+	st, s, tg := fixture(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	values := map[string]string{} // id → value, every key ever created
+	var ids []string
+	for step := 0; step < 300; step++ {
+		err := st.Update(ctx, "us-east-1", func(tx store.Tx) error {
+			switch op := rng.IntN(6); {
+			case op == 0 || len(ids) == 0:
+				id := fmt.Sprintf("k%03d", step)
+				v := fmt.Sprintf("value-%03d-0123456789abcdef", step)
+				values[id], ids = v, append(ids, id)
+				return tx.PutApiKey(&apigw.ApiKey{ID: id, Value: v, Enabled: rng.IntN(4) > 0})
+			case op == 1:
+				k, err := tx.GetApiKey(ids[rng.IntN(len(ids))])
+				if err != nil {
+					return nil // deleted meanwhile
+				}
+				k.Enabled = !k.Enabled
+				return tx.PutApiKey(k)
+			case op == 2:
+				_ = tx.DeleteApiKey(ids[rng.IntN(len(ids))])
+				return nil
+			case op == 3 || op == 4:
+				plan := fmt.Sprintf("p%d", 1+rng.IntN(3))
+				id := ids[rng.IntN(len(ids))]
+				if _, err := tx.GetApiKey(id); err != nil {
+					return nil
+				}
+				_ = tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: plan, KeyID: id})
+				return nil
+			default:
+				_ = tx.DeleteUsagePlanKey(fmt.Sprintf("p%d", 1+rng.IntN(3)), ids[rng.IntN(len(ids))])
+				return nil
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		in, err := Load(ctx, st, nil, apigw.Throttle{}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := snapshot.Build(in, snapshot.Binder{})
+		for id, v := range values {
+			if got, want := describe(tg.snap, v), describe(full, v); got != want {
+				t.Fatalf("step %d, key %s: incremental %q, full build %q", step, id, got, want)
+			}
+		}
+	}
+	if tg.swaps != 1 || s.Incremental.Load() == 0 {
+		t.Fatalf("%d full builds after the first (%d changes applied in place); want none", tg.swaps-1, s.Incremental.Load())
+	}
+}
+
+// TestIncrementalFallsBack: a change other than a key's (a new plan) is a full build, and it
+// holds.
+func TestIncrementalFallsBack(t *testing.T) {
+	st, s, tg := fixture(t)
+	ctx := context.Background()
+	err := st.Update(ctx, "us-east-1", func(tx store.Tx) error {
+		if err := tx.PutUsagePlan(&apigw.UsagePlan{ID: "p4", Name: "p4", ApiStages: []apigw.ApiStage{{ApiID: "api1", Stage: "b"}}}); err != nil {
+			return err
+		}
+		if err := tx.PutApiKey(&apigw.ApiKey{ID: "kx", Value: "value-x-0123456789abcdef", Enabled: true}); err != nil {
+			return err
+		}
+		return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p4", KeyID: "kx"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := tg.snap
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tg.snap == before || s.Incremental.Load() != 0 {
+		t.Fatal("a new plan was applied incrementally")
+	}
+	if got := describe(tg.snap, "value-x-0123456789abcdef"); got != "kx enabled=true b:p4" {
+		t.Fatalf("after the full build: %q", got)
+	}
+}

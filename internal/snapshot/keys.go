@@ -1,0 +1,124 @@
+package snapshot
+
+import (
+	"crypto/sha256"
+	"hash/maphash"
+)
+
+// keyShards splits a region's key index so that an incremental update copies the shards it
+// touches (a few thousand entries at a million keys), never the whole index.
+const keyShards = 256
+
+// keyTable is a region's key index, immutable once published: readers load it with one atomic
+// read and look a key up without a lock; UpdateKeys publishes a new table that shares every
+// shard it did not touch.
+type keyTable struct {
+	byHash [keyShards]map[[sha256.Size]byte]*Key
+	byID   [keyShards]map[string]*Key
+}
+
+var idSeed = maphash.MakeSeed()
+
+func idShard(id string) int { return int(maphash.String(idSeed, id) % keyShards) }
+
+func newKeyTable(n int) *keyTable {
+	t := &keyTable{}
+	per := n/keyShards + 1
+	for i := range t.byHash {
+		t.byHash[i] = make(map[[sha256.Size]byte]*Key, per)
+		t.byID[i] = make(map[string]*Key, per)
+	}
+	return t
+}
+
+func (t *keyTable) put(k *Key) {
+	t.byHash[k.hash[0]][k.hash] = k
+	t.byID[idShard(k.ID)][k.ID] = k
+}
+
+// Key looks an API key up by the hash of its value.
+func (r *Region) Key(hash [sha256.Size]byte) *Key { return r.keys.Load().byHash[hash[0]][hash] }
+
+// KeyUpdate is a key's state after a write, for UpdateKeys.
+type KeyUpdate struct {
+	ID      string
+	Deleted bool // the key no longer exists
+	Hash    [sha256.Size]byte
+	Enabled bool
+	// PlanIDs are the plans the key is in; Overrides its UpdateUsage allowances by plan.
+	PlanIDs   []string
+	Overrides map[string]Override
+}
+
+// UpdateKeys applies key writes to the snapshot in place: each updated key is replaced by a new
+// Key bound to its plans, exactly as Build would bind it, in a new key table that shares every
+// untouched shard with the current one; readers see either table, never a mix. The state
+// bound to keys (quota entries, usage counters, throttle buckets) is found again through the
+// Binder by ids, so it carries over. It reports false, changing nothing, when the update needs
+// a full build: the region or one of the plans is not in this snapshot. Calls must not run
+// concurrently (the syncer serialises them).
+func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
+	reg := s.regions[region]
+	if reg == nil {
+		return false
+	}
+	for _, u := range ups {
+		for _, id := range u.PlanIDs {
+			if reg.plans[id] == nil {
+				return false
+			}
+		}
+	}
+	next := *reg.keys.Load() // copies the shard pointers only
+	var ownHash, ownID [keyShards]bool
+	cloneHash := func(i byte) {
+		if !ownHash[i] {
+			m := make(map[[sha256.Size]byte]*Key, len(next.byHash[i])+1)
+			for k, v := range next.byHash[i] {
+				m[k] = v
+			}
+			next.byHash[i], ownHash[i] = m, true
+		}
+	}
+	cloneID := func(i int) {
+		if !ownID[i] {
+			m := make(map[string]*Key, len(next.byID[i])+1)
+			for k, v := range next.byID[i] {
+				m[k] = v
+			}
+			next.byID[i], ownID[i] = m, true
+		}
+	}
+	for _, u := range ups {
+		is := idShard(u.ID)
+		if prev := next.byID[is][u.ID]; prev != nil {
+			cloneHash(prev.hash[0])
+			delete(next.byHash[prev.hash[0]], prev.hash)
+			cloneID(is)
+			delete(next.byID[is], u.ID)
+		}
+		if u.Deleted {
+			continue
+		}
+		k := &Key{ID: u.ID, Enabled: u.Enabled, hash: u.Hash}
+		in := make(map[string]bool, len(u.PlanIDs))
+		for _, id := range u.PlanIDs {
+			in[id] = true
+		}
+		// The plans in Build's order, so that a key in several plans binds as a build would.
+		for _, p := range reg.planOrder {
+			if in[p.ID] {
+				var ov map[string]Override
+				if o, ok := u.Overrides[p.ID]; ok {
+					ov = map[string]Override{u.ID: o}
+				}
+				bindKey(k, p, u.ID, ov)
+			}
+		}
+		cloneHash(k.hash[0])
+		cloneID(is)
+		next.put(k)
+	}
+	reg.keys.Store(&next)
+	return true
+}
