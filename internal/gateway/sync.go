@@ -89,18 +89,32 @@ func (s *Syncer) incremental(ctx context.Context) (bool, error) {
 	}
 	keys := map[string][]string{} // region → key ids, in order, without repeats
 	seen := map[[2]string]bool{}
+	plans := map[[2]string]bool{} // region, plan id: plans written
 	for _, c := range changes {
 		id := c.ID
 		switch c.Kind {
 		case store.KindApiKey:
 		case store.KindUsagePlanKey:
 			_, id, _ = strings.Cut(c.ID, "/")
+		case store.KindUsagePlan:
+			plans[[2]string{c.Region, c.ID}] = true
+			continue
+		case store.KindAccount:
+			continue // the account resource holds nothing the data plane enforces
 		default:
 			return false, nil
 		}
 		if !seen[[2]string{c.Region, id}] {
 			seen[[2]string{c.Region, id}] = true
 			keys[c.Region] = append(keys[c.Region], id)
+		}
+	}
+	// A plan written without a change the data plane enforces (its name, description, tags)
+	// needs nothing; any other plan change is a full build.
+	for rp := range plans {
+		same, err := s.planUnchanged(ctx, rp[0], rp[1])
+		if err != nil || !same {
+			return false, err
 		}
 	}
 	now := time.Now
@@ -257,4 +271,25 @@ func (s *Syncer) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// planUnchanged reports whether the stored plan compiles as the snapshot's does.
+func (s *Syncer) planUnchanged(ctx context.Context, region, id string) (bool, error) {
+	cur, ok := s.snap.PlanSignature(region, id)
+	if !ok {
+		return false, nil
+	}
+	var sig string
+	err := s.Store.View(ctx, region, func(tx store.Tx) error {
+		p, err := tx.GetUsagePlan(id)
+		if err != nil {
+			return err
+		}
+		sig = snapshot.PlanSignature(p)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && sig == cur, err
 }

@@ -172,3 +172,34 @@ func TestIncrementalFallsBack(t *testing.T) {
 		t.Fatalf("after the full build: %q", got)
 	}
 }
+
+// TestPlanRenameIsIncremental: renaming a plan (nothing the data plane enforces) needs no build;
+// changing its quota does.
+func TestPlanRenameIsIncremental(t *testing.T) {
+	st, s, tg := fixture(t)
+	ctx := context.Background()
+	rename := func(mut func(p *apigw.UsagePlan)) {
+		err := st.Update(ctx, "us-east-1", func(tx store.Tx) error {
+			p, err := tx.GetUsagePlan("p1")
+			if err != nil {
+				return err
+			}
+			mut(p)
+			return tx.PutUsagePlan(p)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename(func(p *apigw.UsagePlan) { p.Name, p.Description, p.Tags = "gold", "renamed", map[string]string{"a": "b"} })
+	if tg.swaps != 1 {
+		t.Fatalf("a rename rebuilt the snapshot (%d swaps)", tg.swaps)
+	}
+	rename(func(p *apigw.UsagePlan) { p.Quota = &apigw.Quota{Limit: 5, Period: "DAY"} })
+	if tg.swaps != 2 {
+		t.Fatalf("a quota change did not rebuild the snapshot (%d swaps)", tg.swaps)
+	}
+}

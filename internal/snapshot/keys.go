@@ -2,7 +2,11 @@ package snapshot
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"hash/maphash"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
 )
 
 // keyShards splits a region's key index so that an incremental update copies the shards it
@@ -121,4 +125,28 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 	}
 	reg.keys.Store(&next)
 	return true
+}
+
+// PlanSignature is what of a usage plan the data plane enforces: its stages with their method
+// throttles, throttle, quota and when the quota took effect. Two plans with the same signature
+// compile alike, so a write that leaves it unchanged (a new name, description or tag) needs
+// no new snapshot.
+func PlanSignature(p *apigw.UsagePlan) string {
+	b, _ := json.Marshal(struct {
+		S  []apigw.ApiStage
+		T  *apigw.Throttle
+		Q  *apigw.Quota
+		Q0 time.Time
+	}{p.ApiStages, p.Throttle, p.Quota, p.QuotaSince})
+	return string(b)
+}
+
+// PlanSignature returns the signature the snapshot compiled a region's plan from ("" and false
+// when the plan is not in it).
+func (s *Snapshot) PlanSignature(region, id string) (string, bool) {
+	reg := s.regions[region]
+	if reg == nil || reg.plans[id] == nil {
+		return "", false
+	}
+	return reg.plans[id].sig, true
 }

@@ -289,6 +289,7 @@ type Plan struct {
 	// policy is the quota policy the plan's keys without an override share.
 	policy *quota.Policy
 	binder *Binder
+	sig    string // PlanSignature of the plan compiled
 	// methodThrottles: per stage, per method, the plan's method-level throttle (replacing the
 	// plan bucket for that method, spec §6 / §13 A6), with the key it was declared under.
 	methodThrottles map[*Method]MethodThrottle
@@ -436,6 +437,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 		if bind.Stats != nil {
 			cp.Stats = bind.Stats.Plan(p.ID)
 		}
+		cp.sig = PlanSignature(p)
 		reg.plans[p.ID] = cp
 		reg.planOrder = append(reg.planOrder, cp)
 		for _, as := range p.ApiStages {

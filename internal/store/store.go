@@ -141,6 +141,8 @@ type Clock func() time.Time
 const (
 	KindApiKey       = "apikey"
 	KindUsagePlanKey = "usageplankey" // ID is "<planId>/<keyId>"
+	KindUsagePlan    = "usageplan"
+	KindAccount      = "account" // the region's account resource (nothing the data plane reads)
 )
 
 // Change is one aggregate a committed transaction wrote.
