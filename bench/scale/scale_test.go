@@ -1,0 +1,203 @@
+// Package scale measures the control plane at scale against the real binary: writes while a
+// region holds N keys, memory per key, import and restart times. It is a measurement, not a
+// test: it runs only when TOLLGATE_SCALE_KEYS is set, and prints every row with its figure.
+//
+//	TOLLGATE_SCALE_KEYS=1000000 go test ./bench/scale -run Scale -v -timeout 60m
+package scale
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+
+	"github.com/tollgate/tollgate/test/harness"
+)
+
+func rssMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(b), "VmRSS:")
+	f := strings.Fields(rest)
+	kb, _ := strconv.ParseFloat(f[0], 64)
+	return kb / 1024
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// TestScale prints the issue's target rows for N keys in one plan.
+func TestScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("TOLLGATE_SCALE_KEYS"))
+	if n <= 0 {
+		t.Skip("set TOLLGATE_SCALE_KEYS (e.g. 1000000) to measure")
+	}
+	dir := t.TempDir()
+	s := harness.Start(t, harness.Options{DataDir: dir})
+	c := s.Client("us-east-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
+	defer cancel()
+	api, err := c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("scale")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE"), ApiKeyRequired: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"), Type: types.IntegrationTypeMock,
+		RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"), StatusCode: aws.String("200")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := c.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("p"), ApiStages: []types.ApiStage{{ApiId: api.Id, Stage: aws.String("dev")}},
+		Quota: &types.QuotaSettings{Limit: 1000000, Period: types.QuotaPeriodTypeDay}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptyRSS := rssMB(s.Pid())
+	rows := [][2]string{}
+	row := func(k, v string) { rows = append(rows, [2]string{k, v}); t.Logf("%-60s %s", k, v) }
+
+	// Import in chunks of 100,000 (the first one timed alone).
+	const chunk = 100000
+	for done := 0; done < n; done += chunk {
+		m := min(chunk, n-done)
+		var b strings.Builder
+		b.WriteString("Name,Key,Enabled,UsagePlanIds\n")
+		for i := done; i < done+m; i++ {
+			fmt.Fprintf(&b, "k%d,scale-key-value-%09d-abcdefgh,true,%s\n", i, i, *plan.Id)
+		}
+		start := time.Now()
+		if _, err := c.ImportApiKeys(ctx, &apigateway.ImportApiKeysInput{Body: []byte(b.String()), Format: types.ApiKeysFormatCsv, FailOnWarnings: true}); err != nil {
+			t.Fatal(err)
+		}
+		if done == 0 {
+			row(fmt.Sprintf("ImportApiKeys of %d keys into a plan", m), time.Since(start).Round(time.Millisecond).String())
+		}
+	}
+	gw := s.Endpoint + "/restapis/" + *api.Id + "/dev/_user_request_/"
+	status := func(key string) int {
+		req, _ := http.NewRequest("GET", gw, nil)
+		req.Header.Set("x-api-key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	until := func(key string, want int) {
+		for end := time.Now().Add(30 * time.Second); status(key) != want; {
+			if time.Now().After(end) {
+				t.Fatalf("key never answered %d", want)
+			}
+		}
+	}
+	if st := status(fmt.Sprintf("scale-key-value-%09d-abcdefgh", n-1)); st != 200 {
+		t.Fatalf("an imported key: %d", st)
+	}
+	time.Sleep(5 * time.Second)
+	rss := rssMB(s.Pid())
+	row(fmt.Sprintf("RSS serving %d keys (empty: %.0f MB)", n, emptyRSS), fmt.Sprintf("%.0f MB, %.0f bytes/key", rss, (rss-emptyRSS)*1024*1024/float64(n)))
+
+	const samples = 40
+	var create, update, disable, del []time.Duration
+	for i := 0; i < samples; i++ {
+		start := time.Now()
+		k, err := c.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("new"), Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: plan.Id, KeyId: k.Id, KeyType: aws.String("API_KEY")}); err != nil {
+			t.Fatal(err)
+		}
+		until(*k.Value, 200)
+		create = append(create, time.Since(start))
+
+		start = time.Now()
+		if _, err := c.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: plan.Id, PatchOperations: []types.PatchOperation{
+			{Op: types.OpReplace, Path: aws.String("/description"), Value: aws.String(fmt.Sprint("d", i))}}}); err != nil {
+			t.Fatal(err)
+		}
+		update = append(update, time.Since(start))
+
+		start = time.Now()
+		if _, err := c.UpdateApiKey(ctx, &apigateway.UpdateApiKeyInput{ApiKey: k.Id, PatchOperations: []types.PatchOperation{
+			{Op: types.OpReplace, Path: aws.String("/enabled"), Value: aws.String("false")}}}); err != nil {
+			t.Fatal(err)
+		}
+		if st := status(*k.Value); st != 403 {
+			t.Fatalf("a disabled key on the next request: %d", st)
+		}
+		disable = append(disable, time.Since(start))
+
+		start = time.Now()
+		if _, err := c.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: k.Id}); err != nil {
+			t.Fatal(err)
+		}
+		if st := status(*k.Value); st != 403 {
+			t.Fatalf("a deleted key on the next request: %d", st)
+		}
+		del = append(del, time.Since(start))
+	}
+	for _, r := range []struct {
+		name string
+		d    []time.Duration
+	}{
+		{"CreateApiKey + CreateUsagePlanKey, until the data plane admits it", create},
+		{"UpdateUsagePlan (description)", update},
+		{"UpdateApiKey (disable), refused on the next request", disable},
+		{"DeleteApiKey, refused on the next request", del},
+	} {
+		row(r.name, fmt.Sprintf("median %v, p99 %v", percentile(r.d, 0.5).Round(100*time.Microsecond), percentile(r.d, 0.99).Round(100*time.Microsecond)))
+	}
+
+	start := time.Now()
+	if _, err := c.GetApiKeys(ctx, &apigateway.GetApiKeysInput{Limit: aws.Int32(500)}); err != nil {
+		t.Fatal(err)
+	}
+	row("GetApiKeys, one page of 500", time.Since(start).Round(100*time.Microsecond).String())
+	start = time.Now()
+	if _, err := c.GetUsagePlanKeys(ctx, &apigateway.GetUsagePlanKeysInput{UsagePlanId: plan.Id, Limit: aws.Int32(500)}); err != nil {
+		t.Fatal(err)
+	}
+	row("GetUsagePlanKeys, one page of 500", time.Since(start).Round(100*time.Microsecond).String())
+	from, to := time.Now().UTC().AddDate(0, 0, -89).Format("2006-01-02"), time.Now().UTC().Format("2006-01-02")
+	start = time.Now()
+	if _, err := c.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: plan.Id, StartDate: &from, EndDate: &to, Limit: aws.Int32(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	row("GetUsage, 1,000 keys × 90 days", time.Since(start).Round(100*time.Microsecond).String())
+
+	// Restart on the same data directory: start to serving.
+	s.Stop()
+	start = time.Now()
+	s2 := harness.Start(t, harness.Options{DataDir: dir})
+	gw = s2.Endpoint + "/restapis/" + *api.Id + "/dev/_user_request_/"
+	until(fmt.Sprintf("scale-key-value-%09d-abcdefgh", 0), 200)
+	row(fmt.Sprintf("restart to serving at %d keys", n), time.Since(start).Round(time.Millisecond).String())
+
+	fmt.Printf("\n| %d keys, embedded store | measured |\n|---|---|\n", n)
+	for _, r := range rows {
+		fmt.Printf("| %s | %s |\n", r[0], r[1])
+	}
+}
