@@ -1,9 +1,10 @@
-// Package scale measures the control plane at scale against the real binary: writes while a
-// region holds N keys, memory per key, import and restart times. It is a measurement, not a
-// test: it runs only when TOLLGATE_SCALE_KEYS is set, and prints every row with its figure.
-//
-//	TOLLGATE_SCALE_KEYS=1000000 go test ./bench/scale -run Scale -v -timeout 60m
 package scale
+
+// TestScale measures the control plane at scale against the real binary: writes while a region
+// holds N keys, memory per key, import and restart times. It is a measurement, not a test: it
+// runs only when TOLLGATE_SCALE_KEYS is set, and prints every row with its figure.
+//
+//	TOLLGATE_SCALE_KEYS=1000000 go test ./bench/scale -run TestScale -v -timeout 60m
 
 import (
 	"context"
