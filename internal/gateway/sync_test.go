@@ -194,7 +194,9 @@ func TestPlanRenameIsIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rename(func(p *apigw.UsagePlan) { p.Name, p.Description, p.Tags = "gold", "renamed", map[string]string{"a": "b"} })
+	rename(func(p *apigw.UsagePlan) {
+		p.Name, p.Description, p.Tags = "gold", "renamed", map[string]string{"a": "b"}
+	})
 	if tg.swaps != 1 {
 		t.Fatalf("a rename rebuilt the snapshot (%d swaps)", tg.swaps)
 	}

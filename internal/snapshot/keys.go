@@ -46,7 +46,9 @@ func (t *keyTable) put(k *Key) {
 }
 
 // Key looks an API key up by the hash of its value.
-func (r *Region) Key(hash [sha256.Size]byte) *Key { return r.keys.Load().byHash[hashShard(&hash)][hash] }
+func (r *Region) Key(hash [sha256.Size]byte) *Key {
+	return r.keys.Load().byHash[hashShard(&hash)][hash]
+}
 
 // KeyUpdate is a key's state after a write, for UpdateKeys.
 type KeyUpdate struct {
