@@ -24,12 +24,19 @@ import (
 	"github.com/tollgate/tollgate/test/harness"
 )
 
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return statusMB(pid, "VmRSS:") }
+
+// statusMB reads one memory line of /proc/PID/status in MB: VmRSS, or its parts RssAnon (heap,
+// stacks) and RssFile (mapped files: the binary and SQLite's memory-mapped database).
+func statusMB(pid int, field string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
-	_, rest, _ := strings.Cut(string(b), "VmRSS:")
+	_, rest, ok := strings.Cut(string(b), field)
+	if !ok {
+		return 0
+	}
 	f := strings.Fields(rest)
 	kb, _ := strconv.ParseFloat(f[0], 64)
 	return kb / 1024
@@ -74,7 +81,7 @@ func TestScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emptyRSS := rssMB(s.Pid())
+	emptyRSS, emptyAnon := rssMB(s.Pid()), statusMB(s.Pid(), "RssAnon:")
 	rows := [][2]string{}
 	row := func(k, v string) { rows = append(rows, [2]string{k, v}); t.Logf("%-60s %s", k, v) }
 
@@ -117,8 +124,11 @@ func TestScale(t *testing.T) {
 		t.Fatalf("an imported key: %d", st)
 	}
 	time.Sleep(5 * time.Second)
-	rss := rssMB(s.Pid())
-	row(fmt.Sprintf("RSS serving %d keys (empty: %.0f MB)", n, emptyRSS), fmt.Sprintf("%.0f MB, %.0f bytes/key", rss, (rss-emptyRSS)*1024*1024/float64(n)))
+	rss, anon, file := rssMB(s.Pid()), statusMB(s.Pid(), "RssAnon:"), statusMB(s.Pid(), "RssFile:")
+	perKey := func(mb, base float64) float64 { return (mb - base) * 1024 * 1024 / float64(n) }
+	row(fmt.Sprintf("RSS serving %d keys (empty: %.0f MB)", n, emptyRSS), fmt.Sprintf("%.0f MB, %.0f bytes/key", rss, perKey(rss, emptyRSS)))
+	row("  of which anonymous (Go heap, stacks)", fmt.Sprintf("%.0f MB, %.0f bytes/key", anon, perKey(anon, emptyAnon)))
+	row("  of which mapped files (binary, SQLite's memory-mapped database)", fmt.Sprintf("%.0f MB", file))
 
 	const samples = 40
 	var create, update, disable, del []time.Duration
