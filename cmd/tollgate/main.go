@@ -301,8 +301,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	backendLog := obs.NewBackendLog(log, 10, 20)
 	lambda := lambdaClient(cfg)
+	authorizerLog := obs.NewAuthorizerLog(log, 10, 20)
 	authorizers := &dataplane.Authorizers{Lambda: lambda, AccountID: cfg.AccountID,
-		Cognito: &authorizer.Cognito{Endpoint: cfg.CognitoEndpoint, Client: &http.Client{Transport: dataplane.NewTransport()}}}
+		Cognito: &authorizer.Cognito{Endpoint: cfg.CognitoEndpoint, Client: &http.Client{Transport: dataplane.NewTransport()}},
+		OnFailure: func(f dataplane.AuthorizerFailure) {
+			of := obs.AuthorizerFailure{RequestID: f.RequestID, Class: f.Class}
+			if m := f.Method; m != nil {
+				of.Method, of.Resource = m.Verb, m.ResourcePath
+				if m.Authorizer != nil {
+					of.Authorizer = m.Authorizer.ID
+				}
+				if m.Stage != nil {
+					of.Stage = m.Stage.Name
+					if m.Stage.API != nil {
+						of.API = m.Stage.API.ID
+					}
+				}
+			}
+			authorizerLog.Log(of)
+		}}
 	authCache := authorizer.NewCache(nil)
 	dp := dataplane.NewCore(dataplane.Options{
 		Enforcer:         &dataplane.Enforcer{Limiter: lim, FailOpen: cfg.QuotaFailOpen, IAM: invoke, Authorizers: authorizers},

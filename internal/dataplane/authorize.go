@@ -27,6 +27,36 @@ type Authorizers struct {
 	Timeout time.Duration
 	// Invoked, if set, hears of every function invocation (tests count them).
 	Invoked func()
+	// OnFailure, if set, hears of every authorization that failed on the authorizer's side
+	// (the caller got AuthorizerConfigurationException): the operator's log needs them.
+	OnFailure func(AuthorizerFailure)
+}
+
+// AuthorizerFailure is one authorization the authorizer failed; Class is one of the
+// Authorizer* classes below, never the cause's text.
+type AuthorizerFailure struct {
+	Method    *snapshot.Method
+	RequestID string
+	Class     string
+}
+
+// The classes of authorizer failures.
+const (
+	AuthorizerNoEndpoint  = "no Lambda endpoint configured"
+	AuthorizerUnreachable = "Lambda Invoke API unreachable or refused"
+	AuthorizerTimeout     = "authorizer timed out"
+	AuthorizerFunctionErr = "function error"
+	AuthorizerMalformed   = "answer is not an authorizer answer"
+	AuthorizerKeys        = "user pool keys unavailable"
+	AuthorizerUnknown     = "authorizer not in the deployment"
+)
+
+// failed reports a failure and returns the gateway response for it.
+func (a *Authorizers) failed(m *snapshot.Method, v *View, class string) *GatewayError {
+	if a.OnFailure != nil {
+		a.OnFailure(AuthorizerFailure{Method: m, RequestID: v.RequestID, Class: class})
+	}
+	return ErrAuthorizerConfig
 }
 
 // Run authorizes a request to method m. It returns what the authorizer established, or the
@@ -174,7 +204,7 @@ func (a *Authorizers) invoke(ctx context.Context, au *snapshot.Authorizer, m *sn
 		case errors.Is(err, authorizer.ErrExpired):
 			return nil, ErrTokenExpired
 		case errors.Is(err, authorizer.ErrKeys):
-			return nil, ErrAuthorizerConfig
+			return nil, a.failed(m, v, AuthorizerKeys)
 		case err != nil:
 			return nil, ErrUnauthorized
 		}
@@ -185,20 +215,26 @@ func (a *Authorizers) invoke(ctx context.Context, au *snapshot.Authorizer, m *sn
 		return nil, ErrAuthorizerConfig
 	}
 	region, path, ok := lambdaPath(au.URI)
-	if !ok || a.Lambda == nil || a.Lambda.Endpoint == "" {
-		return nil, ErrAuthorizerConfig
+	if !ok {
+		return nil, a.failed(m, v, AuthorizerUnknown)
+	}
+	if a.Lambda == nil || a.Lambda.Endpoint == "" {
+		return nil, a.failed(m, v, AuthorizerNoEndpoint)
 	}
 	if a.Invoked != nil {
 		a.Invoked()
 	}
 	resp, err := a.Lambda.invoke(ctx, region, path, event)
 	if err != nil {
-		return nil, ErrAuthorizerConfig
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, a.failed(m, v, AuthorizerTimeout)
+		}
+		return nil, a.failed(m, v, AuthorizerUnreachable)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil || resp.StatusCode/100 != 2 {
-		return nil, ErrAuthorizerConfig
+		return nil, a.failed(m, v, AuthorizerUnreachable)
 	}
 	if resp.Header.Get("X-Amz-Function-Error") != "" {
 		var fe struct {
@@ -207,11 +243,11 @@ func (a *Authorizers) invoke(ctx context.Context, au *snapshot.Authorizer, m *sn
 		if json.Unmarshal(body, &fe) == nil && fe.ErrorMessage == "Unauthorized" {
 			return nil, ErrUnauthorized
 		}
-		return nil, ErrAuthorizerConfig
+		return nil, a.failed(m, v, AuthorizerFunctionErr)
 	}
 	res, err := authorizer.ParseAnswer(body)
 	if err != nil {
-		return nil, ErrAuthorizerConfig
+		return nil, a.failed(m, v, AuthorizerMalformed)
 	}
 	return res, nil
 }

@@ -97,12 +97,21 @@ func TestAuthorizerKeySource(t *testing.T) {
 			t.Fatalf("outcome %+v", o)
 		}
 	}
-	// An Invoke API that cannot be reached is AWS's configuration error, with a null message.
+	// An Invoke API that cannot be reached is AWS's configuration error, with a null message,
+	// and the operator hears of it with its class.
+	var failures []AuthorizerFailure
+	f.e.Authorizers.OnFailure = func(af AuthorizerFailure) { failures = append(failures, af) }
 	f.e.Authorizers.Lambda = &Lambda{Endpoint: "http://127.0.0.1:1"}
 	var o Outcome
 	f.check("GET", "never-cached", &o)
 	if o.Err != ErrAuthorizerConfig || string(o.Err.Body) != `{"message":null}` || o.Err.Status != 500 || o.Err.Type != "AuthorizerConfigurationException" {
 		t.Fatalf("unreachable authorizer: %+v", o.Err)
+	}
+	f.e.Authorizers.Lambda = nil
+	f.check("GET", "another-token", &o)
+	if len(failures) != 2 || failures[0].Class != AuthorizerUnreachable || failures[1].Class != AuthorizerNoEndpoint ||
+		failures[0].Method == nil || failures[0].Method.ResourcePath != "/pets" {
+		t.Fatalf("failures reported: %+v", failures)
 	}
 }
 

@@ -304,6 +304,12 @@ func testLambdaAuthorizers(t *testing.T, engine string) {
 			t.Errorf("%s: %d %s %s; want %d %s %s", tc.tok, code, typ, body, tc.code, tc.typ, tc.body)
 		}
 	}
+	// The operator's log names the failures by class, never a token.
+	if log := s.Log(); !strings.Contains(log, `msg="authorizer failed" class="function error"`) ||
+		!strings.Contains(log, `class="answer is not an authorizer answer"`) || strings.Contains(log, "allow-get") || strings.Contains(log, "unknown-key") {
+		t.Errorf("authorizer failures in the log:\n%s", log)
+	}
+
 	// FlushStageAuthorizersCache: the next call runs the function again.
 	before = tokenCalls.Load()
 	if _, err := c.FlushStageAuthorizersCache(ctx(t), &apigateway.FlushStageAuthorizersCacheInput{RestApiId: &a.id, StageName: &a.stage}); err != nil {
