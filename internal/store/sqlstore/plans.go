@@ -85,7 +85,10 @@ func (t *Tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
 	if !t.write {
 		return t.d.ErrReadOnly
 	}
-	for _, c := range []struct{ table, id string }{{"usage_plans", k.PlanID}, {"api_keys", k.KeyID}} {
+	for _, c := range []struct{ table, kind, id string }{{"usage_plans", kindUsagePlan, k.PlanID}, {"api_keys", kindApiKey, k.KeyID}} {
+		if t.present[ChangeKey{c.kind, c.id}] {
+			continue // written or found earlier in this transaction
+		}
 		ok, err := t.exists("SELECT 1 FROM "+c.table+" WHERE id = ? AND region = ?", c.id, t.region)
 		if err != nil {
 			return err
@@ -93,6 +96,7 @@ func (t *Tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
 		if !ok {
 			return fmt.Errorf("%w: %s %s", store.ErrNotFound, c.table, c.id)
 		}
+		t.setPresent(c.kind, c.id, true)
 	}
 	doc, err := t.d.Encode(k)
 	if err != nil {

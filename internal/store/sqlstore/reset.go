@@ -10,6 +10,7 @@ var resetTables = []string{"usage_days", "quota_reservations", "quota_allowances
 // transaction (the test-suite reset, --allow-reset), and logs one region-wide change so every
 // node rebuilds its data plane.
 func (t *Tx) ResetAll() error {
+	t.present = nil // every row is gone
 	for _, table := range resetTables {
 		if _, err := t.exec("DELETE FROM " + table); err != nil {
 			return err

@@ -41,7 +41,11 @@ type Tx struct {
 	write  bool
 	keys   *seal.Keyring // seals and opens API key values
 
-	changed   map[ChangeKey]struct{}
+	changed map[ChangeKey]struct{}
+	// present holds the keys and plans this transaction wrote or found: PutUsagePlanKey checks
+	// its parents once per transaction, not once per row (an import attaches 100,000 keys to
+	// one plan, keys it has just inserted).
+	present   map[ChangeKey]bool
 	bulk      bool        // more than BulkChanges distinct aggregates written: changed was dropped
 	changeLog []ChangeKey // first-write order, for deterministic change rows
 }
@@ -149,7 +153,23 @@ func (t *Tx) wrote(n int64, err error, kind, id, what string, args ...any) error
 		return fmt.Errorf("%w: %s", store.ErrConflict, fmt.Sprintf(what, args...))
 	}
 	t.changedAgg(kind, id)
+	t.setPresent(kind, id, true)
 	return nil
+}
+
+// setPresent records whether a key or plan row exists as of this point of the transaction.
+func (t *Tx) setPresent(kind, id string, ok bool) {
+	if kind != kindApiKey && kind != kindUsagePlan {
+		return
+	}
+	if t.present == nil {
+		t.present = map[ChangeKey]bool{}
+	}
+	if ok {
+		t.present[ChangeKey{kind, id}] = true
+	} else {
+		delete(t.present, ChangeKey{kind, id})
+	}
 }
 
 // wrapNotFound adds what was looked up to ErrNotFound; other errors pass through.
@@ -169,6 +189,7 @@ func (t *Tx) deleted(n int64, err error, kind, id, what string, args ...any) err
 		return fmt.Errorf("%w: %s", store.ErrNotFound, fmt.Sprintf(what, args...))
 	}
 	t.changedAgg(kind, id)
+	t.setPresent(kind, id, false)
 	return nil
 }
 

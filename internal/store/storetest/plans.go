@@ -172,6 +172,42 @@ func testUsagePlanKeys(t *testing.T, open Opener) {
 		})
 	}
 
+	// Within one transaction: a key or plan deleted after it was checked or written is gone
+	// for PutUsagePlanKey too (the parents' checks are not cached past a delete).
+	for _, tc := range []struct {
+		name string
+		fn   func(tx store.Tx) error
+	}{
+		{"key deleted in the same transaction", func(tx store.Tx) error {
+			if err := tx.PutApiKey(newKey("kt", "vt-value", "T", "")); err != nil {
+				return err
+			}
+			if err := tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p2", KeyID: "kt", CreatedDate: day}); err != nil {
+				return err
+			}
+			if err := tx.DeleteApiKey("kt"); err != nil {
+				return err
+			}
+			return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p1", KeyID: "kt", CreatedDate: day})
+		}},
+		{"plan deleted in the same transaction", func(tx store.Tx) error {
+			if err := tx.PutUsagePlan(&apigw.UsagePlan{ID: "pt", Name: "t", CreatedDate: day}); err != nil {
+				return err
+			}
+			if err := tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "pt", KeyID: "k1", CreatedDate: day}); err != nil {
+				return err
+			}
+			if err := tx.DeleteUsagePlan("pt"); err != nil {
+				return err
+			}
+			return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "pt", KeyID: "k2", CreatedDate: day})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, "PutUsagePlanKey", s.Update(ctx(), east, tc.fn), store.ErrNotFound)
+		})
+	}
+
 	update(t, s, east, func(tx store.Tx) error { return tx.DeleteUsagePlanKey("p1", "k1") })
 	err := s.Update(ctx(), east, func(tx store.Tx) error { return tx.DeleteUsagePlanKey("p1", "k1") })
 	wantErr(t, "DeleteUsagePlanKey twice", err, store.ErrNotFound)
