@@ -1,8 +1,8 @@
 package authorizer
 
 import (
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -59,14 +59,8 @@ func eq(a, b byte, fold bool) bool {
 	return a == b
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return slices.Clip(keys)
-}
+// sortedKeys are a map's keys in order (answers are read deterministically).
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // pattern is a compiled IAM pattern. Without '?', it is its literal pieces between '*'s,
 // matched with prefix, suffix and substring searches (linear, vectorised); with a '?' it falls

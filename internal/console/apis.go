@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -120,7 +121,7 @@ func (s *Server) apiPage(w http.ResponseWriter, r *http.Request, sess *session) 
 			for _, k := range keys {
 				ms := st.MethodSettings[k]
 				if ms.ThrottlingRateLimit >= 0 && ms.ThrottlingBurstLimit >= 0 {
-					row.Throttles = append(row.Throttles, k+": "+trimFloat(ms.ThrottlingRateLimit)+"/s, burst "+itoa(int64(ms.ThrottlingBurstLimit)))
+					row.Throttles = append(row.Throttles, k+": "+strconv.FormatFloat(ms.ThrottlingRateLimit, 'f', -1, 64)+"/s, burst "+itoa(int64(ms.ThrottlingBurstLimit)))
 				}
 			}
 			d.Stages = append(d.Stages, row)
@@ -159,12 +160,4 @@ func (s *Server) stageThrottleForm(w http.ResponseWriter, r *http.Request, sess 
 		return
 	}
 	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Stage "+stage+" throttle set."), http.StatusSeeOther)
-}
-
-func trimFloat(f float64) string {
-	s := strings.TrimRight(strings.TrimRight(strconvFormat(f), "0"), ".")
-	if s == "" {
-		return "0"
-	}
-	return s
 }

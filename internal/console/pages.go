@@ -454,5 +454,3 @@ func (s *Server) keyAction(w http.ResponseWriter, r *http.Request, sess *session
 		http.NotFound(w, r)
 	}
 }
-
-func strconvFormat(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }

@@ -268,18 +268,14 @@ func (a *Authorizers) event(au *snapshot.Authorizer, m *snapshot.Method, v *View
 	c.Method, c.Params = m, *params
 	ip, host, proto := v.In.Peer()
 	ev := c.proxyEvent(v.In, &LambdaRequest{Headers: v.In.Headers(), SourceIP: ip, Host: host, Protocol: proto, RequestID: v.RequestID, Start: now}, a.AccountID)
-	// The REQUEST event is the proxy event's request without the body, with type and methodArn.
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return nil, err
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return nil, err
-	}
-	delete(fields, "body")
-	delete(fields, "isBase64Encoded")
-	fields["type"], _ = json.Marshal("REQUEST")
-	fields["methodArn"], _ = json.Marshal(arn)
-	return json.Marshal(fields)
+	// The REQUEST event is the proxy event's request without the body, with type and methodArn:
+	// the outer body members, empty and omitted, hide the embedded event's (encoding/json takes
+	// the shallowest field of a name).
+	return json.Marshal(struct {
+		Type      string `json:"type"`
+		MethodArn string `json:"methodArn"`
+		*proxyEvent
+		Body            *string `json:"body,omitempty"`
+		IsBase64Encoded bool    `json:"isBase64Encoded,omitempty"`
+	}{Type: "REQUEST", MethodArn: arn, proxyEvent: ev})
 }

@@ -172,6 +172,8 @@ func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now 
 	if err != nil || s.Counters == nil {
 		return ups, err
 	}
+	// Each plan's allowances are read once, however many of its keys changed.
+	allowances := map[string]map[store.QuotaKey]int64{}
 	for i := range ups {
 		for _, p := range ups[i].PlanIDs {
 			q := quotas[p]
@@ -179,9 +181,13 @@ func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now 
 				continue
 			}
 			start := quota.PeriodStart(q.Period, now)
-			ovs, err := s.Counters.Allowances(ctx, region, p, start)
-			if err != nil {
-				return nil, err
+			ovs, ok := allowances[p]
+			if !ok {
+				var err error
+				if ovs, err = s.Counters.Allowances(ctx, region, p, start); err != nil {
+					return nil, err
+				}
+				allowances[p] = ovs
 			}
 			for k, a := range ovs {
 				if k.KeyID == ups[i].ID && k.PeriodStart.Equal(start) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"hash/maphash"
+	"maps"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -81,23 +82,16 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 		}
 	}
 	next := *reg.keys.Load() // copies the shard pointers only
+	// Each touched shard is cloned once, then written freely: the published table never changes.
 	var ownHash, ownID [keyShards]bool
 	cloneHash := func(i int) {
 		if !ownHash[i] {
-			m := make(map[[sha256.Size]byte]*Key, len(next.byHash[i])+1)
-			for k, v := range next.byHash[i] {
-				m[k] = v
-			}
-			next.byHash[i], ownHash[i] = m, true
+			next.byHash[i], ownHash[i] = maps.Clone(next.byHash[i]), true
 		}
 	}
 	cloneID := func(i int) {
 		if !ownID[i] {
-			m := make(map[string]*Key, len(next.byID[i])+1)
-			for k, v := range next.byID[i] {
-				m[k] = v
-			}
-			next.byID[i], ownID[i] = m, true
+			next.byID[i], ownID[i] = maps.Clone(next.byID[i]), true
 		}
 	}
 	for _, u := range ups {

@@ -218,7 +218,7 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 		sqlTx.Rollback()
 		return err
 	}
-	bulk := len(t.Changes()) == 1 && t.Changes()[0].Kind == "*"
+	bulk := t.Bulk()
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("sqlite store: commit: %w", err)
 	}

@@ -71,6 +71,10 @@ func (t *Tx) Changes() []ChangeKey {
 	return t.changeLog
 }
 
+// Bulk reports whether the transaction wrote more than BulkChanges aggregates (its change log
+// is one region-wide marker).
+func (t *Tx) Bulk() bool { return t.bulk }
+
 // changedAgg records that the transaction wrote the aggregate kind/id.
 func (t *Tx) changedAgg(kind, id string) {
 	if t.bulk {
