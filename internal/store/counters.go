@@ -49,6 +49,13 @@ type Counters interface {
 	// AddUsage adds deltas in one transaction. It must not keep deltas after it returns (the
 	// meter reuses the slice for its next flush).
 	AddUsage(ctx context.Context, deltas []UsageDelta) error
+	// CommitUsage adds deltas like AddUsage and, in the same transaction, records epoch as the
+	// last batch applied from journal (a node's usage journal, see internal/meter). A batch
+	// whose epoch is not above the recorded one is not applied again: a node that never heard
+	// whether its flush landed can send it again, or ask UsageEpoch, without counting twice.
+	CommitUsage(ctx context.Context, journal string, epoch uint64, deltas []UsageDelta) error
+	// UsageEpoch returns the last epoch CommitUsage applied for journal (0 if none).
+	UsageEpoch(ctx context.Context, journal string) (uint64, error)
 	// Usage returns per-key, per-day counts of a plan for days in [from, to] (UTC days); keys
 	// with no rows are absent.
 	Usage(ctx context.Context, region, planID string, from, to time.Time) (map[string]map[time.Time]int64, error)

@@ -27,6 +27,7 @@ var (
 	setAllowanceSQL  = sqlstore.Numbered(sqlstore.SetAllowanceSQL)
 	allowancesSQL    = sqlstore.Numbered(sqlstore.AllowancesSQL)
 	usageSQL         = sqlstore.Numbered(sqlstore.UsageSQL)
+	usageEpochSQL    = sqlstore.Numbered(sqlstore.UsageEpochSQL)
 )
 
 // reserveSQL grants min(want, limit - reserved), never below 0, in one upsert. Under concurrent
@@ -128,6 +129,69 @@ const addUsageSQL = `INSERT INTO usage_days (region, plan_id, day, key_id, count
 
 // AddUsage implements store.Counters: all deltas in one statement, hence one transaction.
 func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
+	args, ok := usageArgs(deltas)
+	if !ok {
+		return nil
+	}
+	return s.counterExec(ctx, "add usage", addUsageSQL, args...)
+}
+
+// advanceEpochSQL moves a journal's epoch forward and returns it, or returns no row when the
+// journal has already applied that epoch (the batch is then skipped). The upsert locks the row
+// until the transaction ends, so a batch sent twice at once is applied once.
+const advanceEpochSQL = `INSERT INTO usage_journals AS j (journal, epoch) VALUES ($1, $2)
+	ON CONFLICT (journal) DO UPDATE SET epoch = excluded.epoch WHERE j.epoch < excluded.epoch
+	RETURNING epoch`
+
+// CommitUsage implements store.Counters: the journal's epoch and the deltas in one transaction.
+func (s *Store) CommitUsage(ctx context.Context, journal string, epoch uint64, deltas []store.UsageDelta) error {
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	args, hasRows := usageArgs(deltas)
+	err = retry(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var got int64
+			if err := tx.QueryRow(ctx, advanceEpochSQL, journal, int64(epoch)).Scan(&got); errors.Is(err, pgx.ErrNoRows) {
+				return nil // applied before
+			} else if err != nil {
+				return err
+			}
+			if !hasRows {
+				return nil
+			}
+			_, err := tx.Exec(ctx, addUsageSQL, args...)
+			return err
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("postgres store: commit usage: %w", err)
+	}
+	return nil
+}
+
+// UsageEpoch implements store.Counters.
+func (s *Store) UsageEpoch(ctx context.Context, journal string) (uint64, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	var epoch int64
+	err = s.pool.QueryRow(ctx, usageEpochSQL, journal).Scan(&epoch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres store: usage epoch: %w", err)
+	}
+	return uint64(epoch), nil
+}
+
+// usageArgs merges deltas into the arguments of addUsageSQL (false when no row has a count).
+func usageArgs(deltas []store.UsageDelta) ([]any, bool) {
 	merged := map[usageRow]int64{}
 	for _, d := range deltas {
 		if d.Count != 0 {
@@ -135,7 +199,7 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 		}
 	}
 	if len(merged) == 0 {
-		return nil
+		return nil, false
 	}
 	rows := make([]usageRow, 0, len(merged))
 	for r, n := range merged {
@@ -151,7 +215,7 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 	for i, r := range rows {
 		regions[i], plans[i], days[i], keys[i], counts[i] = r.region, r.plan, r.day, r.key, r.count
 	}
-	return s.counterExec(ctx, "add usage", addUsageSQL, regions, plans, days, keys, counts)
+	return []any{regions, plans, days, keys, counts}, true
 }
 
 // Usage implements store.Counters.

@@ -84,6 +84,49 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 	if len(deltas) == 0 {
 		return nil
 	}
+	return s.usageTx(ctx, "add usage", func(tx *sql.Tx) error { return addUsage(ctx, tx, deltas) })
+}
+
+// CommitUsage implements store.Counters: the deltas and the journal's epoch in one transaction,
+// skipped whole when the journal has already applied epoch.
+func (s *Store) CommitUsage(ctx context.Context, journal string, epoch uint64, deltas []store.UsageDelta) error {
+	return s.usageTx(ctx, "commit usage", func(tx *sql.Tx) error {
+		var applied uint64
+		err := tx.QueryRowContext(ctx, sqlstore.UsageEpochSQL, journal).Scan(&applied)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err == nil && applied >= epoch {
+			return nil
+		}
+		if err := addUsage(ctx, tx, deltas); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, sqlstore.SetUsageEpochSQL, journal, epoch)
+		return err
+	})
+}
+
+// UsageEpoch implements store.Counters.
+func (s *Store) UsageEpoch(ctx context.Context, journal string) (uint64, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	var epoch uint64
+	err = s.reader.QueryRowContext(ctx, sqlstore.UsageEpochSQL, journal).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: usage epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+// usageTx runs fn in a transaction on the writer connection and commits it.
+func (s *Store) usageTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
 	done, err := s.enter()
 	if err != nil {
 		return err
@@ -91,12 +134,22 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 	defer done()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite store: add usage: %w", err)
+		return fmt.Errorf("sqlite store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	// Rows go in statements of up to usageBatch rows: one statement per row spent most of a
-	// flush in database/sql and the driver rather than in SQLite.
-	args := make([]any, 0, 5*usageBatch)
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("sqlite store: %s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite store: %s: %w", what, err)
+	}
+	return nil
+}
+
+// addUsage upserts deltas in tx. Rows go in statements of up to usageBatch rows: one statement
+// per row spent most of a flush in database/sql and the driver rather than in SQLite.
+func addUsage(ctx context.Context, tx *sql.Tx, deltas []store.UsageDelta) error {
+	args := make([]any, 0, 5*min(usageBatch, len(deltas)))
 	exec := func() error {
 		if len(args) == 0 {
 			return nil
@@ -110,19 +163,13 @@ func (s *Store) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 			continue
 		}
 		args = append(args, d.Region, d.PlanID, sqlstore.CounterDay(d.Day), d.KeyID, d.Count)
-		if len(args) == cap(args) {
+		if len(args) == 5*usageBatch {
 			if err := exec(); err != nil {
-				return fmt.Errorf("sqlite store: add usage: %w", err)
+				return err
 			}
 		}
 	}
-	if err := exec(); err != nil {
-		return fmt.Errorf("sqlite store: add usage: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: add usage: %w", err)
-	}
-	return nil
+	return exec()
 }
 
 // usageBatch is the rows of one AddUsage statement (5 parameters each, far below SQLite's limit).

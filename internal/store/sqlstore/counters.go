@@ -23,6 +23,11 @@ const (
 	// UsageSQL lists a plan's daily counts; scan its rows with UsageRows.
 	UsageSQL = `SELECT key_id, day, count FROM usage_days
 		WHERE region = ? AND plan_id = ? AND day BETWEEN ? AND ?`
+	// UsageEpochSQL reads the last batch a usage journal applied (arguments: journal).
+	UsageEpochSQL = `SELECT epoch FROM usage_journals WHERE journal = ?`
+	// SetUsageEpochSQL records it (arguments: journal, epoch).
+	SetUsageEpochSQL = `INSERT INTO usage_journals (journal, epoch) VALUES (?, ?)
+		ON CONFLICT (journal) DO UPDATE SET epoch = excluded.epoch`
 )
 
 const secondsPerDay = 86400

@@ -55,6 +55,8 @@ func RunCounters(t *testing.T, open CountersOpener) {
 		{"Usage", ctrUsage},
 		{"UsageConcurrent", ctrUsageConcurrent},
 		{"UsageLargeBatch", ctrUsageLargeBatch},
+		{"CommitUsage", ctrCommitUsage},
+		{"CommitUsageConcurrent", ctrCommitUsageConcurrent},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, open(t)) })
@@ -361,6 +363,67 @@ func ctrUsageConcurrent(t *testing.T, c store.Counters) {
 	want := map[string]map[time.Time]int64{"k1": {ctrDay13: goroutines * calls}, "k2": {ctrDay13: 2 * goroutines * calls}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Usage = %v, want %v", got, want)
+	}
+}
+
+// ctrCommitUsage walks the journal protocol of internal/meter: each epoch applies once, a batch
+// sent again (a flush whose answer was lost) or an older one changes nothing, an empty batch
+// still advances the epoch, and journals are independent.
+func ctrCommitUsage(t *testing.T, c store.Counters) {
+	type step struct {
+		journal   string
+		epoch     uint64
+		n         int64
+		wantUsage int64 // k1's count on ctrDay13 after the step
+		wantEpoch uint64
+	}
+	for i, s := range []step{
+		{"j1", 1, 5, 5, 1},
+		{"j1", 1, 5, 5, 1}, // the same batch again
+		{"j1", 2, 3, 8, 2},
+		{"j1", 1, 7, 8, 2}, // older
+		{"j1", 3, 0, 8, 3}, // nothing to count, the epoch still moves
+		{"j2", 1, 4, 12, 1},
+		{"j1", 9, 1, 13, 9}, // epochs may skip
+	} {
+		var deltas []store.UsageDelta
+		if s.n > 0 {
+			deltas = []store.UsageDelta{ctrDelta("p1", "k1", ctrDay13, s.n)}
+		}
+		if err := c.CommitUsage(ctrCtx, s.journal, s.epoch, deltas); err != nil {
+			t.Fatalf("step %d: CommitUsage: %v", i, err)
+		}
+		u, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u["k1"][ctrDay13]; got != s.wantUsage {
+			t.Errorf("step %d: usage = %d, want %d", i, got, s.wantUsage)
+		}
+		if e, err := c.UsageEpoch(ctrCtx, s.journal); err != nil || e != s.wantEpoch {
+			t.Errorf("step %d: UsageEpoch(%s) = %d, %v; want %d", i, s.journal, e, err, s.wantEpoch)
+		}
+	}
+	if e, err := c.UsageEpoch(ctrCtx, "unknown"); err != nil || e != 0 {
+		t.Errorf("UsageEpoch(unknown) = %d, %v; want 0", e, err)
+	}
+}
+
+// ctrCommitUsageConcurrent sends one batch from several goroutines at once (a retry racing the
+// flush it repeats): it is applied exactly once.
+func ctrCommitUsageConcurrent(t *testing.T, c store.Counters) {
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if err := c.CommitUsage(ctrCtx, "race", 1, []store.UsageDelta{ctrDelta("p1", "k1", ctrDay13, 5)}); err != nil {
+				t.Errorf("CommitUsage: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	u, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	if err != nil || u["k1"][ctrDay13] != 5 {
+		t.Fatalf("usage after 8 concurrent sends of one batch = %v, %v; want 5", u, err)
 	}
 }
 
