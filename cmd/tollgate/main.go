@@ -282,10 +282,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
 	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, IdleRelease: idleRelease(cfg),
 		OnError: func(err error) { log.Warn("quota lease", "err", err) }})
-	usage := meter.New(st, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) {
+	usage, err := openMeter(ctx, cfg, st, log, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) {
 		mets.StoreError("usage_flush")
 		log.Warn("usage flush", "err", err)
 	}})
+	if err != nil {
+		return err
+	}
+	defer usage.Close() // after the final Flush below
 	src.QuotaLeases = func() (uint64, uint64, uint64, uint64) {
 		s := quotas.Stats()
 		return s.Granted, s.Returned, s.Waits, s.Errors

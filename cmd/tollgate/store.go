@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/tollgate/tollgate/internal/config"
 	"github.com/tollgate/tollgate/internal/datadir"
+	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/postgres"
@@ -32,14 +34,13 @@ func openStore(ctx context.Context, cfg config.Config, keys *seal.Keyring, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock := func() {}
-	if kind == config.StoreSQLite {
-		lock, err := datadir.Acquire(filepath.Dir(target))
-		if err != nil {
-			return nil, nil, err
-		}
-		unlock = func() { lock.Release() }
+	// The data directory holds the SQLite store, or with PostgreSQL the node's usage journal:
+	// either way one process at a time.
+	lock, err := datadir.Acquire(nodeDir(cfg))
+	if err != nil {
+		return nil, nil, err
 	}
+	unlock := func() { lock.Release() }
 	defer func() {
 		if err != nil {
 			unlock()
@@ -62,6 +63,37 @@ func openStore(ctx context.Context, cfg config.Config, keys *seal.Keyring, log *
 		return nil, nil, err
 	}
 	return st, unlock, nil
+}
+
+// nodeDir is the directory this node keeps its own files in: the SQLite store's, or --data-dir
+// with PostgreSQL.
+func nodeDir(cfg config.Config) string {
+	if kind, target, err := cfg.StoreBackend(); err == nil && kind == config.StoreSQLite {
+		return filepath.Dir(target)
+	}
+	return cfg.DataDir
+}
+
+// openMeter opens the usage meter on the node's usage journal (usage.journal in nodeDir),
+// flushing what a process that died left there before anything is served.
+func openMeter(ctx context.Context, cfg config.Config, st store.Counters, log *slog.Logger, opt meter.Options) (*meter.Meter, error) {
+	path := filepath.Join(nodeDir(cfg), "usage.journal")
+	m, rec, err := meter.Open(ctx, st, path, opt)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		log.Warn("no usage journal on this system: usage not yet flushed is lost if the process dies")
+	case m == nil:
+		return nil, err
+	case err != nil:
+		log.Warn("usage journal: recovered usage not flushed yet, kept for the next flush", "err", err)
+	}
+	if rec.Discarded != "" {
+		log.Warn("usage journal not used", "path", path, "reason", rec.Discarded)
+	}
+	if rec.Counters > 0 {
+		log.Info("usage journal: flushed the usage a previous process left", "keys", rec.Counters, "requests", rec.Requests)
+	}
+	return m, nil
 }
 
 // masterKeyPath is the master key file: --master-key-file, or master.key beside the SQLite

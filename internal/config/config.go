@@ -87,7 +87,7 @@ type option struct {
 
 var options = []option{
 	{name: "addr", def: "127.0.0.1:4566", doc: "listen address of the management API and the data plane", set: func(c *Config, v string) error { c.Addr = v; return nil }},
-	{name: "data-dir", def: "./tollgate-data", doc: "directory of the embedded store (SQLite, WAL)", set: func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{name: "data-dir", def: "./tollgate-data", doc: "the node's directory: the embedded store (SQLite, WAL) and the usage journal, with PostgreSQL too", set: func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{name: "store", def: "", doc: "store backend: empty = SQLite under --data-dir; sqlite://PATH; postgres://… (one PostgreSQL database shared by several nodes; pass a password through PGPASSWORD or ~/.pgpass rather than a flag)", set: func(c *Config, v string) error { c.Store = v; return nil }},
 	{name: "region", def: "us-east-1", doc: "default region (state is kept per region, taken from each request's SigV4 scope)", set: func(c *Config, v string) error { c.Region = v; return nil }},
 	{name: "account-id", def: "000000000000", doc: "12-digit account id used in ARNs and messages", set: func(c *Config, v string) error { c.AccountID = v; return nil }},
@@ -98,7 +98,7 @@ var options = []option{
 	{name: "account-rate-limit", kind: "float", def: "10000", doc: "account-level throttle rate (requests/s), shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountRateLimit, err = strconv.ParseFloat(v, 64); return }},
 	{name: "account-burst-limit", kind: "int", def: "5000", doc: "account-level throttle burst, shown by GetAccount", set: func(c *Config, v string) (err error) { c.AccountBurstLimit, err = strconv.ParseInt(v, 10, 64); return }},
 	{name: "gateway-addr", def: "", doc: "optional second listener that serves only the data plane (invocations); empty: none", set: func(c *Config, v string) error { c.GatewayAddr = v; return nil }},
-	{name: "usage-flush-interval", kind: "duration", def: "1s", doc: "how often usage counts are written to the store (at most this much is lost on kill -9)", set: func(c *Config, v string) (err error) { c.FlushInterval, err = time.ParseDuration(v); return }},
+	{name: "usage-flush-interval", kind: "duration", def: "1s", doc: "how often usage counts are written to the store (the usage journal keeps them across kill -9; a machine crash may lose this much)", set: func(c *Config, v string) (err error) { c.FlushInterval, err = time.ParseDuration(v); return }},
 	{name: "ratelimit-headers", kind: "bool", def: "false", doc: "beyond AWS: send IETF RateLimit-* headers, and Retry-After on 429s", set: func(c *Config, v string) (err error) { c.RateLimitHeaders, err = strconv.ParseBool(v); return }},
 	{name: "quota-fail-open", kind: "bool", def: "false", doc: "admit requests when quota leases cannot be obtained from the store (default: fail closed, 503)", set: func(c *Config, v string) (err error) { c.QuotaFailOpen, err = strconv.ParseBool(v); return }},
 	{name: "engine", def: "fasthttp", doc: "data-plane serving engine: fasthttp (measured faster) or nethttp (Go's net/http); the management API is net/http either way", set: func(c *Config, v string) error { c.Engine = v; return nil }},

@@ -14,14 +14,14 @@ import (
 
 // KeyCounter counts one key's admitted requests in one plan. Add is safe for concurrent use.
 type KeyCounter struct {
-	// word packs the current day and its unflushed count (see countBits). Add moves it to a new
-	// day with one CAS and hands the previous day's count to spill.
-	word atomic.Uint64
+	slot *slot // in the journal, or on the heap
 	id   counterID
 
-	hasSpill atomic.Bool // spill is non-empty: lets Flush skip the lock of idle counters
-	mu       sync.Mutex  // guards spill
-	spill    []dayCount  // counts of past days moved out by a rollover, not yet flushed
+	// spill holds requests of a day whose half of the slot still held an older day the store
+	// lacked (it was unreachable for over a day): heap only, flushed like the rest.
+	hasSpill atomic.Bool // lets Flush skip the lock of counters that never spilled
+	mu       sync.Mutex
+	spill    []dayCount
 }
 
 type dayCount struct{ day, n uint64 }
@@ -29,50 +29,23 @@ type dayCount struct{ day, n uint64 }
 // Add counts one request admitted at now.
 func (k *KeyCounter) Add(now time.Time) { k.AddN(now, 1) }
 
-// AddN counts n requests admitted at now. A now older than the day already being counted (a
-// caller's clock read just before midnight) is counted in the current day.
+// AddN counts n requests admitted at now, on now's UTC day.
 func (k *KeyCounter) AddN(now time.Time, n int64) {
 	if n <= 0 {
 		return
 	}
 	d := epochDay(now)
-	for {
-		w := k.word.Load()
-		if wd := w >> countBits; d > wd {
-			if k.word.CompareAndSwap(w, d<<countBits|uint64(n)) {
-				if c := w & countMask; c > 0 {
-					k.spillDay(wd, c) // once per key per day: a lock here is off the hot path
-				}
-				return
-			}
-			continue
-		}
-		if k.word.CompareAndSwap(w, w+uint64(n)) {
-			return
-		}
+	if k.slot.add(d, uint64(n)) {
+		return
 	}
-}
-
-func (k *KeyCounter) spillDay(day, n uint64) {
-	k.mu.Lock()
+	k.mu.Lock() // off the hot path: only while the store has been away for a day
 	defer k.mu.Unlock()
-	k.spill = append(k.spill, dayCount{day, n})
+	k.spill = append(k.spill, dayCount{d, uint64(n)})
 	k.hasSpill.Store(true)
 }
 
-// drain moves the unflushed counts out of k into emit.
-func (k *KeyCounter) drain(emit func(day, n uint64)) {
-	for {
-		w := k.word.Load()
-		c := w & countMask
-		if c == 0 {
-			break
-		}
-		if k.word.CompareAndSwap(w, w&^countMask) {
-			emit(w>>countBits, c)
-			break
-		}
-	}
+// drainSpill moves the heap-only counts out of k into emit.
+func (k *KeyCounter) drainSpill(emit func(day, n uint64)) {
 	if !k.hasSpill.Load() {
 		return
 	}
@@ -86,10 +59,17 @@ func (k *KeyCounter) drain(emit func(day, n uint64)) {
 	}
 }
 
-// peek reports the unflushed counts of k without moving them.
+// peek reports the counts of k the store does not have yet, without moving them.
 func (k *KeyCounter) peek(emit func(day, n uint64)) {
-	if w := k.word.Load(); w&countMask > 0 {
-		emit(w>>countBits, w&countMask)
+	for i := range k.slot.days {
+		ds := &k.slot.days[i]
+		w := ds.word.Load()
+		if n := unflushed(w, ds.flushed.Load()); n > 0 {
+			emit(w>>countBits, n)
+		}
+	}
+	if !k.hasSpill.Load() {
+		return
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -98,23 +78,41 @@ func (k *KeyCounter) peek(emit func(day, n uint64)) {
 	}
 }
 
-// Flush writes every unflushed count to the sink in one AddUsage call. On failure the counts
-// stay pending (merged with later ones) and the next Flush writes them; nothing is dropped. Call
-// it before reading the sink for a real-time GetUsage, and at shutdown (Close does).
+// Flush gives every count the store lacks to the sink in one batch. On failure the counts stay
+// (merged with later ones) and the next Flush writes them; nothing is dropped. Call it before
+// reading the sink for a real-time GetUsage, and at shutdown.
+//
+// With a journal the batch is named by an epoch: each half it covers records the batch's
+// target, the header records the epoch as pending, and the store records the epoch in the
+// batch's own transaction. When the commit answers, the targets become the flushed marks. If it
+// never answers (an error, or a crash), the next Flush or Open asks the store which way it went
+// (resolve) before anything else: a batch is applied exactly once.
 func (m *Meter) Flush(ctx context.Context) error {
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
+	if err := m.resolve(ctx); err != nil {
+		return fmt.Errorf("meter: flush: %w", err)
+	}
 	m.mu.Lock()
 	all := m.all // append-only: this prefix never changes
 	m.mu.Unlock()
+	deltas := m.deltas[:0] // reused: a busy node flushes a delta per key every interval
 	for _, k := range all {
-		k.drain(func(day, n uint64) { m.retry[deltaKey{k.id, day}] += int64(n) })
+		for i := range k.slot.days {
+			ds := &k.slot.days[i]
+			w := ds.word.Load()
+			if n := unflushed(w, ds.flushed.Load()); n > 0 {
+				ds.target.Store(w)
+				m.inflight = append(m.inflight, ds)
+				deltas = append(deltas, store.UsageDelta{Region: k.id.region, PlanID: k.id.planID, KeyID: k.id.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
+			}
+		}
+		k.drainSpill(func(day, n uint64) { m.retry[deltaKey{k.id, day}] += int64(n) })
 	}
-	if len(m.retry) == 0 {
+	if len(deltas) == 0 && len(m.retry) == 0 {
 		m.flushed.Store(time.Now().UnixNano())
 		return nil
 	}
-	deltas := m.deltas[:0] // reused: a busy node flushes a delta per key every interval
 	for dk, n := range m.retry {
 		deltas = append(deltas, store.UsageDelta{Region: dk.region, PlanID: dk.planID, KeyID: dk.keyID, Day: dayTime(dk.day), Count: n})
 	}
@@ -123,15 +121,76 @@ func (m *Meter) Flush(ctx context.Context) error {
 		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.PlanID, b.PlanID),
 			a.Day.Compare(b.Day), cmp.Compare(a.KeyID, b.KeyID))
 	})
-	err := m.sink.AddUsage(ctx, deltas)
+	epoch := m.head.committed.Load() + 1
+	m.head.pending.Store(epoch) // after every target: a crash from here on is settled by resolve
+	var err error
+	if js, ok := m.sink.(JournalSink); ok && m.journal != nil {
+		err = js.CommitUsage(ctx, m.journal.name(), epoch, deltas)
+	} else {
+		err = m.sink.AddUsage(ctx, deltas)
+	}
+	n := len(deltas)
 	clear(deltas) // drop the id strings it holds until the next flush
 	m.deltas = deltas[:0]
 	if err != nil {
-		return fmt.Errorf("meter: flush of %d deltas failed, kept for the next one: %w", len(deltas), err)
+		if m.journal == nil {
+			m.settle(false, false) // no store record to ask: a failed AddUsage applied nothing
+		}
+		return fmt.Errorf("meter: flush of %d deltas failed, kept for the next one: %w", n, err)
 	}
-	clear(m.retry)
+	m.settle(true, false)
 	m.flushed.Store(time.Now().UnixNano())
 	return nil
+}
+
+// resolve settles a batch whose outcome is unknown (pending > committed) by asking the store
+// for the journal's epoch.
+func (m *Meter) resolve(ctx context.Context) error {
+	pending := m.head.pending.Load()
+	if pending == m.head.committed.Load() {
+		return nil
+	}
+	js, ok := m.sink.(JournalSink)
+	if !ok || m.journal == nil {
+		m.settle(false, false)
+		return nil
+	}
+	stored, err := js.UsageEpoch(ctx, m.journal.name())
+	if err != nil {
+		return err
+	}
+	m.settle(stored >= pending, false)
+	return nil
+}
+
+// settle ends the pending batch: applied, its targets become the flushed marks and the
+// heap-only counts it carried are done; not applied, both stay to be sent again. The batch's
+// halves are those in inflight, or after a crash (scanFile) those of the journal file.
+func (m *Meter) settle(applied, scanFile bool) {
+	fix := func(ds *daySlot) {
+		if t := ds.target.Load(); t != 0 {
+			if applied {
+				ds.flushed.Store(t)
+			}
+			ds.target.Store(0)
+		}
+	}
+	for _, ds := range m.inflight {
+		fix(ds)
+	}
+	clear(m.inflight)
+	m.inflight = m.inflight[:0]
+	if scanFile {
+		m.journal.each(func(s *slot, _ counterID) {
+			for i := range s.days {
+				fix(&s.days[i])
+			}
+		})
+	}
+	if applied {
+		clear(m.retry)
+	}
+	m.head.committed.Store(m.head.pending.Load())
 }
 
 // FlushedAt is when the sink last held every count (a Flush succeeded): the usage-flush lag is
@@ -143,11 +202,16 @@ func (m *Meter) FlushedAt() time.Time { return time.Unix(0, m.flushed.Load()) }
 func (m *Meter) Discard() {
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
+	m.settle(false, false)
 	m.mu.Lock()
 	all := m.all
 	m.mu.Unlock()
 	for _, k := range all {
-		k.drain(func(uint64, uint64) {})
+		for i := range k.slot.days {
+			ds := &k.slot.days[i]
+			ds.flushed.Store(ds.word.Load())
+		}
+		k.drainSpill(func(uint64, uint64) {})
 	}
 	clear(m.retry)
 }

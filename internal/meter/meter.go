@@ -1,8 +1,13 @@
 // Package meter counts admitted requests per (region, plan, key) and UTC day — the figures
 // GetUsage reports (spec §3.10) — without slowing the request down: Add is one CAS on a word
 // packing the day and the count, with no lock and no allocation. A background flusher (Run)
-// moves the counts to the durable Sink every interval; a failed flush keeps them for the next
+// gives the counts to the durable Sink every interval; a failed flush keeps them for the next
 // attempt, so nothing admitted is lost while the process lives.
+//
+// With a journal (Open), the counters live in a memory-mapped file in the data directory, so
+// nothing admitted is lost when the process dies either: a restart flushes what the file holds
+// before serving, and each flush names its batch with an epoch the store records in the same
+// transaction, so a batch is never applied twice (see journal.go and slot.go).
 //
 // The data plane sees only its KeyCounters (through snapshot.UsageCounter), never this package's
 // store side, so meter may speak store types.
@@ -10,6 +15,10 @@ package meter
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,13 +32,15 @@ type Sink interface {
 	AddUsage(ctx context.Context, deltas []store.UsageDelta) error
 }
 
-// A word holds the day (days since the Unix epoch) in its high bits and the count not yet
-// flushed in its low countBits bits: 2^40 requests per flush interval cannot be reached.
-const (
-	countBits = 40
-	countMask = 1<<countBits - 1
-	dayNanos  = int64(24 * time.Hour)
-)
+// JournalSink is a Sink that records, with each batch, which batch of which journal it was
+// (store.Counters is one).
+type JournalSink interface {
+	Sink
+	CommitUsage(ctx context.Context, journal string, epoch uint64, deltas []store.UsageDelta) error
+	UsageEpoch(ctx context.Context, journal string) (uint64, error)
+}
+
+const dayNanos = int64(24 * time.Hour)
 
 // epochDay returns the UTC day of now as days since 1970-01-01 (0 before it).
 func epochDay(now time.Time) uint64 {
@@ -51,19 +62,22 @@ type Options struct {
 // Meter is the registry of KeyCounters of one node. Run flushes it in the background; Flush
 // writes on demand (real-time GetUsage, shutdown).
 type Meter struct {
-	sink Sink
-	opt  Options
+	sink    Sink
+	opt     Options
+	journal *journal // nil: counters on the heap
+	head    *header  // the journal's, or a heap one
 
 	mu     sync.Mutex
 	byKey  map[counterID]*KeyCounter
 	byPlan map[planRef][]*KeyCounter
 	all    []*KeyCounter
 
-	// flushMu serialises Flush and Pending, so Pending never sees a batch that is neither in
-	// the counters nor in the sink; retry holds the deltas of failed flushes.
-	flushMu sync.Mutex
-	retry   map[deltaKey]int64
-	deltas  []store.UsageDelta // Flush's batch, kept for the next one (guarded by flushMu)
+	// flushMu serialises Flush, Discard and Pending, so Pending never sees a batch both in the
+	// counters and in the sink. The fields below it are the flusher's.
+	flushMu  sync.Mutex
+	retry    map[deltaKey]int64 // counts that live only on the heap (see KeyCounter.spill)
+	deltas   []store.UsageDelta // the batch being built, reused
+	inflight []*daySlot         // the halves whose target the batch sets
 
 	newTicker func(time.Duration) (<-chan time.Time, func()) // injected by tests
 	flushed   atomic.Int64                                   // Unix ns of the last successful Flush
@@ -78,7 +92,8 @@ type deltaKey struct {
 	day uint64
 }
 
-// New returns a Meter writing to sink.
+// New returns a Meter writing to sink, with its counters on the heap: they last as long as the
+// process. Open gives them a journal.
 func New(sink Sink, opt Options) *Meter {
 	if opt.Interval <= 0 {
 		opt.Interval = time.Second
@@ -89,6 +104,7 @@ func New(sink Sink, opt Options) *Meter {
 	m := &Meter{
 		sink:   sink,
 		opt:    opt,
+		head:   &header{},
 		byKey:  map[counterID]*KeyCounter{},
 		byPlan: map[planRef][]*KeyCounter{},
 		retry:  map[deltaKey]int64{},
@@ -101,20 +117,147 @@ func New(sink Sink, opt Options) *Meter {
 	return m
 }
 
+// Recovery is what Open found in the journal.
+type Recovery struct {
+	// Counters and Requests are the counters the journal held and the requests among them the
+	// store had not been given; Open has flushed them.
+	Counters int
+	Requests int64
+	// Discarded says why the journal's counts were not used ("" when they were).
+	Discarded string
+}
+
+// Open returns a Meter whose counters live in the journal file at path (created if missing).
+// First it recovers what a previous process left there: it settles the batch that process had
+// in flight, flushes every count the store lacks, and starts a fresh file. If that flush
+// fails, the Meter is returned with the error and keeps the old file's counters, flushing them
+// with the rest. On systems without the journal it returns a heap Meter and
+// errors.ErrUnsupported.
+func Open(ctx context.Context, sink JournalSink, path string, opt Options) (*Meter, Recovery, error) {
+	m := New(sink, opt)
+	if !journalSupported {
+		return m, Recovery{}, errors.ErrUnsupported
+	}
+	var rec Recovery
+	j, err := openJournal(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		j, err = createJournal(path)
+		if err != nil {
+			return nil, rec, err
+		}
+		m.attach(j)
+		return m, rec, nil
+	case err != nil:
+		// Not ours, or torn beyond reading: keep it for a person to look at and start afresh.
+		aside := fmt.Sprintf("%s.unreadable-%d", path, time.Now().Unix())
+		if rerr := os.Rename(path, aside); rerr != nil {
+			return nil, rec, errors.Join(err, rerr)
+		}
+		rec.Discarded = fmt.Sprintf("%v (moved to %s)", err, aside)
+		j, err = createJournal(path)
+		if err != nil {
+			return nil, rec, err
+		}
+		m.attach(j)
+		return m, rec, nil
+	}
+	m.attach(j)
+	if !j.sameBoot() {
+		rec.Discarded = "the journal was written before the machine last booted"
+	} else {
+		stored, err := sink.UsageEpoch(ctx, j.name())
+		if err != nil {
+			j.close()
+			return nil, rec, fmt.Errorf("meter: usage journal: %w", err)
+		}
+		if pending := m.head.pending.Load(); stored > pending {
+			rec.Discarded = "the store has batches of this journal it does not know of (a copy of an older file?)"
+		} else {
+			m.settle(stored == pending, true)
+			j.each(func(s *slot, id counterID) {
+				var n uint64
+				for i := range s.days {
+					n += unflushed(s.days[i].word.Load(), s.days[i].flushed.Load())
+				}
+				if n > 0 {
+					m.register(id, s)
+					rec.Counters++
+					rec.Requests += int64(n)
+				}
+			})
+			if err := m.Flush(ctx); err != nil {
+				return m, rec, fmt.Errorf("meter: flushing the usage journal's %d requests: %w", rec.Requests, err)
+			}
+		}
+	}
+	// Everything the old file held is in the store, or not to be trusted: start a new file,
+	// under a new name, so that a copy of the old one can never pass for this one.
+	j.close()
+	nj, err := createJournal(path)
+	if err != nil {
+		return nil, rec, err
+	}
+	m.mu.Lock()
+	clear(m.byKey)
+	clear(m.byPlan)
+	m.all = nil
+	m.mu.Unlock()
+	m.attach(nj)
+	return m, rec, nil
+}
+
+// attach makes j the Meter's journal.
+func (m *Meter) attach(j *journal) {
+	m.journal, m.head = j, j.head
+}
+
+// Close unmaps the journal (after the final Flush); the Meter must not be used afterwards.
+func (m *Meter) Close() error {
+	if m.journal == nil {
+		return nil
+	}
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	return m.journal.close()
+}
+
 // Counter returns the counter of a key in a plan, creating it. The pointer is stable for the
 // Meter's lifetime: bind it once per snapshot and call Add per request.
 func (m *Meter) Counter(region, planID, keyID string) *KeyCounter {
 	id := counterID{region, planID, keyID}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := m.byKey[id]
-	if k == nil {
-		k = &KeyCounter{id: id}
-		m.byKey[id] = k
-		p := planRef{region, planID}
-		m.byPlan[p] = append(m.byPlan[p], k)
-		m.all = append(m.all, k)
+	if k := m.byKey[id]; k != nil {
+		return k
 	}
+	var s *slot
+	if m.journal != nil {
+		var err error
+		if s, err = m.journal.alloc(id); err != nil && m.opt.OnError != nil {
+			m.opt.OnError(fmt.Errorf("%w; this key's usage is counted in memory only", err))
+		}
+	}
+	if s == nil {
+		s = &slot{}
+	}
+	return m.registerLocked(id, s)
+}
+
+func (m *Meter) register(id counterID, s *slot) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.registerLocked(id, s)
+}
+
+func (m *Meter) registerLocked(id counterID, s *slot) *KeyCounter {
+	k := &KeyCounter{slot: s, id: id}
+	if m.byKey[id] == nil { // a torn file may name a counter twice: both are flushed
+		m.byKey[id] = k
+	}
+	p := planRef{id.region, id.planID}
+	m.byPlan[p] = append(m.byPlan[p], k)
+	m.all = append(m.all, k)
 	return k
 }
 

@@ -81,8 +81,8 @@ func TestCountsPerDay(t *testing.T) {
 		{k1, day1.Add(time.Hour), 1},
 		{k1, day1.Add(24*time.Hour - 1), 2},
 		{k2, day1, 5},
-		{k1, day2, 1},                   // rollover: day 1's 3 move aside
-		{k1, day2.Add(-time.Minute), 4}, // a late day-1 clock lands on day 2
+		{k1, day2, 1},                   // rollover: day 2 has its own half of the slot
+		{k1, day2.Add(-time.Minute), 4}, // a clock read just before midnight counts on its day
 		{k1, day2.Add(time.Hour), 0},    // nothing
 	}
 	for _, a := range adds {
@@ -94,7 +94,7 @@ func TestCountsPerDay(t *testing.T) {
 		day  time.Time
 		want int64
 	}{
-		{"k1", day1, 3}, {"k1", day2, 5}, {"k2", day1, 5}, {"k2", day2, 0},
+		{"k1", day1, 7}, {"k1", day2, 1}, {"k2", day1, 5}, {"k2", day2, 0},
 	} {
 		if got := s.total("p", w.key, w.day); got != w.want {
 			t.Errorf("%s on %v: %d, want %d", w.key, w.day.Format(time.DateOnly), got, w.want)

@@ -17,6 +17,7 @@ type Counters struct {
 	reserved   map[qkey]int64
 	allowances map[qkey]int64
 	usage      map[ukey]int64
+	epochs     map[string]uint64 // by usage journal
 }
 
 // qkey is a QuotaKey with the period as Unix seconds, so equal instants in different
@@ -35,7 +36,7 @@ var _ store.Counters = (*Counters)(nil)
 
 // New returns empty counters.
 func New() *Counters {
-	return &Counters{reserved: map[qkey]int64{}, allowances: map[qkey]int64{}, usage: map[ukey]int64{}}
+	return &Counters{reserved: map[qkey]int64{}, allowances: map[qkey]int64{}, usage: map[ukey]int64{}, epochs: map[string]uint64{}}
 }
 
 func toQ(k store.QuotaKey) qkey { return qkey{k.Region, k.PlanID, k.KeyID, k.PeriodStart.Unix()} }
@@ -111,12 +112,35 @@ func (c *Counters) Allowances(_ context.Context, region, planID string, since ti
 func (c *Counters) AddUsage(_ context.Context, deltas []store.UsageDelta) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.addUsage(deltas)
+	return nil
+}
+
+func (c *Counters) addUsage(deltas []store.UsageDelta) {
 	for _, d := range deltas {
 		if d.Count != 0 {
 			c.usage[ukey{d.Region, d.PlanID, d.KeyID, dayOf(d.Day)}] += d.Count
 		}
 	}
+}
+
+// CommitUsage implements store.Counters.
+func (c *Counters) CommitUsage(_ context.Context, journal string, epoch uint64, deltas []store.UsageDelta) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epochs[journal] >= epoch {
+		return nil
+	}
+	c.epochs[journal] = epoch
+	c.addUsage(deltas)
 	return nil
+}
+
+// UsageEpoch implements store.Counters.
+func (c *Counters) UsageEpoch(_ context.Context, journal string) (uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epochs[journal], nil
 }
 
 // Usage implements store.Counters.
