@@ -68,6 +68,13 @@ type Options struct {
 	Deadline time.Duration
 	// OnError receives failures of background work (refills ahead, lease releases). Optional.
 	OnError func(error)
+	// Ahead is how long before a period boundary (00:00 UTC, where every DAY, WEEK and MONTH
+	// period ends) the node leases the next period's quota for the keys it is serving, so that
+	// their first requests after the boundary do not wait for the ledger (default 2m;
+	// negative: never).
+	Ahead time.Duration
+	// Now is the clock the rollover schedule runs on (default time.Now; tests inject one).
+	Now func() time.Time
 	// Recheck is how long a key whose allowance is spent is rejected without asking the ledger
 	// again (default 1s). Only leases other nodes give back can make such a key admissible
 	// again before the period ends, so this bounds how late they are noticed.
@@ -96,6 +103,12 @@ func (o *Options) defaults() {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
 	}
+	if o.Ahead == 0 {
+		o.Ahead = 2 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 }
 
 // Counter is the registry of quota entries of one node. Create it with New, end it with Close.
@@ -108,7 +121,7 @@ type Counter struct {
 
 	jobs    chan job
 	stop    chan struct{}
-	stopped chan struct{}
+	stopped chan struct{} // closed when run and rollovers have returned
 	closed  atomic.Bool
 	waits   atomic.Uint64
 	counts  *countingLedger // ledger, with its counts reachable without a type assertion
@@ -136,7 +149,15 @@ func New(l Ledger, opt Options) *Counter {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
-	go c.run()
+	var wg sync.WaitGroup
+	wg.Go(c.run)
+	if opt.Ahead > 0 {
+		wg.Go(c.rollovers)
+	}
+	go func() {
+		wg.Wait()
+		close(c.stopped)
+	}()
 	return c
 }
 
@@ -194,7 +215,6 @@ func (c *Counter) Close(ctx context.Context) error {
 
 // run is the Counter's background goroutine: refills ahead, deferred releases and idle releases.
 func (c *Counter) run() {
-	defer close(c.stopped)
 	var idle <-chan time.Time
 	if c.opt.IdleRelease > 0 {
 		t := time.NewTicker(c.opt.IdleRelease / 2)
@@ -219,6 +239,87 @@ func (c *Counter) run() {
 	}
 }
 
+// rollovers leases ahead for each coming period boundary, Options.Ahead before it (at once when
+// the Counter starts closer than that to one).
+func (c *Counter) rollovers() {
+	for {
+		now := c.opt.Now()
+		boundary := NextBoundary(now)
+		if wait := boundary.Add(-c.opt.Ahead).Sub(now); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-c.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		c.PrepareRollover(boundary)
+		// Sleep past the boundary before looking for the next one.
+		if wait := boundary.Sub(c.opt.Now()); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-c.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// NextBoundary is the first 00:00 UTC after now: where every quota period ends.
+func NextBoundary(now time.Time) time.Time {
+	y, m, d := now.UTC().Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+}
+
+// rolloverWorkers bounds the ledger calls of a rollover pass in flight at once: enough for the
+// embedded store to commit them in groups, few enough to leave the ledger to requests.
+const rolloverWorkers = 16
+
+// PrepareRollover leases ahead, for every key this node is serving whose period ends at
+// boundary, a lease of its next period. Serving means holding a lease, or having spent the
+// allowance (a spent key that keeps calling starts the new period at once); keys whose lease
+// went back as idle are left to lease on their next request. Exported for the rollover test.
+func (c *Counter) PrepareRollover(boundary time.Time) {
+	end := boundary.UnixNano()
+	c.mu.Lock()
+	type item struct {
+		e *Entry
+		s *entryState
+	}
+	var due []item
+	for _, e := range c.entries {
+		s := e.state.Load()
+		if s != nil && s.end == end && (e.avail.Load() > 0 || e.exhausted.Load() == s) {
+			due = append(due, item{e, s})
+		}
+	}
+	c.mu.Unlock()
+	work := make(chan item)
+	var wg sync.WaitGroup
+	for range min(rolloverWorkers, len(due)) {
+		wg.Go(func() {
+			for it := range work {
+				ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)
+				if err := it.e.prepareNext(ctx, it.s); err != nil {
+					c.report(err)
+				}
+				cancel()
+			}
+		})
+	}
+	for _, it := range due {
+		select {
+		case work <- it:
+		case <-c.stop:
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
 // releaseIdle gives back the leases that did not move since the previous call (two ticks apart:
 // at least IdleRelease/2 without a single take or refill). It reads each entry's lease without
 // touching the request path, which keeps no activity stamp of its own.
@@ -240,6 +341,13 @@ func (c *Counter) releaseIdle() {
 			a = 0
 		}
 		e.idleSeen = a
+		if e.hasNext.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)
+			if err := e.releaseStaleNext(ctx, c.opt.Now(), c.opt.IdleRelease); err != nil {
+				c.report(err)
+			}
+			cancel()
+		}
 	}
 }
 

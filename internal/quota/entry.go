@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,13 @@ type Entry struct {
 
 	mu        sync.Mutex // serialises ledger calls and state changes
 	lastTotal int64      // total reservation the ledger last reported (-1: unknown); guarded by mu
+
+	// next is the lease reserved ahead for the period after state's (Counter.prepareRollover),
+	// taken over by the first request of that period without a ledger call; guarded by mu.
+	next      *entryState
+	nextAvail int64
+	nextTotal int64
+	hasNext   atomic.Bool // next != nil, readable without mu (idle release)
 
 	// exhausted remembers that the ledger granted nothing for that state, until exhaustedUntil
 	// (Unix ns): requests of a spent key are rejected without a store round trip, and the ledger
@@ -86,7 +94,6 @@ func (e *Entry) takeLease(kick bool) bool {
 
 func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, error) {
 	// A request waits for the ledger at most Options.Deadline, however slow the store is.
-	e.c.waits.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, e.c.opt.Deadline)
 	defer cancel()
 	e.mu.Lock()
@@ -98,9 +105,12 @@ func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, e
 	if err != nil {
 		return false, err
 	}
-	for {
+	for waited := false; ; waited = true {
 		if e.takeLease(false) {
 			return true, nil
+		}
+		if !waited {
+			e.c.waits.Add(1) // this request waits for the ledger
 		}
 		// Lock-free takers may drain a fresh grant before we get to it: reserve again until the
 		// ledger says the allowance is exhausted.
@@ -139,6 +149,37 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 		ns.policy, ns.period = p, p.Quota.Period
 		e.state.Store(&ns)
 		return &ns, nil
+	}
+	if nx := e.next; nx != nil && !nx.key.PeriodStart.After(start) {
+		e.takeNext()
+		if nx.key.PeriodStart.Equal(start) && nx.period == p.Quota.Period && nx.allowance == allowance {
+			// The period this request starts was leased ahead: take that lease over.
+			if n := e.avail.Swap(0); n > 0 && s != nil {
+				e.c.releaseLater(s.key, n)
+			}
+			ns := *nx
+			ns.policy = p
+			e.lastTotal = e.nextTotal
+			e.low.Store(-1)
+			if e.nextAvail >= 4 {
+				e.low.Store(e.nextAvail / 4)
+			}
+			e.avail.Add(e.nextAvail)
+			e.nextAvail = 0
+			e.state.Store(&ns)
+			return &ns, nil
+		}
+		// Leased for an allowance that changed since, or for a period long gone: give it back,
+		// at once if it is this period's, so the reservation below counts without it.
+		if n := e.nextAvail; n > 0 {
+			e.nextAvail = 0
+			if !nx.key.PeriodStart.Equal(start) {
+				e.c.releaseLater(nx.key, n)
+			} else if err := e.c.ledger.ReleaseQuota(ctx, nx.key, n); err != nil {
+				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, nx.key, err))
+				e.c.releaseLater(nx.key, n)
+			}
+		}
 	}
 	if s != nil {
 		if n := e.avail.Swap(0); n > 0 {
@@ -185,6 +226,64 @@ func (e *Entry) reserve(ctx context.Context, s *entryState) (int64, error) {
 	return g, nil
 }
 
+// takeNext removes and returns the lease reserved ahead (nil if none); e.nextAvail still holds
+// its grant for the caller (e.mu held).
+func (e *Entry) takeNext() *entryState {
+	nx := e.next
+	e.next = nil
+	e.hasNext.Store(false)
+	return nx
+}
+
+// prepareNext reserves, ahead, a lease for the period that follows s (the entry's state when
+// the rollover pass looked), so that the first requests after the boundary find it in hand. A
+// lease already reserved, or a state that moved on, leaves it be.
+func (e *Entry) prepareNext(ctx context.Context, s *entryState) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state.Load() != s || e.next != nil || e.c.closed.Load() {
+		return nil
+	}
+	start := time.Unix(0, s.end).UTC()
+	allowance := s.policy.AllowanceAt(start)
+	ns := &entryState{
+		policy:    s.policy,
+		period:    s.period,
+		key:       Key{Region: e.id.region, PlanID: e.id.planID, KeyID: e.id.keyID, PeriodStart: start},
+		start:     s.end,
+		end:       PeriodEnd(s.period, start).UnixNano(),
+		allowance: allowance,
+	}
+	want := e.c.leaseSize(allowance, -1)
+	g, total, err := e.c.ledger.ReserveQuota(ctx, ns.key, want, allowance)
+	if err != nil {
+		return fmt.Errorf("quota: reserve %d of %v ahead: %w", want, ns.key, err)
+	}
+	e.next, e.nextAvail, e.nextTotal = ns, g, total
+	e.hasNext.Store(true)
+	return nil
+}
+
+// releaseStaleNext gives back the lease reserved ahead when its period began at least idle ago
+// and no request has taken it over: the key went quiet before the boundary.
+func (e *Entry) releaseStaleNext(ctx context.Context, now time.Time, idle time.Duration) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	nx := e.next
+	if nx == nil || now.UnixNano() < nx.start+int64(idle) {
+		return nil
+	}
+	e.takeNext()
+	n := e.nextAvail
+	e.nextAvail = 0
+	if n > 0 {
+		if err := e.c.ledger.ReleaseQuota(ctx, nx.key, n); err != nil {
+			return fmt.Errorf("quota: idle release %d of %v: %w", n, nx.key, err)
+		}
+	}
+	return nil
+}
+
 // refillAhead is the background refill the low watermark asked for.
 func (e *Entry) refillAhead(ctx context.Context) {
 	defer e.pending.Store(false)
@@ -222,10 +321,17 @@ func (e *Entry) releaseAll(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
+	var errs []error
 	if n := e.avail.Swap(0); n > 0 {
 		if err := e.c.ledger.ReleaseQuota(ctx, s.key, n); err != nil {
-			return fmt.Errorf("quota: release %d of %v: %w", n, s.key, err)
+			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", n, s.key, err))
 		}
 	}
-	return nil
+	if nx := e.takeNext(); nx != nil && e.nextAvail > 0 {
+		if err := e.c.ledger.ReleaseQuota(ctx, nx.key, e.nextAvail); err != nil {
+			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", e.nextAvail, nx.key, err))
+		}
+		e.nextAvail = 0
+	}
+	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package quota_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,44 @@ func TestIdleLeaseIsReleased(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("reserved %d five seconds later, want the idle lease given back (1)", r)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A lease taken ahead for a key that went quiet before midnight goes back once the new period
+// has run for the idle time without a request taking it over.
+func TestStaleLeaseAheadIsReleased(t *testing.T) {
+	mem := quotamem.New()
+	boundary := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	clock := boundary.Add(-time.Minute)
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	c := quota.New(quotastore.Ledger(mem), quota.Options{IdleRelease: 40 * time.Millisecond, Ahead: -1, Now: now})
+	defer c.Close(context.Background())
+	p := &quota.Policy{Quota: apigw.Quota{Limit: 1000, Period: apigw.PeriodDay}}
+	if ok, err := c.Entry("r", "p", "k").Take(context.Background(), p, now()); !ok || err != nil {
+		t.Fatalf("Take = %v, %v", ok, err)
+	}
+	c.PrepareRollover(boundary)
+	k := store.QuotaKey{Region: "r", PlanID: "p", KeyID: "k", PeriodStart: boundary}
+	if r, _ := mem.QuotaReserved(context.Background(), k); r <= 0 {
+		t.Fatalf("reserved %d ahead for the new day, want a lease", r)
+	}
+	time.Sleep(200 * time.Millisecond) // idle checks before the boundary keep it
+	if r, _ := mem.QuotaReserved(context.Background(), k); r <= 0 {
+		t.Fatalf("the lease ahead went back before its period began (reserved %d)", r)
+	}
+	mu.Lock()
+	clock = boundary.Add(time.Second)
+	mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if r, _ := mem.QuotaReserved(context.Background(), k); r == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the unclaimed lease ahead was not given back")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -8,6 +8,7 @@ package quotatest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,6 +42,8 @@ func Run(t *testing.T, open Opener) {
 		{"lowered below what was used", loweredBelowUsed},
 		{"override raises the allowance", override},
 		{"period rollover", rollover},
+		{"rollover leased ahead: no request waits", rolloverAhead},
+		{"rollover leased ahead, then the allowance changes", rolloverAheadChanged},
 		{"offset in the initial period only", offset},
 		{"zero allowance", zeroAllowance},
 		{"ledger failure", ledgerFailure},
@@ -212,6 +215,97 @@ func rollover(t *testing.T, c store.Counters) {
 	want(t, "admitted with a late day-1 clock", drain(t, e, p, day1.Add(time.Hour)), 0)
 	want(t, "reserved on day 1", reserved(t, c, day1), 5)
 	want(t, "reserved on day 2", reserved(t, c, day2), 5)
+}
+
+// countReserves counts the ledger's ReserveQuota calls.
+type countReserves struct {
+	quota.Ledger
+	n atomic.Int64
+}
+
+func (l *countReserves) ReserveQuota(ctx context.Context, k quota.Key, want, limit int64) (int64, int64, error) {
+	l.n.Add(1)
+	return l.Ledger.ReserveQuota(ctx, k, want, limit)
+}
+
+// rolloverAhead is midnight for a node serving keys: the rollover pass leases the next day for
+// the keys in use (spent ones included) before the boundary, so no request after it calls the
+// ledger, and the new day stays exact. The clock is injected; the pass is run as the Counter's
+// schedule runs it, Options.Ahead before the boundary.
+func rolloverAhead(t *testing.T, c store.Counters) {
+	boundary := quota.NextBoundary(now)
+	day2 := boundary
+	l := &countReserves{Ledger: quotastore.Ledger(c)}
+	qc := quota.New(l, quota.Options{Ahead: -1})
+	t.Cleanup(func() { qc.Close(context.Background()) })
+	p, small := policy(1000, apigw.PeriodDay), policy(2, apigw.PeriodDay)
+	const keys = 40
+	before, after := boundary.Add(-time.Minute), boundary.Add(time.Second)
+	for i := range keys {
+		if ok, err := qc.Entry(region, plan, fmt.Sprint("k", i)).Take(context.Background(), p, before); !ok || err != nil {
+			t.Fatalf("Take before midnight = %v, %v", ok, err)
+		}
+	}
+	spent := qc.Entry(region, plan, "spent")
+	want(t, "admitted to the spent key", drain(t, spent, small, before), 2)
+	qc.PrepareRollover(boundary)
+
+	reserves, waits := l.n.Load(), qc.Stats().Waits
+	for i := range keys {
+		if ok, err := qc.Entry(region, plan, fmt.Sprint("k", i)).Take(context.Background(), p, after); !ok || err != nil {
+			t.Fatalf("Take after midnight = %v, %v", ok, err)
+		}
+	}
+	if ok, err := spent.Take(context.Background(), small, after); !ok || err != nil {
+		t.Fatalf("the spent key after midnight = %v, %v", ok, err)
+	}
+	if n := l.n.Load() - reserves; n != 0 {
+		t.Errorf("%d ledger reservations by the first requests after midnight, want 0", n)
+	}
+	if w := qc.Stats().Waits - waits; w != 0 {
+		t.Errorf("%d requests after midnight waited for the ledger, want 0", w)
+	}
+	// Exact in the new day: each key admits its allowance and no more.
+	want(t, "admitted on day 2 to k0", 1+drain(t, qc.Entry(region, plan, "k0"), p, after), 1000)
+	want(t, "admitted on day 2 to the spent key", 1+drain(t, spent, small, after), 2)
+	got, err := c.QuotaReserved(context.Background(), store.QuotaKey{Region: region, PlanID: plan, KeyID: "k0", PeriodStart: day2})
+	want(t, "reserved on day 2 for k0", got, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The same requests without the pass each wait for the ledger: what the pass saves.
+	cold := quota.New(quotastore.Ledger(c), quota.Options{Ahead: -1})
+	t.Cleanup(func() { cold.Close(context.Background()) })
+	for i := range keys {
+		cold.Entry(region, "cold", fmt.Sprint("k", i)).Take(context.Background(), p, before)
+	}
+	waits = cold.Stats().Waits
+	for i := range keys {
+		cold.Entry(region, "cold", fmt.Sprint("k", i)).Take(context.Background(), p, after)
+	}
+	want(t, "waits after midnight without the pass", int64(cold.Stats().Waits-waits), keys)
+}
+
+// rolloverAheadChanged: the allowance of the coming day changes after the lease ahead was taken
+// (a new limit written before midnight). The lease is given back, and the new day admits
+// exactly the new allowance.
+func rolloverAheadChanged(t *testing.T, c store.Counters) {
+	boundary := quota.NextBoundary(now)
+	qc := newCounter(t, c)
+	e := qc.Entry(region, plan, key)
+	if ok, err := e.Take(context.Background(), policy(1000, apigw.PeriodDay), boundary.Add(-time.Minute)); !ok || err != nil {
+		t.Fatalf("Take = %v, %v", ok, err)
+	}
+	qc.PrepareRollover(boundary)
+	if got := reserved(t, c, boundary); got <= 0 {
+		t.Fatalf("reserved ahead for day 2: %d, want a lease", got)
+	}
+	want(t, "admitted on day 2 under the new limit", drain(t, e, policy(30, apigw.PeriodDay), boundary.Add(time.Second)), 30)
+	if err := qc.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "reserved on day 2 once the lease ahead is back", reserved(t, c, boundary), 30)
 }
 
 func offset(t *testing.T, c store.Counters) {
