@@ -5,6 +5,8 @@ package scale
 // runs only when TOLLGATE_SCALE_KEYS is set, and prints every row with its figure.
 //
 //	TOLLGATE_SCALE_KEYS=1000000 go test ./bench/scale -run TestScale -v -timeout 60m
+//
+// TOLLGATE_SCALE_DIR, if set, is the data directory to use (empty) and keep.
 
 import (
 	"context"
@@ -54,7 +56,10 @@ func TestScale(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set TOLLGATE_SCALE_KEYS (e.g. 1000000) to measure")
 	}
-	dir := t.TempDir()
+	dir := os.Getenv("TOLLGATE_SCALE_DIR") // kept afterwards, for profiling a restart by hand
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	s := harness.Start(t, harness.Options{DataDir: dir})
 	c := s.Client("us-east-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)

@@ -372,7 +372,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// Management plane.
 	svc := control.New(st, control.Config{AccountID: cfg.AccountID, AccountThrottle: accountThrottle,
 		MaxResourcesPerAPI: cfg.MaxResourcesPerAPI}, nil)
-	svc.SetUsage(control.UsageBackend{Counters: st, Flush: usage.Flush, Changed: syncer.Rebuild})
+	svc.SetUsage(control.UsageBackend{Counters: st, Flush: usage.Flush})
 	auth := sigv4.New(sigv4.Config{
 		Lookup:   func(id string) (string, bool) { return creds.Lookup(id, credentials.Management) },
 		Service:  "apigateway",

@@ -16,8 +16,6 @@ type UsageBackend struct {
 	Counters store.Counters
 	// Flush writes the data plane's in-memory counts, so that reports are real time.
 	Flush func(ctx context.Context) error
-	// Changed tells the data plane that an allowance changed (UpdateUsage).
-	Changed func(ctx context.Context) error
 }
 
 // SetUsage enables GetUsage and UpdateUsage.
@@ -213,22 +211,13 @@ func (s *Service) UpdateUsage(ctx context.Context, region, planID, keyID string,
 		if err := s.usage.Counters.SetAllowance(ctx, k, used+remaining); err != nil {
 			return nil, err
 		}
-		// Store the plan again (same content, next Rev): the write goes through the change feed,
-		// so every node's data plane reloads the plan's allowances, not only this one.
+		// Log a change of the plan key: it goes through the change feed, so every node's data
+		// plane reloads this key with its new allowance (one key, not the whole snapshot).
 		err := s.update(ctx, region, func(tx store.Tx) error {
-			p, err := tx.GetUsagePlan(planID)
-			if err != nil {
-				return notFound(err, apigw.NotFound(apigw.MsgInvalidUsagePlanID))
-			}
-			return tx.PutUsagePlan(p)
+			return notFound(tx.TouchUsagePlanKey(planID, keyID), apigw.NotFound(apigw.MsgInvalidKeyID))
 		})
 		if err != nil {
 			return nil, err
-		}
-		if s.usage.Changed != nil {
-			if err := s.usage.Changed(ctx); err != nil {
-				return nil, err
-			}
 		}
 	}
 	day := today.Format(dateLayout)

@@ -100,6 +100,10 @@ type Tx interface {
 	// PutUsagePlanKey inserts the association (ErrConflict if present).
 	PutUsagePlanKey(k *apigw.UsagePlanKey) error
 	DeleteUsagePlanKey(planID, keyID string) error
+	// TouchUsagePlanKey logs a change of the association without writing it (ErrNotFound if
+	// absent): its UpdateUsage allowance, kept with the counters, changed, and every node's
+	// data plane must reload that one key.
+	TouchUsagePlanKey(planID, keyID string) error
 	// ListUsagePlanKeys lists a plan's keys, most recently added first, with the keys themselves;
 	// namePrefix as in ApiKeyFilter.
 	ListUsagePlanKeys(planID, namePrefix string, p Page) ([]*apigw.ApiKey, string, error)
@@ -148,8 +152,8 @@ const (
 // Change is one aggregate a committed transaction wrote.
 type Change struct{ Region, Kind, ID string }
 
-// ChangeLog is implemented by stores whose change sequence orders commits (the embedded store:
-// one writer). ChangesSince lists what was written after seq, up to last (the newest sequence
+// ChangeLog is implemented by stores whose change sequence orders commits (the embedded store's
+// one writer; PostgreSQL's write lock). ChangesSince lists what was written after seq, up to last (the newest sequence
 // it read). complete is false when the list cannot be trusted to hold every change: the log was
 // pruned past seq, a bulk write left one marker instead of its rows, or there were more than
 // max changes; the caller then rebuilds from the store.

@@ -107,6 +107,22 @@ func (t *Tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
 	return t.wrote(n, err, kindUsagePlanKey, k.PlanID+"/"+k.KeyID, "usage plan key %s/%s", k.PlanID, k.KeyID)
 }
 
+// TouchUsagePlanKey logs a change of the association without writing it.
+func (t *Tx) TouchUsagePlanKey(planID, keyID string) error {
+	if !t.write {
+		return t.d.ErrReadOnly
+	}
+	ok, err := t.exists("SELECT 1 FROM usage_plan_keys WHERE plan_id = ? AND key_id = ? AND region = ?", planID, keyID, t.region)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: usage plan key %s/%s", store.ErrNotFound, planID, keyID)
+	}
+	t.changedAgg(kindUsagePlanKey, planID+"/"+keyID)
+	return nil
+}
+
 // DeleteUsagePlanKey removes the association.
 func (t *Tx) DeleteUsagePlanKey(planID, keyID string) error {
 	n, err := t.exec("DELETE FROM usage_plan_keys WHERE plan_id = ? AND key_id = ? AND region = ?", planID, keyID, t.region)

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Paging", testPaging},
 		{"Rollback", testRollback},
 		{"Changes", testChanges},
+		{"ChangeLog", testChangeLog},
 		{"Concurrency", testConcurrency},
 	}
 	for _, g := range groups {
