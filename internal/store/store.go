@@ -113,8 +113,8 @@ type Tx interface {
 	// plane indexes. It reads columns, not documents, so loading a million keys into a snapshot
 	// does not decode a million JSON documents.
 	ListKeyIndex(p Page) ([]KeyIndexEntry, string, error)
-	// ListPlanKeyIDs lists the ids of every key in the plan, most recently added first (as
-	// ListUsagePlanKeys), without reading the keys: the snapshot only needs the membership.
+	// ListPlanKeyIDs lists the ids of every key in the plan, in id order, without reading the
+	// keys: the snapshot only needs the membership.
 	ListPlanKeyIDs(planID string) ([]string, error)
 
 	GetRestApi(id string) (*apigw.RestApi, error)
