@@ -11,11 +11,14 @@ package scale
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +53,33 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
+// procCPU is the CPU time (user + system) process pid has used.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// profile saves a CPU profile of the server (its --debug-addr) over the next seconds.
+func profile(t *testing.T, addr, path string, seconds int) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Log(err)
+	}
+}
+
 // TestScale prints the target rows for N keys in one plan.
 func TestScale(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("TOLLGATE_SCALE_KEYS"))
@@ -60,7 +90,8 @@ func TestScale(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	s := harness.Start(t, harness.Options{DataDir: dir})
+	debugAddr := fmt.Sprintf("127.0.0.1:%d", 20000+os.Getpid()%10000)
+	s := harness.Start(t, harness.Options{DataDir: dir, Args: []string{"--debug-addr", debugAddr}})
 	c := s.Client("us-east-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
@@ -186,6 +217,73 @@ func TestScale(t *testing.T) {
 	} {
 		row(r.name, fmt.Sprintf("median %v, p99 %v", percentile(r.d, 0.5).Round(100*time.Microsecond), percentile(r.d, 0.99).Round(100*time.Microsecond)))
 	}
+
+	// 16 writers creating keys (each with its plan key) for 5 s, alone and then against a data
+	// plane under load: keys a second, and the data plane's requests a second with and without
+	// the writers.
+	serve := func(d time.Duration, stop <-chan struct{}) float64 {
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		end := time.Now().Add(d)
+		tr := &http.Transport{MaxIdleConnsPerHost: 16}
+		defer tr.CloseIdleConnections()
+		hc := &http.Client{Transport: tr}
+		for i := range 16 {
+			key := fmt.Sprintf("scale-key-value-%09d-abcdefgh", i+1) // a key each: the daily quota lasts
+			wg.Go(func() {
+				for time.Now().Before(end) {
+					req, _ := http.NewRequest("GET", gw, nil)
+					req.Header.Set("x-api-key", key)
+					resp, err := hc.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		return float64(n.Load()) / d.Seconds()
+	}
+	write := func(d time.Duration) float64 {
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		end := time.Now().Add(d)
+		for range 16 {
+			wg.Go(func() {
+				for time.Now().Before(end) {
+					k, err := c.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("w"), Enabled: true})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := c.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: plan.Id, KeyId: k.Id, KeyType: aws.String("API_KEY")}); err != nil {
+						t.Error(err)
+						return
+					}
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		return float64(n.Load()) / d.Seconds()
+	}
+	cpu0 := procCPU(s.Pid())
+	if path := os.Getenv("TOLLGATE_SCALE_WRITE_PROFILE"); path != "" {
+		go profile(t, debugAddr, path, 4)
+	}
+	wps := write(5 * time.Second)
+	row("16 writers: CreateApiKey + CreateUsagePlanKey a second", fmt.Sprintf("%.0f (server CPU %.0f µs per key)", wps, (procCPU(s.Pid())-cpu0).Seconds()*1e6/(wps*5)))
+	alone := serve(5*time.Second, nil)
+	var during, writes float64
+	var both sync.WaitGroup
+	both.Go(func() { during = serve(5*time.Second, nil) })
+	both.Go(func() { writes = write(5 * time.Second) })
+	both.Wait()
+	row("data plane req/s (16 clients, same process as the load): alone / with 16 writers", fmt.Sprintf("%.0f / %.0f (%.2f×; writers %.0f keys/s)", alone, during, during/alone, writes))
 
 	start := time.Now()
 	if _, err := c.GetApiKeys(ctx, &apigateway.GetApiKeysInput{Limit: aws.Int32(500)}); err != nil {

@@ -67,6 +67,7 @@ func (s *Store) quotaWrite(ctx context.Context, op *quotaOp) error {
 	op.ctx, op.done = ctx, make(chan struct{})
 	select {
 	case s.quotaOps <- op:
+		s.quotaQueued.Add(1)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -24,13 +24,16 @@ func TestLeasesQueuedBehindTheWriterCommitTogether(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "tollgate.db"))
 	const callers = 64
 	hold, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // a failed test must not leave the writer held
 	go s.Update(context.Background(), "us-east-1", func(store.Tx) error {
 		close(hold)
 		<-release
 		return nil
 	})
 	<-hold
-	before := s.quotaCommits.Load()
+	before, queued := s.quotaCommits.Load(), s.quotaQueued.Load()
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
@@ -40,14 +43,14 @@ func TestLeasesQueuedBehindTheWriterCommitTogether(t *testing.T) {
 			}
 		})
 	}
-	// The committer holds the first lease waiting for the writer; the rest queue behind it.
-	for deadline := time.Now().Add(5 * time.Second); len(s.quotaOps) < callers-1; {
+	// The committer holds the first leases waiting for the writer; the rest queue behind them.
+	for deadline := time.Now().Add(5 * time.Second); s.quotaQueued.Load()-queued < callers; {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d leases queued", len(s.quotaOps))
+			t.Fatalf("only %d leases queued", s.quotaQueued.Load()-queued)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	close(release)
+	free()
 	wg.Wait()
 	if n := s.quotaCommits.Load() - before; n > 2 {
 		t.Errorf("%d leases took %d commits; want them grouped into at most 2", callers, n)

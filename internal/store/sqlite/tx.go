@@ -41,6 +41,8 @@ type tx struct {
 	write  bool
 
 	stmts map[string]*sql.Stmt
+	cache *stmtCache // the pool's statements, shared by its transactions (nil: none)
+	miss  []string   // queries to add to cache once the transaction is over
 
 	seqLoaded bool
 	seq       int64 // last allocated insertion counter
@@ -49,19 +51,22 @@ type tx struct {
 
 var _ sqlstore.Querier = (*tx)(nil)
 
-func newTx(ctx context.Context, t *sql.Tx, keys *seal.Keyring, region string, write bool) *tx {
-	q := &tx{ctx: ctx, tx: t, region: region, write: write, stmts: map[string]*sql.Stmt{}}
+func newTx(ctx context.Context, t *sql.Tx, cache *stmtCache, keys *seal.Keyring, region string, write bool) *tx {
+	q := &tx{ctx: ctx, tx: t, cache: cache, region: region, write: write, stmts: map[string]*sql.Stmt{}}
 	q.Tx = sqlstore.NewTx(dialect, q, keys, region, write)
 	return q
 }
 
 // close releases the prepared statements (database/sql would on commit/rollback too; this keeps
-// the driver-side statements from outliving the transaction in any case).
+// the driver-side statements from outliving the transaction in any case), and has the pool
+// prepare the queries it did not have. Call it after the commit or rollback.
 func (t *tx) close() {
 	for _, s := range t.stmts {
 		s.Close()
 	}
 	t.stmts = nil
+	t.cache.prepare(t.miss)
+	t.miss = nil
 }
 
 // stmt returns the transaction's prepared statement for query.
@@ -69,9 +74,15 @@ func (t *tx) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := t.tx.PrepareContext(t.ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite store: prepare: %w", err)
+	var s *sql.Stmt
+	if shared := t.cache.get(query); shared != nil {
+		s = t.tx.StmtContext(t.ctx, shared) // closing it leaves the shared one prepared
+	} else {
+		var err error
+		if s, err = t.tx.PrepareContext(t.ctx, query); err != nil {
+			return nil, fmt.Errorf("sqlite store: prepare: %w", err)
+		}
+		t.miss = append(t.miss, query)
 	}
 	t.stmts[query] = s
 	return s, nil
