@@ -7,12 +7,16 @@ package scale
 //	TOLLGATE_SCALE_KEYS=1000000 go test ./bench/scale -run TestScale -v -timeout 60m
 //
 // TOLLGATE_SCALE_DIR, if set, is the data directory to use (empty) and keep.
+// TOLLGATE_SCALE_STORE, if set, is a PostgreSQL DSN to measure on instead of the embedded store
+// (a database of its own is created in it), e.g. postgres://postgres@127.0.0.1:5432/postgres.
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"os"
 	"sort"
 	"strconv"
@@ -25,7 +29,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/test/harness"
 )
 
@@ -51,6 +57,45 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// storeEnv is the server's environment for the store TOLLGATE_SCALE_STORE names: "" for the
+// embedded store, or a PostgreSQL admin DSN, in which a fresh database is created for the run
+// (and dropped after it).
+func storeEnv(t *testing.T) ([]string, string) {
+	admin := os.Getenv("TOLLGATE_SCALE_STORE")
+	if admin == "" {
+		return nil, "embedded store"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	name := fmt.Sprintf("tollgate_scale_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(ctx)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if err := seal.WriteFile(keyFile, seal.Format(seal.NewKey()), true); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"TOLLGATE_STORE=" + u.String(), "TOLLGATE_MASTER_KEY_FILE=" + keyFile}, "PostgreSQL"
 }
 
 // procCPU is the CPU time (user + system) process pid has used.
@@ -91,7 +136,8 @@ func TestScale(t *testing.T) {
 		dir = t.TempDir()
 	}
 	debugAddr := fmt.Sprintf("127.0.0.1:%d", 20000+os.Getpid()%10000)
-	s := harness.Start(t, harness.Options{DataDir: dir, Args: []string{"--debug-addr", debugAddr}})
+	env, backend := storeEnv(t)
+	s := harness.Start(t, harness.Options{DataDir: dir, Env: env, Args: []string{"--debug-addr", debugAddr}})
 	c := s.Client("us-east-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
@@ -122,6 +168,7 @@ func TestScale(t *testing.T) {
 	row := func(k, v string) { rows = append(rows, [2]string{k, v}); t.Logf("%-60s %s", k, v) }
 
 	// Import in chunks of 100,000 (the first one timed alone).
+	importPeak := 0.0
 	const chunk = 100000
 	for done := 0; done < n; done += chunk {
 		m := min(chunk, n-done)
@@ -131,9 +178,25 @@ func TestScale(t *testing.T) {
 			fmt.Fprintf(&b, "k%d,scale-key-value-%09d-abcdefgh,true,%s\n", i, i, *plan.Id)
 		}
 		start := time.Now()
+		stop := make(chan struct{})
+		sampled := make(chan float64)
+		go func() { // the server's RSS while it imports, every 20 ms
+			peak := 0.0
+			for {
+				peak = max(peak, rssMB(s.Pid()))
+				select {
+				case <-stop:
+					sampled <- peak
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
 		if _, err := c.ImportApiKeys(ctx, &apigateway.ImportApiKeysInput{Body: []byte(b.String()), Format: types.ApiKeysFormatCsv, FailOnWarnings: true}); err != nil {
 			t.Fatal(err)
 		}
+		close(stop)
+		importPeak = max(importPeak, <-sampled)
 		if done == 0 {
 			row(fmt.Sprintf("ImportApiKeys of %d keys into a plan", m), time.Since(start).Round(time.Millisecond).String())
 		}
@@ -165,6 +228,7 @@ func TestScale(t *testing.T) {
 	row(fmt.Sprintf("RSS serving %d keys (empty: %.0f MB)", n, emptyRSS), fmt.Sprintf("%.0f MB, %.0f bytes/key", rss, perKey(rss, emptyRSS)))
 	row("  of which anonymous (Go heap, stacks)", fmt.Sprintf("%.0f MB, %.0f bytes/key", anon, perKey(anon, emptyAnon)))
 	row("  of which mapped files (binary, SQLite's memory-mapped database)", fmt.Sprintf("%.0f MB", file))
+	row("peak RSS while importing (chunks of 100,000)", fmt.Sprintf("%.0f MB, %.2f× serving", importPeak, importPeak/rss))
 
 	const samples = 40
 	var create, update, disable, del []time.Duration
@@ -305,12 +369,12 @@ func TestScale(t *testing.T) {
 	// Restart on the same data directory: start to serving.
 	s.Stop()
 	start = time.Now()
-	s2 := harness.Start(t, harness.Options{DataDir: dir})
+	s2 := harness.Start(t, harness.Options{DataDir: dir, Env: env})
 	gw = s2.Endpoint + "/restapis/" + *api.Id + "/dev/_user_request_/"
 	until(fmt.Sprintf("scale-key-value-%09d-abcdefgh", 0), 200)
 	row(fmt.Sprintf("restart to serving at %d keys", n), time.Since(start).Round(time.Millisecond).String())
 
-	fmt.Printf("\n| %d keys, embedded store | measured |\n|---|---|\n", n)
+	fmt.Printf("\n| %d keys, %s | measured |\n|---|---|\n", n, backend)
 	for _, r := range rows {
 		fmt.Printf("| %s | %s |\n", r[0], r[1])
 	}
