@@ -16,8 +16,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -387,6 +387,9 @@ func TestScaleRestart(t *testing.T) {
 	dir := os.Getenv("TOLLGATE_SCALE_DIR")
 	if _, err := os.Stat(dir + "/tollgate.db"); dir == "" || err != nil {
 		t.Skip("set TOLLGATE_SCALE_DIR to a data directory TestScale filled")
+	}
+	if _, err := harness.Binary(); err != nil { // built before the clock starts
+		t.Fatal(err)
 	}
 	start := time.Now()
 	s := harness.Start(t, harness.Options{DataDir: dir})

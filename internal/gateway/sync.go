@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/gcwindow"
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/snapshot"
 	"github.com/tollgate/tollgate/internal/store"
@@ -41,6 +42,8 @@ type Syncer struct {
 	seq  int64      // change sequence of the installed snapshot
 	ok   bool       // a snapshot is installed
 	snap *snapshot.Snapshot
+	// builtKeys is the key count of the last full build.
+	builtKeys int
 	// Incremental counts the changes applied without a full build (tests read it).
 	Incremental atomic.Int64
 }
@@ -220,6 +223,15 @@ func (s *Syncer) rebuild(ctx context.Context) error {
 	if s.Now != nil {
 		now = s.Now
 	}
+	if s.builtKeys >= bigBuild {
+		// Two snapshots of this size will be live at once until the swap: start from the heap
+		// the current one needs, not from what the write before this build left behind (an
+		// import's parsing and documents), so that the peak is the two snapshots and no more.
+		debug.FreeOSMemory()
+		// And collect often while building it: the garbage of loading is short-lived, and the
+		// default headroom (the heap doubling before a collection) would come on top of both.
+		defer gcwindow.Open()()
+	}
 	in, err := Load(ctx, s.Store, s.Counters, s.Throttle, now())
 	if err != nil {
 		if s.OnError != nil {
@@ -234,6 +246,7 @@ func (s *Syncer) rebuild(ctx context.Context) error {
 	for _, r := range in.Regions {
 		keys += len(r.Keys)
 	}
+	s.builtKeys = keys
 	if keys >= bigBuild {
 		// The previous snapshot is garbage now, as is everything loading this one took: at a
 		// million keys some 400 MB that the runtime would otherwise keep mapped until its

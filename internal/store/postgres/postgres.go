@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -257,36 +258,48 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 		return ctx.Err()
 	}
 	defer func() { <-s.writer }()
-	return retry(ctx, func() error {
-		last, err := s.update(ctx, region, fn)
+	var bulk bool
+	err = retry(ctx, func() error {
+		var last int64
+		var err error
+		last, bulk, err = s.update(ctx, region, fn)
 		if err == nil && last > 0 {
 			s.observe(last)
 		}
 		return err
 	})
+	if err == nil && bulk {
+		// A bulk write (an import) can multiply a table's rows before autovacuum samples them
+		// again, and until then the planner costs the paging queries for the old sizes: one
+		// page of GetUsagePlanKeys took 266 ms right after a 100,000-key import. Sample now.
+		if _, aerr := s.pool.Exec(ctx, "ANALYZE api_keys, usage_plan_keys"); aerr != nil {
+			slog.Warn("postgres store: analyze after a bulk write", "err", aerr)
+		}
+	}
+	return err
 }
 
-func (s *Store) update(ctx context.Context, region string, fn func(store.Tx) error) (int64, error) {
+func (s *Store) update(ctx context.Context, region string, fn func(store.Tx) error) (last int64, bulk bool, err error) {
 	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return 0, fmt.Errorf("postgres store: begin: %w", err)
+		return 0, false, fmt.Errorf("postgres store: begin: %w", err)
 	}
 	defer pgTx.Rollback(context.Background())
 	if _, err := pgTx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.writeLock); err != nil {
-		return 0, fmt.Errorf("postgres store: write lock: %w", err)
+		return 0, false, fmt.Errorf("postgres store: write lock: %w", err)
 	}
 	t := newTx(ctx, pgTx, s.keys, region, true)
 	if err := fn(t.Tx); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	last, err := t.finish(s.schema)
+	last, err = t.finish(s.schema)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := pgTx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("postgres store: commit: %w", err)
+		return 0, false, fmt.Errorf("postgres store: commit: %w", err)
 	}
-	return last, nil
+	return last, t.Bulk(), nil
 }
 
 // View runs fn in a read-only REPEATABLE READ transaction: one consistent snapshot.

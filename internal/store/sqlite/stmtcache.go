@@ -18,6 +18,7 @@ type stmtCache struct {
 	mu     sync.Mutex
 	m      map[string]*sql.Stmt
 	closed bool
+	wg     sync.WaitGroup // background prepares: close waits for them, so none outlives the pool
 }
 
 // maxCachedStmts bounds the cache: every fixed query the stores run fits many times over.
@@ -43,7 +44,12 @@ func (c *stmtCache) prepare(queries []string) {
 	if c == nil || len(queries) == 0 {
 		return
 	}
-	go func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for _, q := range queries {
@@ -66,17 +72,21 @@ func (c *stmtCache) prepare(queries []string) {
 			}
 			c.mu.Unlock()
 		}
-	}()
+	})
 }
 
-// close closes every cached statement (before the pool).
+// close waits for the background prepares and closes every cached statement (before the pool:
+// a prepare still running could otherwise open a connection, and files, after it).
 func (c *stmtCache) close() {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, s := range c.m {
 		s.Close()
 	}
