@@ -90,6 +90,9 @@ func (k *KeyCounter) peek(emit func(day, n uint64)) {
 func (m *Meter) Flush(ctx context.Context) error {
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
 	if err := m.resolve(ctx); err != nil {
 		return fmt.Errorf("meter: flush: %w", err)
 	}

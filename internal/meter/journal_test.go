@@ -73,6 +73,25 @@ func usageOf(t *testing.T, c store.Counters, plan string) map[string]map[time.Ti
 	return u
 }
 
+// A Flush after Close writes nothing, and an Add racing the shutdown still has its memory.
+func TestClosedMeter(t *testing.T) {
+	s := &flakySink{Counters: quotamem.New()}
+	m, _ := openJ(t, s, filepath.Join(t.TempDir(), "usage.journal"))
+	k := m.Counter("r", "p", "k")
+	k.AddN(day1, 2)
+	flush(t, m)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	k.AddN(day1, 1) // must not fault
+	if err := m.Flush(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Flush after Close = %v, want ErrClosed", err)
+	}
+	if got := usageOf(t, s, "p")["k"][day1]; got != 2 {
+		t.Fatalf("store = %d, want the 2 flushed before Close", got)
+	}
+}
+
 // Every way a process can die around a flush: the restart on the same file makes the store hold
 // each admitted request exactly once.
 func TestJournalRecoversAfterCrash(t *testing.T) {
@@ -338,7 +357,10 @@ func FuzzJournalOpen(f *testing.F) {
 		if err != nil {
 			return
 		}
-		defer m.Close()
+		defer func() {
+			m.Close()
+			m.journal.close() // Close keeps the mapping for the process's life; a fuzz run opens thousands
+		}()
 		u, _ := s.Usage(context.Background(), "r", "p", time.Unix(0, 0), time.Unix(1<<40, 0))
 		for k := range u {
 			if !idString(k) {

@@ -79,6 +79,7 @@ type Meter struct {
 	deltas   []store.UsageDelta // the batch being built, reused
 	inflight []*daySlot         // the halves whose target the batch sets
 
+	closed    bool                                           // Close ran (guarded by flushMu)
 	newTicker func(time.Duration) (<-chan time.Time, func()) // injected by tests
 	flushed   atomic.Int64                                   // Unix ns of the last successful Flush
 }
@@ -212,15 +213,25 @@ func (m *Meter) attach(j *journal) {
 	m.journal, m.head = j, j.head
 }
 
-// Close unmaps the journal (after the final Flush); the Meter must not be used afterwards.
+// Close ends the Meter after its final Flush: later Flushes fail and write nothing. The
+// journal's file is closed but its mapping stays until the process exits, so that an Add from a
+// request still finishing, or a background flush racing the shutdown, cannot fault on memory
+// that is gone (what they count is lost, as anything counted after the final flush is).
 func (m *Meter) Close() error {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
 	if m.journal == nil {
 		return nil
 	}
-	m.flushMu.Lock()
-	defer m.flushMu.Unlock()
-	return m.journal.close()
+	return m.journal.f.Close()
 }
+
+// ErrClosed is returned by a Flush after Close.
+var ErrClosed = errors.New("meter: closed")
 
 // Counter returns the counter of a key in a plan, creating it. The pointer is stable for the
 // Meter's lifetime: bind it once per snapshot and call Add per request.

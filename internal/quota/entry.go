@@ -27,7 +27,7 @@ type Entry struct {
 	mu        sync.Mutex // serialises ledger calls and state changes
 	lastTotal int64      // total reservation the ledger last reported (-1: unknown); guarded by mu
 
-	// next is the lease reserved ahead for the period after state's (Counter.prepareRollover),
+	// next is the lease reserved ahead for the period after state's (Counter.PrepareRollover),
 	// taken over by the first request of that period without a ledger call; guarded by mu.
 	next      *entryState
 	nextAvail int64
