@@ -9,7 +9,7 @@ import (
 )
 
 // collidingStore makes the first `collisions` key inserts of each transaction fail with
-// ErrConflict, as an id collision would (ids are random, so a real one cannot be provoked).
+// ErrConflict (or, batched, be left out), as an id collision would (ids are random, so a real one cannot be provoked).
 type collidingStore struct {
 	store.Store
 	collisions int
@@ -32,6 +32,15 @@ func (t *collidingTx) PutApiKey(k *apigw.ApiKey) error {
 		return store.ErrConflict
 	}
 	return t.Tx.PutApiKey(k)
+}
+
+// PutApiKeys reports the batch's first keys as taken, as colliding ids would be, writing nothing
+// of them.
+func (t *collidingTx) PutApiKeys(keys []*apigw.ApiKey) ([]bool, error) {
+	skip := min(t.left, len(keys))
+	t.left -= skip
+	inserted, err := t.Tx.PutApiKeys(keys[skip:])
+	return append(make([]bool, skip), inserted...), err
 }
 
 func TestApiKeyIDCollisionRetries(t *testing.T) {

@@ -69,14 +69,15 @@ func (s *Service) ImportApiKeys(ctx context.Context, region string, in ImportApi
 				return err
 			}
 		}
+		if err := im.flushPending(); err != nil {
+			return err
+		}
+		im.finishResult()
 		if in.FailOnWarnings && len(im.res.Warnings) > 0 {
 			return importFailed(im.res.Warnings)
 		}
 		if err := im.flushAttachments(); err != nil {
 			return err
-		}
-		if im.res.IDs == nil {
-			im.res.IDs = []string{}
 		}
 		res = &im.res
 		return nil
@@ -106,6 +107,12 @@ func importFailed(warnings []string) error {
 // associations therefore get their list order from the key ids, not from the file. attached
 // remembers the plans each key gets in this import, for a later row with the same value (the store
 // cannot see them yet).
+//
+// New keys are not inserted row by row either: rows that take the fast path wait in pending and
+// go in importBatch at a time (store.Tx.PutApiKeys), one statement instead of a round trip each,
+// which is what a PostgreSQL import spent its time on. A row that cannot wait (its value may
+// exist) first flushes the pending ones, so every row still sees the rows before it; the
+// result's ids and warnings keep the file's order.
 type keyImporter struct {
 	tx          store.Tx
 	now         time.Time
@@ -115,13 +122,79 @@ type keyImporter struct {
 	current     []*apigw.UsagePlan // plans the key is already in, then those added so far
 	attachments []planKeyPair
 	attached    map[string][]*apigw.UsagePlan
+
+	pending  []pendingKey
+	ids      []string // the key id of each row taken, in file order ("" once skipped)
+	warnings []lineWarning
+}
+
+// importBatch is how many new keys go to the store in one PutApiKeys.
+const importBatch = 256
+
+// pendingKey is a fast-path row waiting for its batch.
+type pendingKey struct {
+	row   keyimport.Row // a copy: the reader reuses its row
+	key   *apigw.ApiKey
+	plans []*apigw.UsagePlan
+	slot  int // its place in ids
+}
+
+type lineWarning struct {
+	line   int
+	reason string
 }
 
 // planKeyPair is a usage plan key the import creates once every row has been read.
 type planKeyPair struct{ planID, keyID string }
 
 func (im *keyImporter) warn(line int, reason string) {
-	im.res.Warnings = append(im.res.Warnings, keyimport.Warning(line, reason))
+	im.warnings = append(im.warnings, lineWarning{line, reason})
+}
+
+// finishResult puts the ids and warnings in the result, in file order.
+func (im *keyImporter) finishResult() {
+	im.res.IDs = []string{}
+	for _, id := range im.ids {
+		if id != "" {
+			im.res.IDs = append(im.res.IDs, id)
+		}
+	}
+	slices.SortStableFunc(im.warnings, func(a, b lineWarning) int { return a.line - b.line })
+	im.res.Warnings = nil
+	for _, w := range im.warnings {
+		im.res.Warnings = append(im.res.Warnings, keyimport.Warning(w.line, w.reason))
+	}
+}
+
+// flushPending inserts the waiting new keys in one batch; a row whose value (or, rarely, id)
+// turns out to exist takes the general path, in file order.
+func (im *keyImporter) flushPending() error {
+	if len(im.pending) == 0 {
+		return nil
+	}
+	keys := make([]*apigw.ApiKey, len(im.pending))
+	for i, p := range im.pending {
+		keys[i] = p.key
+	}
+	inserted, err := im.tx.PutApiKeys(keys)
+	if err != nil {
+		return err
+	}
+	pending := im.pending
+	im.pending = nil
+	for i, p := range pending {
+		if inserted[i] {
+			im.attach(p.slot, p.key.ID, p.plans)
+			continue
+		}
+		im.listed = append(im.listed[:0], p.plans...)
+		if err := im.importRowSlow(&p.row, p.slot); err != nil {
+			return err
+		}
+	}
+	clear(pending)
+	im.pending = pending[:0]
+	return nil
 }
 
 // importRow applies one row: every check runs before anything is written, so a rejected row
@@ -147,21 +220,25 @@ func (im *keyImporter) importRow(row *keyimport.Row) error {
 	// ones, so once they do not clash, inserting it directly saves the lookup by value; the
 	// insert conflicts when the value exists (or, rarely, the id is taken), and the row then
 	// takes the general path, nothing having been written.
+	slot := len(im.ids)
+	im.ids = append(im.ids, "")
 	if !listedPlansClash(im.listed) {
-		k := im.newKey(row, apigw.NewID(apigw.ApiKeyIDLen))
-		err := im.tx.PutApiKey(k)
-		if err == nil {
-			return im.attach(k.ID, im.listed)
+		p := pendingKey{row: *row, key: im.newKey(row, apigw.NewID(apigw.ApiKeyIDLen)), plans: slices.Clone(im.listed), slot: slot}
+		p.row.PlanIDs = slices.Clone(row.PlanIDs)
+		im.pending = append(im.pending, p)
+		if len(im.pending) == importBatch {
+			return im.flushPending()
 		}
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
+		return nil
 	}
-	return im.importRowSlow(row)
+	if err := im.flushPending(); err != nil { // this row must see the ones before it
+		return err
+	}
+	return im.importRowSlow(row, slot)
 }
 
-// importRowSlow imports a row whose value may already exist.
-func (im *keyImporter) importRowSlow(row *keyimport.Row) error {
+// importRowSlow imports a row whose value may already exist, its id going to ids[slot].
+func (im *keyImporter) importRowSlow(row *keyimport.Row, slot int) error {
 	existing, err := im.tx.GetApiKeyByValue(row.Key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -201,7 +278,8 @@ func (im *keyImporter) importRowSlow(row *keyimport.Row) error {
 		}
 		keyID = k.ID
 	}
-	return im.attach(keyID, im.current[nCurrent:])
+	im.attach(slot, keyID, im.current[nCurrent:])
+	return nil
 }
 
 func (im *keyImporter) newKey(row *keyimport.Row, id string) *apigw.ApiKey {
@@ -216,16 +294,15 @@ func (im *keyImporter) newKey(row *keyimport.Row, id string) *apigw.ApiKey {
 	}
 }
 
-// attach schedules the key's new usage plan keys and records its id.
-func (im *keyImporter) attach(keyID string, plans []*apigw.UsagePlan) error {
+// attach schedules the key's new usage plan keys and records its id as row slot's.
+func (im *keyImporter) attach(slot int, keyID string, plans []*apigw.UsagePlan) {
 	for _, p := range plans {
 		im.attachments = append(im.attachments, planKeyPair{p.ID, keyID})
 	}
 	if len(plans) > 0 {
 		im.attached[keyID] = append(im.attached[keyID], plans...)
 	}
-	im.res.IDs = append(im.res.IDs, keyID)
-	return nil
+	im.ids[slot] = keyID
 }
 
 // flushAttachments writes the scheduled usage plan keys in (plan, key) order. One that exists
@@ -237,13 +314,11 @@ func (im *keyImporter) flushAttachments() error {
 		}
 		return strings.Compare(a.keyID, b.keyID)
 	})
-	for _, a := range im.attachments {
-		err := im.tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: a.planID, KeyID: a.keyID, CreatedDate: im.now})
-		if err != nil && !errors.Is(err, store.ErrConflict) {
-			return err
-		}
+	pks := make([]*apigw.UsagePlanKey, len(im.attachments))
+	for i, a := range im.attachments {
+		pks[i] = &apigw.UsagePlanKey{PlanID: a.planID, KeyID: a.keyID, CreatedDate: im.now}
 	}
-	return nil
+	return im.tx.PutUsagePlanKeys(pks)
 }
 
 // listedPlansClash reports whether two of the plans share an API stage.

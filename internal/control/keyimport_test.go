@@ -428,3 +428,35 @@ func BenchmarkGetApiKeysPaging100k(b *testing.B) {
 		}
 	}
 }
+
+// New keys go to the store in batches: a row repeating the value of a row in an earlier batch
+// still overwrites it, and the ids keep the file's order.
+func TestImportAcrossBatches(t *testing.T) {
+	f := newKeyFixture(t)
+	var b strings.Builder
+	b.WriteString("Name,Key,UsagePlanIds\n")
+	value := func(i int) string { return fmt.Sprintf("batch-value-%06d-abcdefgh", i) }
+	const rows = 2*importBatch + 88
+	for i := range rows {
+		v, name := value(i), fmt.Sprint("k", i)
+		if i == importBatch+100 {
+			v, name = value(10), "renamed" // the value of row 10, flushed in the first batch
+		}
+		fmt.Fprintf(&b, "%s,%s,pa\n", name, v)
+	}
+	res, err := f.importCSV(b.String(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.IDs) != rows || res.IDs[importBatch+100] != res.IDs[10] {
+		t.Fatalf("%d ids; row %d got %s, row 10 %s", len(res.IDs), importBatch+100, res.IDs[importBatch+100], res.IDs[10])
+	}
+	for _, i := range []int{0, importBatch - 1, importBatch, rows - 1} {
+		if k := f.byValue(value(i)); k == nil || k.ID != res.IDs[i] || k.Name != fmt.Sprint("k", i) || !slices.Equal(f.plansOf(k.ID), []string{"pa"}) {
+			t.Errorf("row %d: key %+v, id in result %s", i, k, res.IDs[i])
+		}
+	}
+	if k := f.byValue(value(10)); k.Name != "renamed" {
+		t.Errorf("row 10's key is named %q, want the later row's name", k.Name)
+	}
+}

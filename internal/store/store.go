@@ -96,6 +96,14 @@ type Tx interface {
 	// ListUsagePlans lists newest first; a non-empty keyID keeps the plans that have that key.
 	ListUsagePlans(keyID string, p Page) ([]*apigw.UsagePlan, string, error)
 
+	// PutApiKeys inserts new keys (Rev 0) several to a statement: an import's round trips, not
+	// one per key. inserted[i] reports whether keys[i] went in; a key whose id or value exists
+	// already is left out, with nothing of it written, as PutApiKey would refuse it.
+	PutApiKeys(keys []*apigw.ApiKey) (inserted []bool, err error)
+	// PutUsagePlanKeys inserts associations several to a statement; pairs that exist already are
+	// kept as they are (ErrNotFound if a plan or key is missing, and then nothing is written).
+	PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error
+
 	GetUsagePlanKey(planID, keyID string) (*apigw.UsagePlanKey, error)
 	// PutUsagePlanKey inserts the association (ErrConflict if present).
 	PutUsagePlanKey(k *apigw.UsagePlanKey) error

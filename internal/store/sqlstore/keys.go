@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/seal"
@@ -130,6 +131,75 @@ func (t *Tx) PutApiKey(k *apigw.ApiKey) error {
 	}
 	k.Rev++
 	return nil
+}
+
+// putApiKeysBatch is the most keys one PutApiKeys statement inserts (10 parameters a row, far
+// below either backend's limit).
+const putApiKeysBatch = 256
+
+// PutApiKeys inserts new keys several to a statement (see store.Tx). RETURNING names the rows
+// that went in; ON CONFLICT DO NOTHING leaves out the others, as PutApiKey's insert does.
+func (t *Tx) PutApiKeys(keys []*apigw.ApiKey) ([]bool, error) {
+	if !t.write {
+		return nil, t.d.ErrReadOnly
+	}
+	if t.keys == nil {
+		return nil, t.d.Errorf("no master key to seal api key values")
+	}
+	inserted := make([]bool, len(keys))
+	index := make(map[string]int, min(len(keys), putApiKeysBatch))
+	var q strings.Builder
+	args := make([]any, 0, 10*min(len(keys), putApiKeysBatch))
+	for start := 0; start < len(keys); start += putApiKeysBatch {
+		batch := keys[start:min(start+putApiKeysBatch, len(keys))]
+		q.Reset()
+		args = args[:0]
+		clear(index)
+		q.WriteString("INSERT INTO api_keys (id, region, value_hash, secret, name, customer_id, enabled, seq, rev, doc) VALUES ")
+		for i, k := range batch {
+			if k.ID == "" || k.Rev != 0 {
+				return nil, t.d.errNoID("PutApiKeys takes new keys with ids")
+			}
+			stored := *k
+			stored.Value = ""
+			doc, err := t.d.Encode(&stored)
+			if err != nil {
+				return nil, err
+			}
+			expr, seqArgs, err := t.q.NextSeq()
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, " + expr + ", 1, ?)")
+			args = append(args, k.ID, t.region, ValueHash(k.Value), t.keys.Seal(k.Value, secretAAD(k.ID)), k.Name, k.CustomerID, k.Enabled)
+			args = append(append(args, seqArgs...), doc)
+			index[k.ID] = start + i
+		}
+		q.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
+		var id string
+		err := t.q.Query([]any{&id}, func() error {
+			i, ok := index[id]
+			if !ok {
+				return fmt.Errorf("api key %s: inserted but not asked for", id)
+			}
+			inserted[i] = true
+			return nil
+		}, q.String(), args...)
+		if err != nil {
+			return nil, t.d.Errorf("put api keys: %w", err)
+		}
+	}
+	for i, k := range keys {
+		if inserted[i] {
+			k.Rev = 1
+			t.changedAgg(kindApiKey, k.ID)
+			t.setPresent(kindApiKey, k.ID, true)
+		}
+	}
+	return inserted, nil
 }
 
 // DeleteApiKey removes the key; its usage plan keys go with it (ON DELETE CASCADE).

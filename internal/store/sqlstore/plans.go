@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store"
@@ -105,6 +106,62 @@ func (t *Tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
 	n, err := t.insert(`INSERT INTO usage_plan_keys (plan_id, key_id, region, seq, doc) VALUES (?, ?, ?, #seq, ?)
 		ON CONFLICT DO NOTHING`, 3, k.PlanID, k.KeyID, t.region, doc)
 	return t.wrote(n, err, kindUsagePlanKey, k.PlanID+"/"+k.KeyID, "usage plan key %s/%s", k.PlanID, k.KeyID)
+}
+
+// PutUsagePlanKeys inserts associations several to a statement (see store.Tx), after the same
+// existence checks as PutUsagePlanKey (made once per plan and key in the transaction).
+func (t *Tx) PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error {
+	if !t.write {
+		return t.d.ErrReadOnly
+	}
+	for _, k := range ks {
+		for _, c := range []struct{ table, kind, id string }{{"usage_plans", kindUsagePlan, k.PlanID}, {"api_keys", kindApiKey, k.KeyID}} {
+			if t.present[ChangeKey{c.kind, c.id}] {
+				continue
+			}
+			ok, err := t.exists("SELECT 1 FROM "+c.table+" WHERE id = ? AND region = ?", c.id, t.region)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: %s %s", store.ErrNotFound, c.table, c.id)
+			}
+			t.setPresent(c.kind, c.id, true)
+		}
+	}
+	var q strings.Builder
+	args := make([]any, 0, 5*min(len(ks), putApiKeysBatch))
+	for start := 0; start < len(ks); start += putApiKeysBatch {
+		batch := ks[start:min(start+putApiKeysBatch, len(ks))]
+		q.Reset()
+		args = args[:0]
+		q.WriteString("INSERT INTO usage_plan_keys (plan_id, key_id, region, seq, doc) VALUES ")
+		for i, k := range batch {
+			doc, err := t.d.Encode(k)
+			if err != nil {
+				return err
+			}
+			expr, seqArgs, err := t.q.NextSeq()
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?, " + expr + ", ?)")
+			args = append(append(append(args, k.PlanID, k.KeyID, t.region), seqArgs...), doc)
+		}
+		q.WriteString(" ON CONFLICT DO NOTHING RETURNING plan_id, key_id")
+		var plan, key string
+		err := t.q.Query([]any{&plan, &key}, func() error {
+			t.changedAgg(kindUsagePlanKey, plan+"/"+key)
+			return nil
+		}, q.String(), args...)
+		if err != nil {
+			return t.d.Errorf("put usage plan keys: %w", err)
+		}
+	}
+	return nil
 }
 
 // TouchUsagePlanKey logs a change of the association without writing it.

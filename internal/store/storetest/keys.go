@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -195,4 +197,79 @@ func newKeyStored(id, value, name, customer string) *apigw.ApiKey {
 	k := newKey(id, value, name, customer)
 	k.Rev = 1
 	return k
+}
+
+// testPutApiKeys: the batched insert an import uses writes exactly what PutApiKey would, key by
+// key, across statement boundaries, and leaves out (reporting it) a key whose id or value is
+// taken, in the store or earlier in the same batch.
+func testPutApiKeys(t *testing.T, open Opener) {
+	s := open(t)
+	update(t, s, east, func(tx store.Tx) error { return tx.PutApiKey(newKey("old", "value-old-000000000000", "old", "")) })
+	var keys []*apigw.ApiKey
+	for i := range 600 {
+		keys = append(keys, newKey(fmt.Sprintf("b%03d", i), fmt.Sprintf("value-batch-%04d-00000000", i), fmt.Sprint("n", i), ""))
+	}
+	keys[10] = newKey("old", "value-fresh-0000000000", "", "")      // the id is taken
+	keys[300] = newKey("x300", "value-old-000000000000", "", "")    // the value is taken
+	keys[500] = newKey("x500", "value-batch-0400-00000000", "", "") // the value of an earlier key of the batch
+	var inserted []bool
+	update(t, s, east, func(tx store.Tx) error {
+		var err error
+		inserted, err = tx.PutApiKeys(keys)
+		return err
+	})
+	for i, k := range keys {
+		want := i != 10 && i != 300 && i != 500
+		if inserted[i] != want {
+			t.Errorf("key %d (%s): inserted %v, want %v", i, k.ID, inserted[i], want)
+		}
+	}
+	view(t, s, east, func(tx store.Tx) error {
+		for _, i := range []int{0, 255, 256, 599} {
+			got, err := tx.GetApiKey(keys[i].ID)
+			wantErr(t, "GetApiKey", err, nil)
+			if got.Value != keys[i].Value || got.Name != keys[i].Name || got.Rev != 1 || keys[i].Rev != 1 {
+				t.Errorf("key %d: stored %+v", i, got)
+			}
+			byValue, err := tx.GetApiKeyByValue(keys[i].Value)
+			wantErr(t, "GetApiKeyByValue", err, nil)
+			same(t, "key by value", byValue.ID, keys[i].ID)
+		}
+		old, err := tx.GetApiKey("old")
+		wantErr(t, "GetApiKey old", err, nil)
+		same(t, "the key whose id was taken keeps its value", old.Value, "value-old-000000000000")
+		for _, id := range []string{"x300", "x500"} {
+			_, err := tx.GetApiKey(id)
+			wantErr(t, "GetApiKey "+id, err, store.ErrNotFound)
+		}
+		idx, _, err := tx.ListKeyIndex(store.Page{})
+		wantErr(t, "ListKeyIndex", err, nil)
+		same(t, "keys in the index", len(idx), 598)
+		return nil
+	})
+
+	// Plan keys: several to a statement; existing pairs stay; a missing key writes nothing.
+	update(t, s, east, func(tx store.Tx) error {
+		if err := tx.PutUsagePlan(newPlan("p1", "plan")); err != nil {
+			return err
+		}
+		return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p1", KeyID: "b000"})
+	})
+	var pks []*apigw.UsagePlanKey
+	for i := range 400 {
+		pks = append(pks, &apigw.UsagePlanKey{PlanID: "p1", KeyID: fmt.Sprintf("b%03d", i)})
+	}
+	pks = slices.DeleteFunc(pks, func(k *apigw.UsagePlanKey) bool { return k.KeyID == "b010" || k.KeyID == "b300" })
+	update(t, s, east, func(tx store.Tx) error { return tx.PutUsagePlanKeys(pks) })
+	wantErr(t, "PutUsagePlanKeys with a missing key", s.Update(ctx(), east, func(tx store.Tx) error {
+		return tx.PutUsagePlanKeys([]*apigw.UsagePlanKey{{PlanID: "p1", KeyID: "b450"}, {PlanID: "p1", KeyID: "nope"}})
+	}), store.ErrNotFound)
+	view(t, s, east, func(tx store.Tx) error {
+		ids, err := tx.ListPlanKeyIDs("p1")
+		wantErr(t, "ListPlanKeyIDs", err, nil)
+		same(t, "plan keys", len(ids), 398)
+		_, err = tx.GetUsagePlanKey("p1", "b450")
+		wantErr(t, "the plan key of a failed batch", err, store.ErrNotFound)
+		return nil
+	})
 }

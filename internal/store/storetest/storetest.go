@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Account", testAccount},
 		{"ApiKeys", testApiKeys},
 		{"ApiKeyList", testApiKeyList},
+		{"PutApiKeys", testPutApiKeys},
 		{"UsagePlans", testUsagePlans},
 		{"UsagePlanKeys", testUsagePlanKeys},
 		{"KeyIndex", testKeyIndex},
