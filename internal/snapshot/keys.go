@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -44,6 +45,33 @@ func newKeyTable(n int) *keyTable {
 func (t *keyTable) put(k *Key) {
 	t.byHash[hashShard(&k.hash)][k.hash] = k
 	t.byID[idShard(k.ID)][k.ID] = k
+}
+
+// parallelFill is the key count from which fill builds the two indexes side by side.
+const parallelFill = 50_000
+
+// fill puts every key of block in the table. The two indexes are separate maps, so with many
+// keys each is filled on a core of its own: at a million keys the inserts were a fifth of a
+// start's time.
+func (t *keyTable) fill(block []Key) {
+	if len(block) < parallelFill {
+		for i := range block {
+			t.put(&block[i])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range block {
+			k := &block[i]
+			t.byHash[hashShard(&k.hash)][k.hash] = k
+		}
+	})
+	for i := range block {
+		k := &block[i]
+		t.byID[idShard(k.ID)][k.ID] = k
+	}
+	wg.Wait()
 }
 
 // Key looks an API key up by the hash of its value.

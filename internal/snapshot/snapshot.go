@@ -428,8 +428,8 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	for i, k := range in.Keys {
 		ck := &block[i]
 		ck.ID, ck.Enabled, ck.hash = k.ID, k.Enabled, k.Hash
-		table.put(ck)
 	}
+	table.fill(block)
 	reg.keys.Store(table)
 	for _, p := range in.Plans {
 		cp := &Plan{ID: p.ID, Region: in.Region, Throttle: p.Throttle, Quota: p.Quota, QuotaSince: p.QuotaSince,
