@@ -245,26 +245,29 @@ func (c *Counter) rollovers() {
 	for {
 		now := c.opt.Now()
 		boundary := NextBoundary(now)
-		if wait := boundary.Add(-c.opt.Ahead).Sub(now); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-c.stop:
-				t.Stop()
-				return
-			case <-t.C:
-			}
+		if !c.sleep(boundary.Add(-c.opt.Ahead).Sub(now)) {
+			return
 		}
 		c.PrepareRollover(boundary)
 		// Sleep past the boundary before looking for the next one.
-		if wait := boundary.Sub(c.opt.Now()); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-c.stop:
-				t.Stop()
-				return
-			case <-t.C:
-			}
+		if !c.sleep(boundary.Sub(c.opt.Now())) {
+			return
 		}
+	}
+}
+
+// sleep waits d (nothing when d ≤ 0) and reports false if the Counter closed meanwhile.
+func (c *Counter) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.stop:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

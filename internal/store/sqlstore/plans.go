@@ -86,6 +86,21 @@ func (t *Tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
 	if !t.write {
 		return t.d.ErrReadOnly
 	}
+	if err := t.checkPlanKeyParents(k); err != nil {
+		return err
+	}
+	doc, err := t.d.Encode(k)
+	if err != nil {
+		return err
+	}
+	n, err := t.insert(`INSERT INTO usage_plan_keys (plan_id, key_id, region, seq, doc) VALUES (?, ?, ?, #seq, ?)
+		ON CONFLICT DO NOTHING`, 3, k.PlanID, k.KeyID, t.region, doc)
+	return t.wrote(n, err, kindUsagePlanKey, k.PlanID+"/"+k.KeyID, "usage plan key %s/%s", k.PlanID, k.KeyID)
+}
+
+// checkPlanKeyParents reports ErrNotFound unless the association's plan and key exist in the
+// region; each is looked up once per transaction (the present set remembers it).
+func (t *Tx) checkPlanKeyParents(k *apigw.UsagePlanKey) error {
 	for _, c := range []struct{ table, kind, id string }{{"usage_plans", kindUsagePlan, k.PlanID}, {"api_keys", kindApiKey, k.KeyID}} {
 		if t.present[ChangeKey{c.kind, c.id}] {
 			continue // written or found earlier in this transaction
@@ -99,13 +114,7 @@ func (t *Tx) PutUsagePlanKey(k *apigw.UsagePlanKey) error {
 		}
 		t.setPresent(c.kind, c.id, true)
 	}
-	doc, err := t.d.Encode(k)
-	if err != nil {
-		return err
-	}
-	n, err := t.insert(`INSERT INTO usage_plan_keys (plan_id, key_id, region, seq, doc) VALUES (?, ?, ?, #seq, ?)
-		ON CONFLICT DO NOTHING`, 3, k.PlanID, k.KeyID, t.region, doc)
-	return t.wrote(n, err, kindUsagePlanKey, k.PlanID+"/"+k.KeyID, "usage plan key %s/%s", k.PlanID, k.KeyID)
+	return nil
 }
 
 // PutUsagePlanKeys inserts associations several to a statement (see store.Tx), after the same
@@ -115,18 +124,8 @@ func (t *Tx) PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error {
 		return t.d.ErrReadOnly
 	}
 	for _, k := range ks {
-		for _, c := range []struct{ table, kind, id string }{{"usage_plans", kindUsagePlan, k.PlanID}, {"api_keys", kindApiKey, k.KeyID}} {
-			if t.present[ChangeKey{c.kind, c.id}] {
-				continue
-			}
-			ok, err := t.exists("SELECT 1 FROM "+c.table+" WHERE id = ? AND region = ?", c.id, t.region)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("%w: %s %s", store.ErrNotFound, c.table, c.id)
-			}
-			t.setPresent(c.kind, c.id, true)
+		if err := t.checkPlanKeyParents(k); err != nil {
+			return err
 		}
 	}
 	var q strings.Builder
