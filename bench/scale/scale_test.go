@@ -15,9 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,9 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/tollgate/tollgate/internal/seal"
 	"github.com/tollgate/tollgate/test/harness"
 )
 
@@ -67,35 +63,7 @@ func storeEnv(t *testing.T) ([]string, string) {
 	if admin == "" {
 		return nil, "embedded store"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	name := fmt.Sprintf("tollgate_scale_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, admin); err == nil {
-			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			conn.Close(ctx)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	keyFile := filepath.Join(t.TempDir(), "master.key")
-	if err := seal.WriteFile(keyFile, seal.Format(seal.NewKey()), true); err != nil {
-		t.Fatal(err)
-	}
-	return []string{"TOLLGATE_STORE=" + u.String(), "TOLLGATE_MASTER_KEY_FILE=" + keyFile}, "PostgreSQL"
+	return []string{"TOLLGATE_STORE=" + harness.FreshDatabase(t, admin), "TOLLGATE_MASTER_KEY_FILE=" + harness.MasterKeyFile(t)}, "PostgreSQL"
 }
 
 // procCPU is the CPU time (user + system) process pid has used.

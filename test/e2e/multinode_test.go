@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,18 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tollgate/tollgate/internal/seal"
+	"github.com/tollgate/tollgate/test/harness"
 )
 
 // masterKeyEnv writes a master key file the nodes of one test share (a PostgreSQL store needs
 // one: every node must seal and open key values with the same key) and returns its variable.
 func masterKeyEnv(t *testing.T) string {
-	path := filepath.Join(t.TempDir(), "master.key")
-	if err := seal.WriteFile(path, seal.Format(seal.NewKey()), true); err != nil {
-		t.Fatal(err)
-	}
-	return "TOLLGATE_MASTER_KEY_FILE=" + path
+	return "TOLLGATE_MASTER_KEY_FILE=" + harness.MasterKeyFile(t)
 }
 
 // postgresDSN returns a DSN for a fresh database of its own, dropped when the test ends. Without a
@@ -50,27 +44,8 @@ func postgresDSN(t *testing.T) string {
 		}
 		t.Skipf("PostgreSQL unreachable (%v); set TOLLGATE_TEST_POSTGRES", err)
 	}
-	defer conn.Close(context.Background())
-	name := fmt.Sprintf("tollgate_e2e_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(c, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(c, admin)
-		if err != nil {
-			return
-		}
-		defer conn.Close(c)
-		_, _ = conn.Exec(c, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	conn.Close(context.Background())
+	return harness.FreshDatabase(t, admin)
 }
 
 // eventually polls fn until it returns true or the deadline passes.
