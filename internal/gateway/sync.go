@@ -224,12 +224,9 @@ func (s *Syncer) rebuild(ctx context.Context) error {
 		now = s.Now
 	}
 	if s.builtKeys >= bigBuild {
-		// Two snapshots of this size will be live at once until the swap: start from the heap
-		// the current one needs, not from what the write before this build left behind (an
-		// import's parsing and documents), so that the peak is the two snapshots and no more.
-		debug.FreeOSMemory()
-		// And collect often while building it: the garbage of loading is short-lived, and the
-		// default headroom (the heap doubling before a collection) would come on top of both.
+		// Two snapshots of this size are live at once until the swap: collect often while
+		// building, since the garbage of loading is short-lived and the default headroom (the
+		// heap doubling before a collection) would come on top of both.
 		defer gcwindow.Open()()
 	}
 	in, err := Load(ctx, s.Store, s.Counters, s.Throttle, now())
