@@ -11,25 +11,50 @@ func current() int {
 	return p
 }
 
+// A window collects at a quarter of a large heap, lets a small heap grow by minHeadroom, and
+// never loosens the operator's setting.
+func TestWindowPercent(t *testing.T) {
+	const mb = 1 << 20
+	for _, tc := range []struct {
+		live       uint64
+		prev, want int
+	}{
+		{live: 400 * mb, prev: 100, want: 25},   // a million keys: a quarter
+		{live: 256 * mb, prev: 100, want: 25},   // where a quarter is minHeadroom
+		{live: 128 * mb, prev: 100, want: 50},   // 64 MB of headroom
+		{live: 30 * mb, prev: 100, want: 100},   // small heap: the setting as it is
+		{live: 30 * mb, prev: 400, want: 213},   // ... or 64 MB if the setting is looser
+		{live: 400 * mb, prev: 10, want: 10},    // a tighter setting stays
+		{live: 400 * mb, prev: -1, want: -1},    // GC off stays off
+		{live: 0, prev: 100, want: 100},         // before the first collection
+		{live: 1, prev: 1 << 30, want: 1 << 20}, // no overflow
+	} {
+		if got := windowPercent(tc.live, tc.prev); got != tc.want {
+			t.Errorf("windowPercent(%d MB, %d) = %d, want %d", tc.live/mb, tc.prev, got, tc.want)
+		}
+	}
+}
+
 // Overlapping windows restore the setting when the last closes, and a tighter setting or GC off
 // is never loosened.
 func TestWindows(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	for _, tc := range []struct{ before, inside int }{{100, percent}, {400, percent}, {10, 10}, {-1, -1}} {
-		debug.SetGCPercent(tc.before)
+	for _, before := range []int{100, 400, 10, -1} {
+		debug.SetGCPercent(before)
+		want := windowPercent(liveHeap(), before)
 		a := Open()
 		b := Open()
-		if got := current(); got != tc.inside {
-			t.Errorf("GOGC %d: inside two windows %d, want %d", tc.before, got, tc.inside)
+		if got := current(); got != want {
+			t.Errorf("GOGC %d: inside two windows %d, want %d", before, got, want)
 		}
 		a()
 		a() // closing twice is closing once
-		if got := current(); got != tc.inside {
-			t.Errorf("GOGC %d: one window still open: %d, want %d", tc.before, got, tc.inside)
+		if got := current(); got != want {
+			t.Errorf("GOGC %d: one window still open: %d, want %d", before, got, want)
 		}
 		b()
-		if got := current(); got != tc.before {
-			t.Errorf("GOGC %d: after both closed %d", tc.before, got)
+		if got := current(); got != before {
+			t.Errorf("GOGC %d: after both closed %d", before, got)
 		}
 	}
 }

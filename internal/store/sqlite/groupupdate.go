@@ -113,21 +113,31 @@ func (s *Store) runBatch() {
 	}
 	var last int64
 	bulk := false
+	// A write alone in its batch needs no savepoint: the transaction is its own, and a failure
+	// rolls the transaction back. Inside a savepoint SQLite copies every page a statement
+	// changes to a sub-journal first, which was a quarter of a 100,000-key import's time.
+	alone := len(batch) == 1
 	var ok []*updateOp
 	for _, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			op.err = err
 			continue
 		}
-		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			op.err = fmt.Errorf("sqlite store: savepoint: %w", err)
-			continue
+		if !alone {
+			if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				op.err = fmt.Errorf("sqlite store: savepoint: %w", err)
+				continue
+			}
 		}
 		t := newTx(op.ctx, sqlTx, s.writerStmts, s.keys, op.region, true)
 		n, err := s.runOne(op, t)
 		if err != nil || op.panicked != nil {
 			op.err = err
 			t.close()
+			if alone {
+				sqlTx.Rollback()
+				return
+			}
 			_, rerr := sqlTx.ExecContext(ctx, "ROLLBACK TO w")
 			if rerr == nil {
 				_, rerr = sqlTx.ExecContext(ctx, "RELEASE w")
@@ -146,7 +156,9 @@ func (s *Store) runBatch() {
 		}
 		bulk = bulk || t.Bulk()
 		t.close()
-		if _, err := sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
+		if alone {
+			// no savepoint to release
+		} else if _, err := sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
 			sqlTx.Rollback()
 			for _, o := range batch {
 				if o.err == nil && o.panicked == nil {

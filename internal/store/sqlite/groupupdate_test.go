@@ -108,3 +108,40 @@ func BenchmarkConcurrentUpdates(b *testing.B) {
 		}
 	})
 }
+
+// A write alone in its batch runs without a savepoint; failing, panicking or abandoned, it still
+// changes nothing, and the writer goes on with the next.
+func TestLoneWriteIsAllOrNothing(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "lone.db"))
+	ctx := context.Background()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	errBoom := errors.New("boom")
+	for i, tc := range []struct {
+		name  string
+		ctx   context.Context
+		end   func() error
+		lands bool
+	}{
+		{"fails", ctx, func() error { return errBoom }, false},
+		{"panics", ctx, func() error { panic("fn panicked") }, false},
+		{"caller gone", gone, func() error { return nil }, false},
+		{"succeeds", ctx, func() error { return nil }, true},
+	} {
+		id := fmt.Sprint("lone", i)
+		var recovered any
+		err := func() error {
+			defer func() { recovered = recover() }()
+			return s.Update(tc.ctx, "us-east-1", func(tx store.Tx) error {
+				if err := tx.PutApiKey(&apigw.ApiKey{ID: id, Value: fmt.Sprintf("lone-value-%03d-0123456789", i), Enabled: true}); err != nil {
+					return err
+				}
+				return tc.end()
+			})
+		}()
+		verr := s.View(ctx, "us-east-1", func(tx store.Tx) error { _, err := tx.GetApiKey(id); return err })
+		if tc.lands != (verr == nil) || tc.lands != (err == nil && recovered == nil) {
+			t.Errorf("%s: Update = %v, panic %v; stored: %v", tc.name, err, recovered, verr)
+		}
+	}
+}

@@ -26,7 +26,8 @@ var dialect = &sqlstore.Dialect{
 	HasPrefix: func(col, prefix string) (string, []any) {
 		return "substr(" + col + ", 1, length(?)) = ?", []any{prefix, prefix}
 	},
-	ErrReadOnly: errReadOnly,
+	ErrReadOnly:  errReadOnly,
+	InsertIgnore: "INSERT OR IGNORE INTO",
 }
 
 // tx is the sqlstore.Querier of one database/sql transaction, under the shared store.Tx (tx.Tx).
