@@ -47,7 +47,7 @@ import (
 )
 
 // systemNames are the systems in the order the rounds visit them.
-var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "tollgate", "tollgate-compare", "tollgate-metrics", "tollgate-accesslog", "tollgate-console", "tollgate-quota", "tollgate-pg"}
+var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "gnetprobe", "nbioprobe", "tollgate", "tollgate-compare", "tollgate-metrics", "tollgate-accesslog", "tollgate-console", "tollgate-quota", "tollgate-pg"}
 
 // logw receives progress messages; the report goes to stdout.
 var logw io.Writer = os.Stderr
@@ -69,6 +69,7 @@ type options struct {
 	tollgateEnv    string
 	compare        string
 	postgres       string
+	syscalls       time.Duration
 }
 
 func main() {
@@ -86,7 +87,7 @@ func run(args []string) int {
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
 	fs.IntVar(&o.keys, "keys", 10000, "API keys (one random key per request)")
-	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,fastprobe,tollgate,tollgate-metrics,tollgate-accesslog,tollgate-console,tollgate-quota,tollgate-pg (default all but tollgate-pg, which needs -postgres)")
+	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,fastprobe,gnetprobe,nbioprobe,tollgate,tollgate-metrics,tollgate-accesslog,tollgate-console,tollgate-quota,tollgate-pg (default all but tollgate-pg, which needs -postgres)")
 	fs.BoolVar(&o.install, "install", true, "install missing Debian packages with apt-get")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs, data dirs) and print its path")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "hard limit for the whole run")
@@ -94,6 +95,7 @@ func run(args []string) int {
 	fs.StringVar(&o.tollgateEnv, "tollgate-env", "", "extra environment for both `tollgate serve` runs, space-separated NAME=VALUE (e.g. \"GOMAXPROCS=1 GOGC=400\")")
 	fs.StringVar(&o.compare, "compare", "", "a second tollgate binary (e.g. built from main) measured as the system tollgate-compare beside tollgate, same configuration, same run: A/B of a change")
 	fs.StringVar(&o.postgres, "postgres", "", "DSN of an EMPTY PostgreSQL database: adds the system tollgate-pg, a node on the shared store (quota leases and usage in PostgreSQL), to compare with the embedded single node in the same run")
+	fs.DurationVar(&o.syscalls, "syscalls", 3*time.Second, "after the rounds, count each system's system calls per request with `perf stat` over one load this long (full run; 0: skip)")
 	fs.StringVar(&o.tollgateBin, "tollgate", "", "a prebuilt tollgate binary to measure (default: build ./cmd/tollgate of this checkout), e.g. to compare two engines")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -102,7 +104,7 @@ func run(args []string) int {
 		return 2
 	}
 	if o.short {
-		o.rounds, o.duration, o.warmup = 1, 2*time.Second, 0
+		o.rounds, o.duration, o.warmup, o.syscalls = 1, 2*time.Second, 0, 0
 	}
 	for _, name := range strings.Split(o.only, ",") {
 		if name != "" && !slices.Contains(systemNames, name) {
@@ -173,7 +175,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		return err
 	}
 	bin := filepath.Join(work, "bin")
-	pkgs := []string{"./bench/backend", "./bench/goproxy", "./bench/fastprobe"}
+	pkgs := []string{"./bench/backend", "./bench/goproxy", "./bench/fastprobe", "./bench/gnetprobe", "./bench/nbioprobe"}
 	tollgateBin := o.tollgateBin
 	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota") || want("tollgate-pg") || want("tollgate-metrics") || want("tollgate-accesslog") || want("tollgate-console")) {
 		pkgs = append(pkgs, "./cmd/tollgate")
@@ -238,6 +240,20 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		}
 		systems = append(systems, &system{name: "fastprobe", desc: "fasthttp server + HostClient, key map + one counter, nothing else (issue 4's probe: the floor of a Go engine)", addr: addr, path: "/", proc: p})
 	}
+	if want("gnetprobe") {
+		p, addr, err := startListener(ps, work, "gnetprobe", filepath.Join(bin, "gnetprobe"), "-backend", backendAddr, "-keys", keysFile)
+		if err != nil {
+			return err
+		}
+		systems = append(systems, &system{name: "gnetprobe", desc: "gnet event loops, upstream pool on each loop, key map + one counter (issue 12's probe)", addr: addr, path: "/", proc: p})
+	}
+	if want("nbioprobe") {
+		p, addr, err := startListener(ps, work, "nbioprobe", filepath.Join(bin, "nbioprobe"), "-backend", backendAddr, "-keys", keysFile)
+		if err != nil {
+			return err
+		}
+		systems = append(systems, &system{name: "nbioprobe", desc: "nbio/nbhttp pollers + fasthttp HostClient, key map + one counter (issue 12's probe)", addr: addr, path: "/", proc: p})
+	}
 	compareBin := o.compare
 	if compareBin != "" {
 		if compareBin, err = filepath.Abs(compareBin); err != nil {
@@ -284,7 +300,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		return errors.New("no system to measure")
 	}
 	for _, s := range systems {
-		checksKeys := s.name == "nginx-lua" || s.name == "fastprobe" || strings.HasPrefix(s.name, "tollgate")
+		checksKeys := s.name == "nginx-lua" || strings.HasSuffix(s.name, "probe") || strings.HasPrefix(s.name, "tollgate")
 		if err := checkSystem(ctx, s, keys, checksKeys); err != nil {
 			return err
 		}
@@ -360,6 +376,22 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 	header = append(header, "CPU µs/req: utime+stime of the system's processes (all nginx workers) per request; "+
 		"+ backend: the upstream's share; RSS: sum of VmRSS of the system's processes (memory nginx's workers share is counted in each); other load: CPU used by processes outside the benchmark during the rounds (the machine may be shared).")
 	report(os.Stdout, header, systems, func(s *system) bool { return s.proc == backendProc })
+	if o.syscalls > 0 {
+		if _, err := exec.LookPath("perf"); err != nil {
+			fmt.Fprintln(logw, "bench: perf not found: no syscall table (apt-get install linux-perf)")
+		} else {
+			counts := map[*system]syscallCounts{}
+			for _, s := range systems {
+				c, err := countSyscalls(ctx, ld, s, o.syscalls)
+				if err != nil {
+					fmt.Fprintln(logw, "bench: counting system calls:", err)
+					break
+				}
+				counts[s] = c
+			}
+			reportSyscalls(os.Stdout, o.syscalls, systems, counts)
+		}
+	}
 
 	var bad []string
 	for _, s := range systems {
