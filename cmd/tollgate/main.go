@@ -280,7 +280,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	accountThrottle := apigw.Throttle{BurstLimit: cfg.AccountBurstLimit, RateLimit: cfg.AccountRateLimit}
 
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
-	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, IdleRelease: idleRelease(cfg),
+	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, IdleRelease: idleRelease(cfg), Recheck: recheck(cfg),
 		OnError: func(err error) { log.Warn("quota lease", "err", err) }})
 	usage, err := openMeter(ctx, cfg, st, log, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) {
 		mets.StoreError("usage_flush")
@@ -486,6 +486,17 @@ func idleRelease(cfg config.Config) time.Duration {
 		return 5 * time.Minute
 	}
 	return 10 * time.Second
+}
+
+// recheck is how often a key whose quota is spent asks the ledger again. Only leases another
+// node gives back can make it admissible before the period ends (UpdateUsage and plan changes
+// reach it as a new policy), so nodes sharing PostgreSQL ask every second, and an embedded
+// store, with no other node, never: a spent key's 429s then cost no store write at all.
+func recheck(cfg config.Config) time.Duration {
+	if backend, _, _ := cfg.StoreBackend(); backend == config.StoreSQLite {
+		return -1
+	}
+	return 0 // the default, a second
 }
 
 // server is a listener's server: net/http's, or the fasthttp engine's.

@@ -119,7 +119,11 @@ func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, e
 			return false, err
 		}
 		if g == 0 {
-			e.exhaustedUntil.Store(min(now.Add(e.c.opt.Recheck).UnixNano(), s.end))
+			until := s.end
+			if e.c.opt.Recheck > 0 {
+				until = min(now.Add(e.c.opt.Recheck).UnixNano(), s.end)
+			}
+			e.exhaustedUntil.Store(until)
 			e.exhausted.Store(s)
 			return false, nil
 		}

@@ -215,3 +215,52 @@ func BenchmarkTakeLeaseHitParallel(b *testing.B) {
 		}
 	})
 }
+
+// A spent key is rejected without the ledger until Recheck has passed, then asked again; with
+// Recheck negative (a node alone on its ledger) it is asked again only under a new policy.
+func TestRecheckOfSpentKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		recheck time.Duration
+		// ledger calls after the key is spent: an hour later, then under a new policy
+		later, newPolicy int
+	}{
+		{"every second", 0, 1, 1},
+		{"never", -1, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newFakeLedger()
+			c := New(l, Options{Recheck: tc.recheck, Ahead: -1})
+			defer c.Close(context.Background())
+			e := c.Entry("r", "p", "k")
+			p := &Policy{Quota: apigw.Quota{Limit: 2, Period: apigw.PeriodMonth}}
+			calls := func() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.wants) }
+			take := func(p *Policy, at time.Time) bool {
+				ok, err := e.Take(context.Background(), p, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			for i, want := range []bool{true, true, false, false} {
+				if got := take(p, now); got != want {
+					t.Fatalf("take %d: %v, want %v", i, got, want)
+				}
+			}
+			spent := calls()
+			if take(p, now.Add(time.Hour)) {
+				t.Fatal("a spent key was admitted an hour later")
+			}
+			if got := calls() - spent; got != tc.later {
+				t.Errorf("an hour later: %d ledger calls, want %d", got, tc.later)
+			}
+			spent = calls()
+			if take(&Policy{Quota: p.Quota}, now.Add(time.Hour)) {
+				t.Fatal("a spent key was admitted under the same allowance")
+			}
+			if got := calls() - spent; got != tc.newPolicy {
+				t.Errorf("new policy: %d ledger calls, want %d", got, tc.newPolicy)
+			}
+		})
+	}
+}
