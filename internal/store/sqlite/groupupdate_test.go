@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store"
@@ -144,4 +146,30 @@ func TestLoneWriteIsAllOrNothing(t *testing.T) {
 			t.Errorf("%s: Update = %v, panic %v; stored: %v", tc.name, err, recovered, verr)
 		}
 	}
+}
+
+// A finished write leaves nothing of itself behind: what its fn held becomes garbage (an
+// import's state once stayed reachable from the queue's array after the import returned).
+func TestFinishedWritesAreCollected(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "gc.db"))
+	collected := make(chan struct{})
+	func() {
+		held := new([1 << 20]byte)
+		runtime.AddCleanup(held, func(ch chan struct{}) { close(ch) }, collected)
+		if err := s.Update(context.Background(), "us-east-1", func(store.Tx) error {
+			held[0] = 1
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	for range 50 {
+		runtime.GC()
+		select {
+		case <-collected:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("what a finished write's fn held is still reachable")
 }
