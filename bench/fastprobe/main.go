@@ -5,34 +5,17 @@
 package main
 
 import (
-	"bufio"
-	"flag"
 	"log"
-	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/tollgate/tollgate/bench/internal/probe"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8082", "listen address")
-	backend := flag.String("backend", "127.0.0.1:8081", "backend host:port")
-	keysFile := flag.String("keys", "", "file of API keys, one per line (empty: no key check)")
-	flag.Parse()
-	keys := map[string]*atomic.Int64{}
-	if *keysFile != "" {
-		f, err := os.Open(*keysFile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			keys[sc.Text()] = new(atomic.Int64)
-		}
-		f.Close()
-	}
-	hc := &fasthttp.HostClient{Addr: *backend, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second}
+	addr, backend, keys := probe.Setup("127.0.0.1:8082")
+	hc := &fasthttp.HostClient{Addr: backend, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second}
 	srv := &fasthttp.Server{
 		NoDefaultServerHeader: true,
 		Handler: func(ctx *fasthttp.RequestCtx) {
@@ -45,11 +28,11 @@ func main() {
 				n.Add(1)
 			}
 			req := &ctx.Request
-			req.SetHost(*backend)
+			req.SetHost(backend)
 			if err := hc.DoTimeout(req, &ctx.Response, 29*time.Second); err != nil {
 				ctx.SetStatusCode(fasthttp.StatusBadGateway)
 			}
 		},
 	}
-	log.Fatal(srv.ListenAndServe(*addr))
+	log.Fatal(srv.ListenAndServe(addr))
 }

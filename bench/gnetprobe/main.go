@@ -13,20 +13,19 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"log"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
+
+	"github.com/tollgate/tollgate/bench/internal/probe"
 )
 
 // maxHead bounds a request or response head; a longer one closes the connection.
@@ -278,27 +277,13 @@ func contentLength(head []byte) (int, bool) {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8083", "listen address")
-	backend := flag.String("backend", "127.0.0.1:8081", "backend host:port")
-	keysFile := flag.String("keys", "", "file of API keys, one per line (empty: no key check)")
-	flag.Parse()
-	p := &proxy{keys: map[string]*atomic.Int64{}}
-	if *keysFile != "" {
-		f, err := os.Open(*keysFile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			p.keys[sc.Text()] = new(atomic.Int64)
-		}
-		f.Close()
-	}
+	addr, backend, keys := probe.Setup("127.0.0.1:8083")
+	p := &proxy{keys: keys}
 	var err error
-	if p.backend, err = net.ResolveTCPAddr("tcp", *backend); err != nil {
+	if p.backend, err = net.ResolveTCPAddr("tcp", backend); err != nil {
 		log.Fatal(err)
 	}
-	err = gnet.Run(p, "tcp://"+*addr, gnet.WithMulticore(true), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+	err = gnet.Run(p, "tcp://"+addr, gnet.WithMulticore(true), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogLevel(logging.ErrorLevel))
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Fatal(err)

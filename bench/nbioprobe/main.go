@@ -7,39 +7,23 @@
 package main
 
 import (
-	"bufio"
-	"flag"
 	"log"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/valyala/fasthttp"
+
+	"github.com/tollgate/tollgate/bench/internal/probe"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8084", "listen address")
-	backend := flag.String("backend", "127.0.0.1:8081", "backend host:port")
-	keysFile := flag.String("keys", "", "file of API keys, one per line (empty: no key check)")
-	flag.Parse()
-	keys := map[string]*atomic.Int64{}
-	if *keysFile != "" {
-		f, err := os.Open(*keysFile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			keys[sc.Text()] = new(atomic.Int64)
-		}
-		f.Close()
-	}
-	hc := &fasthttp.HostClient{Addr: *backend, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second}
+	addr, backend, keys := probe.Setup("127.0.0.1:8084")
+	hc := &fasthttp.HostClient{Addr: backend, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(keys) > 0 {
 			n := keys[r.Header.Get("X-Api-Key")]
@@ -55,7 +39,7 @@ func main() {
 		defer fasthttp.ReleaseResponse(resp)
 		req.Header.SetMethod(r.Method)
 		req.SetRequestURI(r.URL.RequestURI())
-		req.SetHost(*backend)
+		req.SetHost(backend)
 		for name, values := range r.Header {
 			for _, v := range values {
 				req.Header.Add(name, v)
@@ -76,7 +60,7 @@ func main() {
 	})
 	engine := nbhttp.NewEngine(nbhttp.Config{
 		Network: "tcp",
-		Addrs:   []string{*addr},
+		Addrs:   []string{addr},
 		NPoller: runtime.NumCPU(),
 		Handler: handler,
 	})

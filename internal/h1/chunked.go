@@ -153,10 +153,8 @@ func chunkSize(line []byte) (int64, error) {
 		return 0, ErrChunkSize
 	}
 	ext := line[i:]
-	for _, b := range ext {
-		if b < ' ' && b != '\t' || b == 0x7f {
-			return 0, ErrChunkSize
-		}
+	if !validValue(ext) {
+		return 0, ErrChunkSize
 	}
 	if len(trimOWS(ext)) > 0 && trimOWS(ext)[0] != ';' {
 		return 0, ErrChunkSize // "5 x" or "5x": not a size followed by extensions
@@ -182,18 +180,8 @@ func checkTrailer(line []byte) error {
 		return ErrObsFold
 	}
 	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 {
+	if colon <= 0 || !isToken(line[:colon]) || !validValue(line[colon+1:]) {
 		return ErrTrailer
-	}
-	for _, c := range line[:colon] {
-		if !isTchar(c) {
-			return ErrTrailer
-		}
-	}
-	for _, c := range line[colon+1:] {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return ErrTrailer
-		}
 	}
 	return nil
 }

@@ -143,19 +143,15 @@ func (r *Request) Parse(buf []byte) error {
 			return ErrHeaderName
 		}
 		name := line[:colon]
-		for _, c := range name {
-			if !isTchar(c) {
-				if c == ' ' || c == '\t' {
-					return ErrSpaceBeforeColon
-				}
-				return ErrHeaderName
+		if !isToken(name) {
+			if bytes.ContainsAny(name, " \t") {
+				return ErrSpaceBeforeColon
 			}
+			return ErrHeaderName
 		}
 		value := trimOWS(line[colon+1:])
-		for _, c := range value {
-			if c < ' ' && c != '\t' || c == 0x7f {
-				return ErrHeaderValue
-			}
+		if !validValue(value) {
+			return ErrHeaderValue
 		}
 		r.Headers = append(r.Headers, Header{Name: name, Value: value})
 		switch {
@@ -222,10 +218,8 @@ func (r *Request) requestLine(line []byte) error {
 	if sp1 <= 0 {
 		return ErrRequestLine
 	}
-	for _, c := range line[:sp1] {
-		if !isTchar(c) {
-			return ErrMethod
-		}
+	if !isToken(line[:sp1]) {
+		return ErrMethod
 	}
 	rest := line[sp1+1:]
 	sp2 := bytes.IndexByte(rest, ' ')
@@ -336,8 +330,25 @@ func equalFold(b []byte, s string) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// isTchar reports whether c may appear in a token (RFC 9110 §5.6.2).
-func isTchar(c byte) bool { return c < 0x80 && tchar[c] }
+// isToken reports whether b is a token (RFC 9110 §5.6.2): a field name, a method.
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 || !tchar[c] {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// validValue reports whether b may be (part of) a field value: no control byte but HTAB.
+func validValue(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 var tchar = func() (t [128]bool) {
 	for c := '0'; c <= '9'; c++ {
