@@ -1,6 +1,6 @@
-// Package h1 parses HTTP/1.1 request heads and chunked bodies from a connection's buffer, for a
-// serving engine that reads sockets itself (an event loop) rather than through net/http or
-// fasthttp. Parsing is incremental (a partial head asks for more bytes), allocates nothing
+// Package h1 parses HTTP/1.1 request heads, backend response heads and chunked bodies from a
+// connection's buffer, for a serving engine that reads sockets itself (an event loop) rather
+// than through net/http or fasthttp. Parsing is incremental (a partial head asks for more bytes), allocates nothing
 // (fields alias the buffer) and is strict where parsers disagree, because a gateway that frames
 // a request differently from the proxy in front of it or the backend behind it can be made to
 // smuggle one (RFC 9112 §11.2). So this parser refuses, rather than repairs:
@@ -123,72 +123,28 @@ func (r *Request) Parse(buf []byte) error {
 		return err
 	}
 	var hosts int
-	lengthSeen, teSeen, closeTok, keepAlive := false, false, false, false
-	for {
-		line, next, err = nextLine(buf, next)
-		if err != nil {
-			return err
-		}
-		if len(line) == 0 {
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			return ErrObsFold
-		}
-		if len(r.Headers) == MaxHeaders {
-			return ErrTooManyHeaders
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 { // no colon, or an empty name
-			return ErrHeaderName
-		}
-		name := line[:colon]
-		if !isToken(name) {
-			if bytes.ContainsAny(name, " \t") {
-				return ErrSpaceBeforeColon
-			}
-			return ErrHeaderName
-		}
-		value := trimOWS(line[colon+1:])
-		if !validValue(value) {
-			return ErrHeaderValue
-		}
-		r.Headers = append(r.Headers, Header{Name: name, Value: value})
+	var f framing
+	r.Headers, next, err = readFields(buf, next, r.Headers, &f, func(name, value []byte) error {
 		switch {
 		case equalFold(name, "host"):
 			hosts++
 			r.Host = value
-		case equalFold(name, "content-length"):
-			n, ok := parseLength(value)
-			if !ok {
-				return ErrContentLength
-			}
-			if lengthSeen && n != r.ContentLength {
-				return ErrTwoLengths
-			}
-			r.ContentLength, lengthSeen = n, true
-		case equalFold(name, "transfer-encoding"):
-			if teSeen || !equalFold(value, "chunked") {
-				// A second field, or a list, adds a coding after chunked: none is supported.
-				return ErrCoding
-			}
-			teSeen = true
-		case equalFold(name, "connection"):
-			for tok := range tokens(value) {
-				closeTok = closeTok || equalFold(tok, "close")
-				keepAlive = keepAlive || equalFold(tok, "keep-alive")
-			}
 		case equalFold(name, "expect"):
 			if !equalFold(value, "100-continue") {
 				return ErrExpectation
 			}
 			r.ExpectContinue = true
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	r.HeadLen = next
 	// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes it unless asked to
 	// keep it (RFC 9112 §9.3).
-	r.Close = closeTok || r.Minor == 0 && !keepAlive
+	r.Close = f.close || r.Minor == 0 && !f.keepAlive
+	r.ContentLength = f.length
 	if r.Minor == 0 {
 		r.ExpectContinue = false // HTTP/1.0 clients do not wait for 100 (RFC 9110 §10.1.1)
 	}
@@ -200,11 +156,11 @@ func (r *Request) Parse(buf []byte) error {
 	case hosts == 1 && !validHost(r.Host):
 		return ErrHost
 	}
-	if teSeen {
+	if f.chunked {
 		if r.Minor == 0 {
 			return ErrTE10
 		}
-		if lengthSeen {
+		if f.length >= 0 {
 			return ErrLengthAndChunked
 		}
 		r.Chunked = true
