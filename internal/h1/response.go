@@ -10,10 +10,10 @@ type Body uint8
 
 // The ways a response body ends.
 const (
-	BodyNone   Body = iota // no body: a response to HEAD, 1xx, 204 or 304
-	BodyLength             // Content-Length bytes
-	BodyChunked            // chunked transfer coding
-	BodyClose              // everything until the backend closes the connection
+	BodyNone    Body = iota // no body: a response to HEAD, 1xx, 204 or 304
+	BodyLength              // Content-Length bytes
+	BodyChunked             // chunked transfer coding
+	BodyClose               // everything until the backend closes the connection
 )
 
 // Response is a parsed response head from a backend. Like Request, its slices alias the buffer
