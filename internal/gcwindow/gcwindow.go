@@ -33,7 +33,8 @@ var (
 func Open() (close func()) {
 	mu.Lock()
 	if depth == 0 {
-		prev = debug.SetGCPercent(-1) // reads the setting; the next line sets the window's
+		// Read the setting by setting one (not -1: turning GC off waits for a running cycle).
+		prev = debug.SetGCPercent(percent)
 		debug.SetGCPercent(windowPercent(liveHeap(), prev))
 	}
 	depth++

@@ -117,8 +117,9 @@ func (s *Store) runBatch() {
 	var last int64
 	bulk := false
 	// A write alone in its batch needs no savepoint: the transaction is its own, and a failure
-	// rolls the transaction back. Inside a savepoint SQLite copies every page a statement
-	// changes to a sub-journal first, which was a quarter of a 100,000-key import's time.
+	// rolls the transaction back. Inside a savepoint SQLite first copies each page that existed
+	// before it to a sub-journal, and a lone write is often the large one: an import into a big
+	// store touches most of its index pages.
 	alone := len(batch) == 1
 	var ok []*updateOp
 	for _, op := range batch {
@@ -159,16 +160,16 @@ func (s *Store) runBatch() {
 		}
 		bulk = bulk || t.Bulk()
 		t.close()
-		if alone {
-			// no savepoint to release
-		} else if _, err := sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
-			sqlTx.Rollback()
-			for _, o := range batch {
-				if o.err == nil && o.panicked == nil {
-					o.err = fmt.Errorf("sqlite store: release savepoint: %w", err)
+		if !alone {
+			if _, err := sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
+				sqlTx.Rollback()
+				for _, o := range batch {
+					if o.err == nil && o.panicked == nil {
+						o.err = fmt.Errorf("sqlite store: release savepoint: %w", err)
+					}
 				}
+				return
 			}
-			return
 		}
 		last = max(last, n)
 		ok = append(ok, op)
