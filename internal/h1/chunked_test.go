@@ -53,6 +53,8 @@ func TestChunked(t *testing.T) {
 		{name: "negative size", in: "-3\r\nabc\r\n0\r\n\r\n", err: ErrChunkSize},
 		{name: "size with junk", in: "3x\r\nabc\r\n0\r\n\r\n", err: ErrChunkSize},
 		{name: "size with space then junk", in: "3 x\r\nabc\r\n0\r\n\r\n", err: ErrChunkSize},
+		{name: "space before extension", in: "3 ;x\r\nabc\r\n0\r\n\r\n", err: ErrChunkSize},
+		{name: "space after size", in: "3 \r\nabc\r\n0\r\n\r\n", err: ErrChunkSize},
 		{name: "0x prefix", in: "0x3\r\nabc\r\n0\r\n\r\n", err: ErrChunkSize},
 		{name: "overflowing size", in: "10000000000000000\r\n", err: ErrChunkSize},
 		{name: "size line too long", in: "3;" + strings.Repeat("a", maxChunkLine) + "\r\nabc\r\n0\r\n\r\n", err: ErrChunkLine},
