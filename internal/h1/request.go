@@ -1,9 +1,10 @@
 // Package h1 parses HTTP/1.1 request heads, backend response heads and chunked bodies from a
 // connection's buffer, for a serving engine that reads sockets itself (an event loop) rather
-// than through net/http or fasthttp. Parsing is incremental (a partial head asks for more bytes), allocates nothing
-// (fields alias the buffer) and is strict where parsers disagree, because a gateway that frames
-// a request differently from the proxy in front of it or the backend behind it can be made to
-// smuggle one (RFC 9112 §11.2). So this parser refuses, rather than repairs:
+// than through net/http or fasthttp. Parsing is incremental (a partial head asks for more
+// bytes), allocates nothing (fields alias the buffer) and is strict where parsers disagree,
+// because a gateway that frames a request differently from the proxy in front of it or the
+// backend behind it can be made to smuggle one (RFC 9112 §11.2). So this parser refuses, rather
+// than repairs:
 //
 //   - a line ended by a bare LF or a bare CR, and obs-fold (a header line starting with
 //     whitespace): 400;
@@ -16,7 +17,9 @@
 //   - a head over MaxHead bytes or MaxHeaders fields: 431; a version other than HTTP/1.x: 505;
 //   - an Expect other than 100-continue: 417.
 //
-// Empty lines before a request line are skipped (RFC 9112 §2.2), as net/http and nginx do.
+// Empty lines before a request line are skipped (RFC 9112 §2.2), as net/http and nginx do. A
+// chunked body is held to the same line rules, with its extensions right after the size; a
+// backend's response whose framing is in doubt is refused too (see Response.Parse).
 package h1
 
 import (
