@@ -11,10 +11,8 @@ import (
 	"testing"
 )
 
-// FuzzParse feeds the parser arbitrary bytes. It must not panic; a head it accepts lies within
-// the input and MaxHead; every prefix of an accepted head is incomplete (so that a head read in
-// pieces is parsed as if whole); and no refusal is ErrIncomplete beyond MaxHead (a client cannot
-// make the engine buffer forever).
+// FuzzParse feeds the parser arbitrary bytes: no panic, checkHead's promises, and a chunked
+// request never has a Content-Length.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -28,31 +26,39 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var r Request
 		err := r.Parse(in)
-		switch {
-		case err == nil:
-			if r.HeadLen <= 0 || r.HeadLen > len(in) || r.HeadLen > MaxHead {
-				t.Fatalf("HeadLen %d of %d bytes", r.HeadLen, len(in))
-			}
-			if r.Chunked && r.ContentLength != -1 {
-				t.Fatalf("chunked with Content-Length %d", r.ContentLength)
-			}
-			for n := range r.HeadLen {
-				var p Request
-				if perr := p.Parse(in[:n]); perr != ErrIncomplete {
-					t.Fatalf("prefix of %d bytes of an accepted head: %v", n, perr)
-				}
-			}
-		case err == ErrIncomplete:
-			if len(in) > MaxHead {
-				t.Fatalf("incomplete after %d bytes", len(in))
-			}
-		default:
-			var e *Error
-			if !errors.As(err, &e) || e.Status < 400 {
-				t.Fatalf("refusal %v is not an *Error with a status", err)
+		if err == nil && r.Chunked && r.ContentLength != -1 {
+			t.Fatalf("chunked with Content-Length %d", r.ContentLength)
+		}
+		checkHead(t, in, err, r.HeadLen, func(prefix []byte) error { var p Request; return p.Parse(prefix) })
+	})
+}
+
+// checkHead checks what both head parsers promise of a parse of in: an accepted head lies within
+// in and MaxHead, and each of its prefixes is incomplete (a head read in pieces parses as if
+// whole); nothing is incomplete beyond MaxHead (a client cannot make the engine buffer forever);
+// a refusal is an *Error.
+func checkHead(t *testing.T, in []byte, err error, headLen int, parse func([]byte) error) {
+	t.Helper()
+	switch {
+	case err == nil:
+		if headLen <= 0 || headLen > len(in) || headLen > MaxHead {
+			t.Fatalf("HeadLen %d of %d bytes", headLen, len(in))
+		}
+		for n := range headLen {
+			if perr := parse(in[:n]); perr != ErrIncomplete {
+				t.Fatalf("prefix of %d bytes of an accepted head: %v", n, perr)
 			}
 		}
-	})
+	case err == ErrIncomplete:
+		if len(in) > MaxHead {
+			t.Fatalf("incomplete after %d bytes", len(in))
+		}
+	default:
+		var e *Error
+		if !errors.As(err, &e) || e.Status < 400 {
+			t.Fatalf("refusal %v is not an *Error with a status", err)
+		}
+	}
 }
 
 // FuzzParseVsNetHTTP builds a request from the fuzzer's pieces and parses it with both this
@@ -67,22 +73,11 @@ func FuzzParseVsNetHTTP(f *testing.F) {
 	f.Add("GET", "/", uint8(0), "Connection", "keep-alive", "X-B", "", int16(-1), false)
 	f.Fuzz(func(t *testing.T, method, target string, minor uint8, n1, v1, n2, v2 string, length int16, chunked bool) {
 		minor %= 2
-		var b strings.Builder
-		b.WriteString(method + " " + target + " HTTP/1." + strconv.Itoa(int(minor)) + "\r\n")
+		fields := [][2]string{{n1, v1}, {n2, v2}}
 		if minor == 1 {
-			b.WriteString("Host: example.com\r\n")
+			fields = append([][2]string{{"Host", "example.com"}}, fields...)
 		}
-		for _, h := range [][2]string{{n1, v1}, {n2, v2}} {
-			b.WriteString(h[0] + ": " + h[1] + "\r\n")
-		}
-		if length >= 0 {
-			b.WriteString("Content-Length: " + strconv.Itoa(int(length)) + "\r\n")
-		}
-		if chunked {
-			b.WriteString("Transfer-Encoding: chunked\r\n")
-		}
-		b.WriteString("\r\n")
-		raw := b.String()
+		raw := buildHead(method+" "+target+" HTTP/1."+strconv.Itoa(int(minor)), fields, length, chunked)
 
 		var ours Request
 		err := ours.Parse([]byte(raw))
@@ -172,4 +167,22 @@ func equalHeaders(a, b http.Header) bool {
 		}
 	}
 	return true
+}
+
+// buildHead writes a message head: the start line, the fields, a Content-Length unless length
+// is negative, Transfer-Encoding: chunked if asked, and the empty line.
+func buildHead(start string, fields [][2]string, length int16, chunked bool) string {
+	var b strings.Builder
+	b.WriteString(start + "\r\n")
+	for _, h := range fields {
+		b.WriteString(h[0] + ": " + h[1] + "\r\n")
+	}
+	if length >= 0 {
+		b.WriteString("Content-Length: " + strconv.Itoa(int(length)) + "\r\n")
+	}
+	if chunked {
+		b.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.String()
 }
