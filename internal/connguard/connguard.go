@@ -3,7 +3,13 @@
 // differ: net/http accepts it, fasthttp accepts one inside a head but ends a head only at
 // CRLFCRLF (a head ended by bare LFs held the connection until the header timeout), and a front
 // proxy may split such bytes elsewhere than the gate does (request smuggling). Tollgate answers
-// 400 at once instead, on both engines, before either parser sees the request.
+// 400 at once instead, on both engines, before either parser sees the request. Two more kinds of
+// head are refused the same way, because net/http serves them in a way that lets a request
+// hide in another's body: obs-fold (a header line starting with whitespace, which net/http
+// joins to the line before: "Transfer-Encoding:\r\n chunked"), and Content-Length together with
+// Transfer-Encoding, where net/http frames by the coding and keeps the connection open for
+// what a front proxy that framed by the length sent as body (RFC 9112 §6.1: reject it, or
+// close the connection after it).
 //
 // The guard follows the request stream only as far as it must to know which bytes are heads: it
 // scans each head line by line to its CRLFCRLF, notes Content-Length, and skips that many body
@@ -21,7 +27,8 @@ import (
 	"sync"
 )
 
-// ErrBareLF is what the server's read gets once a bare LF was found; the 400 is already written.
+// ErrBareLF is what the server's read gets once a head was refused (a bare LF, obs-fold, or
+// Content-Length beside Transfer-Encoding); the 400 is already written.
 var ErrBareLF = errors.New("connguard: bare LF in a request head")
 
 // Response is the answer to a refused head: the fixed body every malformed request gets.
@@ -115,6 +122,7 @@ type Scanner struct {
 	line     [keepLen]byte
 	cl       int64 // the head's Content-Length (0: none)
 	clSeen   bool
+	clLost   bool // a Content-Length the guard cannot follow (repeated, unreadable)
 	te       bool
 }
 
@@ -133,10 +141,9 @@ func (s *Scanner) Feed(b []byte) bool {
 			return true
 		}
 		s.take(b[:i])
-		if s.prev != '\r' {
+		if s.prev != '\r' || !s.endLine() {
 			return false
 		}
-		s.endLine()
 		b = b[i+1:]
 	}
 	return true
@@ -155,7 +162,8 @@ func (s *Scanner) take(b []byte) {
 }
 
 // endLine handles a line ended by CRLF: a header line is noted, an empty one ends the head.
-func (s *Scanner) endLine() {
+// It reports false for a head to refuse: obs-fold, or Content-Length with Transfer-Encoding.
+func (s *Scanner) endLine() bool {
 	n, truncated := s.lineLen-1, s.lineLen > keepLen // n: without the CR
 	line := s.line[:min(n, keepLen)]
 	s.lineLen, s.prev = 0, 0
@@ -164,26 +172,43 @@ func (s *Scanner) endLine() {
 		// A blank line before a request line (RFC 9112 §2.2 lets a server skip it).
 	case n == 0:
 		s.inHead = false
-		if s.te {
-			s.off = true // chunked bodies are not followed
-			return
+		switch {
+		case s.te && (s.clSeen || s.clLost):
+			return false
+		case s.te || s.clLost:
+			s.off = true // chunked bodies, and lengths it cannot read, are not followed
+		default:
+			s.bodyLeft = s.cl
 		}
-		s.bodyLeft, s.cl, s.clSeen, s.te = s.cl, 0, false, false
+		s.cl, s.clSeen, s.clLost, s.te = 0, false, false, false
 	case !s.inHead:
 		s.inHead = true // the request line
+	case line[0] == ' ' || line[0] == '\t':
+		return false // obs-fold
 	case hasFold(line, "content-length:"):
 		v := int64(-1)
 		if !truncated {
 			v = parseLength(line[len("content-length:"):])
 		}
 		if s.clSeen || v < 0 {
-			s.off = true // repeated or unreadable: the parser decides, the guard steps aside
-			return
+			s.clLost = true // repeated or unreadable: the parser decides, unless TE is there too
 		}
 		s.cl, s.clSeen = v, true
-	case hasFold(line, "transfer-encoding:"):
+	case isCoding(line):
 		s.te = true
 	}
+	return true
+}
+
+// isCoding reports whether a header line is Transfer-Encoding, with or without whitespace before
+// its colon (a parser that tolerates the whitespace frames by it; one that does not, 400s).
+func isCoding(line []byte) bool {
+	const name = "transfer-encoding"
+	if !hasFold(line, name) {
+		return false
+	}
+	rest := bytes.TrimLeft(line[len(name):], " \t")
+	return len(rest) > 0 && rest[0] == ':'
 }
 
 func hasFold(b []byte, prefix string) bool {

@@ -49,6 +49,13 @@ func TestScanner(t *testing.T) {
 		{"two lengths: the guard steps aside", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n\n\n", true},
 		{"bad length: the guard steps aside", "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n\n\n", true},
 		{"long header line", "GET / HTTP/1.1\r\nX-Long: " + strings.Repeat("v", 200) + "\r\n\r\nGET / HTTP/1.1\nHost: h\r\n\r\n", false},
+		{"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n", false},
+		{"length and chunked", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false},
+		{"chunked and length", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", false},
+		{"two lengths and chunked", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", false},
+		{"length and a spaced coding", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding : chunked\r\n\r\n", false},
+		{"length and a folded coding", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", false},
+		{"a header named like the coding", "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encodings: x\r\n\r\na", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := feedSplit(t, c.stream); got != c.ok {
