@@ -59,6 +59,24 @@ func TestRequestSmuggling(t *testing.T) {
 			})
 		}
 
+		t.Run("header sizes", func(t *testing.T) {
+			// API Gateway allows 10 KB of headers; both engines refuse a head past 16 KB (20 KB
+			// on net/http) with 431, before anything reaches the backend.
+			before := len(b.Requests())
+			for _, tc := range []struct {
+				size   int
+				status int
+			}{{12 << 10, 200}, {40 << 10, 431}} {
+				req := "GET " + base + "/h HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("v", tc.size) + "\r\n\r\n"
+				statuses := exchange(t, s.Endpoint, req, 1)
+				if len(statuses) != 1 || statuses[0] != tc.status {
+					t.Errorf("a %d KB header: answers %v, want %d", tc.size>>10, statuses, tc.status)
+				}
+			}
+			if got := len(b.Requests()) - before; got != 1 {
+				t.Errorf("the backend received %d requests, want the one with the smaller header", got)
+			}
+		})
 		t.Run("pipelined requests are served in order", func(t *testing.T) {
 			req := "GET " + base + "/one HTTP/1.1\r\nHost: x\r\n\r\n" +
 				"POST " + base + "/two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
