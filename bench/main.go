@@ -233,26 +233,19 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		}
 		systems = append(systems, &system{name: "goproxy", desc: "httputil.ReverseProxy, tuned Transport, no checks", addr: addr, path: "/", proc: p})
 	}
-	if want("fastprobe") {
-		p, addr, err := startListener(ps, work, "fastprobe", filepath.Join(bin, "fastprobe"), "-backend", backendAddr, "-keys", keysFile)
+	for _, pr := range []struct{ name, desc string }{
+		{"fastprobe", "fasthttp server + HostClient, key map + one counter, nothing else (issue 4's probe: the floor of a Go engine)"},
+		{"gnetprobe", "gnet event loops, upstream pool on each loop, key map + one counter (issue 12's probe)"},
+		{"nbioprobe", "nbio/nbhttp pollers + fasthttp HostClient, key map + one counter (issue 12's probe)"},
+	} {
+		if !want(pr.name) {
+			continue
+		}
+		p, addr, err := startListener(ps, work, pr.name, filepath.Join(bin, pr.name), "-backend", backendAddr, "-keys", keysFile)
 		if err != nil {
 			return err
 		}
-		systems = append(systems, &system{name: "fastprobe", desc: "fasthttp server + HostClient, key map + one counter, nothing else (issue 4's probe: the floor of a Go engine)", addr: addr, path: "/", proc: p})
-	}
-	if want("gnetprobe") {
-		p, addr, err := startListener(ps, work, "gnetprobe", filepath.Join(bin, "gnetprobe"), "-backend", backendAddr, "-keys", keysFile)
-		if err != nil {
-			return err
-		}
-		systems = append(systems, &system{name: "gnetprobe", desc: "gnet event loops, upstream pool on each loop, key map + one counter (issue 12's probe)", addr: addr, path: "/", proc: p})
-	}
-	if want("nbioprobe") {
-		p, addr, err := startListener(ps, work, "nbioprobe", filepath.Join(bin, "nbioprobe"), "-backend", backendAddr, "-keys", keysFile)
-		if err != nil {
-			return err
-		}
-		systems = append(systems, &system{name: "nbioprobe", desc: "nbio/nbhttp pollers + fasthttp HostClient, key map + one counter (issue 12's probe)", addr: addr, path: "/", proc: p})
+		systems = append(systems, &system{name: pr.name, desc: pr.desc, addr: addr, path: "/", proc: p})
 	}
 	compareBin := o.compare
 	if compareBin != "" {

@@ -28,9 +28,8 @@ var syscallGroups = []struct {
 
 // syscallCounts is one system's system calls per request, by group.
 type syscallCounts struct {
-	requests int64
-	total    float64
-	groups   []float64 // per syscallGroups entry
+	total  float64
+	groups []float64 // per syscallGroups entry
 }
 
 // tracepointDir is where the kernel lists its syscall tracepoints ("" if neither is mounted).
@@ -85,7 +84,7 @@ func countSyscalls(ctx context.Context, ld loader, s *system, d time.Duration) (
 	if lerr != nil {
 		return syscallCounts{}, lerr
 	}
-	res := syscallCounts{requests: l.requests, groups: make([]float64, len(syscallGroups))}
+	res := syscallCounts{groups: make([]float64, len(syscallGroups))}
 	if l.requests == 0 {
 		return res, fmt.Errorf("%s: no requests while counting system calls", s.name)
 	}

@@ -3,9 +3,11 @@ package h1
 import (
 	"bufio"
 	"errors"
+	"maps"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,7 +116,7 @@ func FuzzParseVsNetHTTP(f *testing.F) {
 		if len(theirs.TransferEncoding) > 0 {
 			want["Transfer-Encoding"] = theirs.TransferEncoding // net/http moves it out of Header
 		}
-		if !equalHeaders(got, want) {
+		if !maps.EqualFunc(got, want, slices.Equal[[]string]) {
 			t.Fatalf("fields: ours %v, net/http %v\n%q", got, want, raw)
 		}
 		length64 := ours.ContentLength
@@ -146,24 +148,6 @@ func serverAccepts(r *http.Request) bool {
 	for _, v := range r.Header["Content-Length"] {
 		if strings.TrimSpace(v) != strings.TrimSpace(r.Header.Get("Content-Length")) {
 			return false
-		}
-	}
-	return true
-}
-
-func equalHeaders(a, b http.Header) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		w := b[k]
-		if len(v) != len(w) {
-			return false
-		}
-		for i := range v {
-			if v[i] != w[i] {
-				return false
-			}
 		}
 	}
 	return true

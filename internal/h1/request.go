@@ -90,16 +90,6 @@ type Request struct {
 	HeadLen        int  // bytes of the buffer the head took, leading empty lines included
 }
 
-// Header returns the value of the first field named name (case-insensitive), or nil.
-func (r *Request) Header(name string) []byte {
-	for i := range r.Headers {
-		if equalFold(r.Headers[i].Name, name) {
-			return r.Headers[i].Value
-		}
-	}
-	return nil
-}
-
 // Parse parses the request head at the start of buf into r. It returns ErrIncomplete while buf
 // holds only part of a head (within MaxHead), or an *Error for a request to refuse.
 func (r *Request) Parse(buf []byte) error {

@@ -31,16 +31,6 @@ type Response struct {
 	HeadLen int
 }
 
-// Header returns the value of the first field named name (case-insensitive), or nil.
-func (r *Response) Header(name string) []byte {
-	for i := range r.Headers {
-		if equalFold(r.Headers[i].Name, name) {
-			return r.Headers[i].Value
-		}
-	}
-	return nil
-}
-
 // Parse parses the response head at the start of buf, the answer to a request whose method was
 // head (true for HEAD: its response has no body, whatever its fields say). It returns
 // ErrIncomplete while the head is not whole, or an *Error. The rules are the request's, with
