@@ -47,7 +47,7 @@ import (
 )
 
 // systemNames are the systems in the order the rounds visit them.
-var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "gnetprobe", "nbioprobe", "tollgate", "tollgate-compare", "tollgate-metrics", "tollgate-accesslog", "tollgate-console", "tollgate-quota", "tollgate-pg"}
+var systemNames = []string{"backend", "nginx", "nginx-lua", "goproxy", "fastprobe", "gnetprobe", "nbioprobe", "tollgate", "tollgate-gnet", "tollgate-compare", "tollgate-metrics", "tollgate-accesslog", "tollgate-console", "tollgate-quota", "tollgate-gnet-quota", "tollgate-pg"}
 
 // logw receives progress messages; the report goes to stdout.
 var logw io.Writer = os.Stderr
@@ -87,7 +87,7 @@ func run(args []string) int {
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
 	fs.IntVar(&o.keys, "keys", 10000, "API keys (one random key per request)")
-	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,fastprobe,gnetprobe,nbioprobe,tollgate,tollgate-metrics,tollgate-accesslog,tollgate-console,tollgate-quota,tollgate-pg (default all but tollgate-pg, which needs -postgres)")
+	fs.StringVar(&o.only, "systems", "", "comma-separated subset: backend,nginx,nginx-lua,goproxy,fastprobe,gnetprobe,nbioprobe,tollgate,tollgate-gnet,tollgate-metrics,tollgate-accesslog,tollgate-console,tollgate-quota,tollgate-gnet-quota,tollgate-pg (default all but tollgate-pg, which needs -postgres)")
 	fs.BoolVar(&o.install, "install", true, "install missing Debian packages with apt-get")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs, data dirs) and print its path")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "hard limit for the whole run")
@@ -177,7 +177,7 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 	bin := filepath.Join(work, "bin")
 	pkgs := []string{"./bench/backend", "./bench/goproxy", "./bench/fastprobe", "./bench/gnetprobe", "./bench/nbioprobe"}
 	tollgateBin := o.tollgateBin
-	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota") || want("tollgate-pg") || want("tollgate-metrics") || want("tollgate-accesslog") || want("tollgate-console")) {
+	if tollgateBin == "" && (want("tollgate") || want("tollgate-quota") || want("tollgate-gnet") || want("tollgate-gnet-quota") || want("tollgate-pg") || want("tollgate-metrics") || want("tollgate-accesslog") || want("tollgate-console")) {
 		pkgs = append(pkgs, "./cmd/tollgate")
 		tollgateBin = filepath.Join(bin, "tollgate")
 	} else if tollgateBin != "" {
@@ -265,11 +265,13 @@ func bench(ctx context.Context, o options, ps *procSet, work string) error {
 		bin        string
 	}{
 		{"tollgate", "key + plan throttle + quota + metering, nothing trips", neverTrips, false, nil, tollgateBin},
+		{"tollgate-gnet", "as tollgate, on the event-loop engine (--engine gnet)", neverTrips, false, []string{"--engine", "gnet"}, tollgateBin},
 		{"tollgate-compare", "as tollgate, the -compare binary", neverTrips, false, nil, compareBin},
 		{"tollgate-metrics", "as tollgate, with the status listener serving /metrics, scraped every second", neverTrips, false, []string{"--status-addr", statusAddr}, tollgateBin},
 		{"tollgate-accesslog", "as tollgate, with --access-log to a file (a JSON line per request)", neverTrips, false, []string{"--access-log", filepath.Join(work, "access.log")}, tollgateBin},
 		{"tollgate-console", "as tollgate, with --console on and nobody signed in (its overview sampler runs)", neverTrips, false, []string{"--console"}, tollgateBin},
 		{"tollgate-quota", "same, quota 1/key/day: nearly every request is a 429", trips, true, nil, tollgateBin},
+		{"tollgate-gnet-quota", "as tollgate-quota, on the event-loop engine", trips, true, []string{"--engine", "gnet"}, tollgateBin},
 		{"tollgate-pg", "as tollgate, one node on PostgreSQL: shared quota leases and usage", neverTrips, false, []string{"--store", o.postgres}, tollgateBin},
 	} {
 		if !want(tg.name) || tg.name == "tollgate-pg" && o.postgres == "" || tg.name == "tollgate-compare" && compareBin == "" {

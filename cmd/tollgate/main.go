@@ -37,6 +37,7 @@ import (
 	"github.com/tollgate/tollgate/internal/credentials"
 	"github.com/tollgate/tollgate/internal/dataplane"
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
+	"github.com/tollgate/tollgate/internal/dataplane/loopengine"
 	"github.com/tollgate/tollgate/internal/gateway"
 	"github.com/tollgate/tollgate/internal/health"
 	"github.com/tollgate/tollgate/internal/meter"
@@ -441,6 +442,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, gogcSet boo
 			ln = &connguard.Listener{Listener: ln, OnRefuse: func(remote net.Addr) { connLog.Log("bare LF in request head", remote, "") }}
 		}
 		go func() { errc <- srv.Serve(ln) }()
+		if r, ok := srv.(interface{ Ready() <-chan struct{} }); ok {
+			<-r.Ready() // the event loops bind the address again: serving once they have
+		}
 		switch {
 		case i == 0:
 			log.Info("tollgate listening", "addr", ln.Addr().String(), "tls", certs != nil, "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString())
@@ -511,7 +515,7 @@ func recheck(cfg config.Config) time.Duration {
 	return 0 // the default, a second
 }
 
-// server is a listener's server: net/http's, or the fasthttp engine's.
+// server is a listener's server: net/http's, or the fasthttp or event-loop engine's.
 type server interface {
 	Serve(net.Listener) error
 	Shutdown(context.Context) error
@@ -524,6 +528,16 @@ func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slo
 	addrs := []string{cfg.Addr}
 	if cfg.GatewayAddr != "" {
 		addrs = append(addrs, cfg.GatewayAddr)
+	}
+	if cfg.Engine == "gnet" {
+		fe := fastengine.New(dp, fastengine.Options{Log: log, ConnLog: connLog})
+		le := loopengine.New(dp, loopengine.Options{Log: log, ConnLog: connLog, Fast: fe,
+			OffLoop: cfg.Counters != ""}) // a Redis limiter answers over the network: no loop may wait for it
+		servers := []server{le.NewServer(obs.WithRequestID(api))}
+		if cfg.GatewayAddr != "" {
+			servers = append(servers, le.NewServer(nil))
+		}
+		return servers, addrs
 	}
 	if cfg.Engine == "fasthttp" {
 		fe := fastengine.New(dp, fastengine.Options{Log: log, ConnLog: connLog})

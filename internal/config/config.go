@@ -101,7 +101,7 @@ var options = []option{
 	{name: "usage-flush-interval", kind: "duration", def: "1s", doc: "how often usage counts are written to the store (the usage journal keeps them across kill -9; a machine crash may lose this much)", set: func(c *Config, v string) (err error) { c.FlushInterval, err = time.ParseDuration(v); return }},
 	{name: "ratelimit-headers", kind: "bool", def: "false", doc: "beyond AWS: send IETF RateLimit-* headers, and Retry-After on 429s", set: func(c *Config, v string) (err error) { c.RateLimitHeaders, err = strconv.ParseBool(v); return }},
 	{name: "quota-fail-open", kind: "bool", def: "false", doc: "admit requests when quota leases cannot be obtained from the store (default: fail closed, 503)", set: func(c *Config, v string) (err error) { c.QuotaFailOpen, err = strconv.ParseBool(v); return }},
-	{name: "engine", def: "fasthttp", doc: "data-plane serving engine: fasthttp (measured faster) or nethttp (Go's net/http); the management API is net/http either way", set: func(c *Config, v string) error { c.Engine = v; return nil }},
+	{name: "engine", def: "fasthttp", doc: "data-plane serving engine: fasthttp (measured faster), nethttp (Go's net/http) or gnet (event loops, one per core, plain HTTP only; what a loop must not wait for is served by fasthttp); the management API is net/http on every engine", set: func(c *Config, v string) error { c.Engine = v; return nil }},
 	{name: "counters", def: "", doc: "redis://host:port/db: share throttle buckets between nodes through Redis (empty: in-process; on PostgreSQL, each node enforces its share of every limit)", set: func(c *Config, v string) error { c.Counters = v; return nil }},
 	{name: "counters-failure", def: "local", doc: "when Redis fails or is slower than 50 ms: local (per-node buckets), closed (reject) or open (admit)", set: func(c *Config, v string) error { c.CountersFailure = v; return nil }},
 	{name: "counters-deadline", kind: "duration", def: "50ms", doc: "the longest a throttle check waits for Redis before --counters-failure applies", set: func(c *Config, v string) (err error) { c.CountersDeadline, err = time.ParseDuration(v); return }},
@@ -340,8 +340,12 @@ func (c *Config) validate() error {
 	}
 	switch c.Engine {
 	case "fasthttp", "nethttp":
+	case "gnet":
+		if c.TLSCertFile != "" {
+			errs = append(errs, errors.New("--engine gnet serves plain HTTP only: use fasthttp with --tls-cert-file, or terminate TLS in front"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("--engine %q: one of fasthttp, nethttp", c.Engine))
+		errs = append(errs, fmt.Errorf("--engine %q: one of fasthttp, nethttp, gnet", c.Engine))
 	}
 	if c.Counters != "" && !strings.HasPrefix(c.Counters, "redis://") && !strings.HasPrefix(c.Counters, "rediss://") {
 		errs = append(errs, errors.New("--counters: must be a redis:// or rediss:// URL"))

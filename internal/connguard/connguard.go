@@ -54,6 +54,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 	return g, nil
 }
 
+// Guard guards one plain connection from the start of its request stream: for a connection a
+// server did not accept through a Listener (the event-loop engine hands its connections over).
+func Guard(c net.Conn, onRefuse func(remote net.Addr)) net.Conn {
+	return &conn{Conn: c, onRefuse: onRefuse}
+}
+
 // tlsConn is a guarded TLS connection that still answers as one: servers ask a connection for
 // its handshake and state (fasthttp's IsTLS, X-Forwarded-Proto), which the guard would hide.
 type tlsConn struct {

@@ -153,8 +153,13 @@ type Call struct {
 	// RequestID is the request's id; the engine sets it before Admit (it may alias the
 	// response's header buffer).
 	RequestID string
-	plan      *plan
-	core      *Core
+	// NoWait asks Admit not to block: for a method an event loop cannot run it returns with
+	// Handoff set and nothing counted; for a quota that needs the ledger, with Pending() true,
+	// and Resume, called where waiting is allowed, finishes the admission.
+	NoWait bool
+	plan   *plan
+	core   *Core
+	served *served
 }
 
 // BackendFailed reports a request its integration failed (see Options.OnBackendFailure).
@@ -205,7 +210,7 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 	if contentLength > MaxPayload {
 		return ErrTooLarge
 	}
-	v := View{Method: r.Method(), Path: rest, In: r, RequestID: call.RequestID}
+	v := View{Method: r.Method(), Path: rest, In: r, RequestID: call.RequestID, NoWait: call.NoWait}
 	if api.ApiKeySource != "AUTHORIZER" {
 		v.APIKey = r.Header("X-Api-Key")
 	}
@@ -214,6 +219,31 @@ func (c *Core) Admit(ctx context.Context, r Inbound, host, path string, contentL
 	if call.Err != nil {
 		return call.Err
 	}
+	if call.Handoff {
+		return nil
+	}
+	if call.Pending() {
+		call.served = s
+		return nil
+	}
+	return c.bind(s, call)
+}
+
+// Resume finishes an admission Admit left pending (Call.NoWait): it waits for the quota ledger
+// (ctx bounds the wait) and binds the integration. Like Admit's, a non-nil answer is the gateway
+// response to send.
+func (c *Core) Resume(ctx context.Context, call *Call) *GatewayError {
+	c.enforcer.Resume(ctx, call.Now, &call.Outcome)
+	if call.Err != nil {
+		return call.Err
+	}
+	s := call.served
+	call.served = nil
+	return c.bind(s, call)
+}
+
+// bind picks what an admitted call runs: its kind and compiled integration.
+func (c *Core) bind(s *served, call *Call) *GatewayError {
 	in := call.Method.Integration
 	if in == nil {
 		return ErrInternal

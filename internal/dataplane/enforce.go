@@ -12,6 +12,7 @@ package dataplane
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/authorizer"
@@ -31,6 +32,9 @@ type View struct {
 	In Inbound
 	// RequestID is the request's id, for authorizer events.
 	RequestID string
+	// NoWait: a quota that cannot be decided without the ledger is left pending (Outcome.Pending)
+	// instead of waited for; the event-loop engine finishes it off the loop (Enforcer.Resume).
+	NoWait bool
 }
 
 // Outcome is the result of enforcement: Err != nil means reject with that gateway response.
@@ -58,7 +62,17 @@ type Outcome struct {
 	Scope reqstats.Scope
 	// Plan is the usage plan the key was checked against (nil when no key was needed).
 	Plan *snapshot.Plan
+	// Handoff: a NoWait check found a method an event loop cannot run without blocking (see
+	// runsOnLoop); it stopped after routing, with nothing counted, for the engine to hand the
+	// request to one that can wait.
+	Handoff bool
+	// pending is the binding whose quota a NoWait check left undecided.
+	pending *snapshot.Binding
 }
+
+// Pending reports that a NoWait check passed every step but the quota, which needs the ledger:
+// Enforcer.Resume decides it.
+func (o *Outcome) Pending() bool { return o.pending != nil }
 
 // Enforcer applies the checks of spec §7.2 in order. Quota entries and usage counters come from
 // the snapshot's key bindings (bound on a key's first request).
@@ -87,6 +101,10 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 		return
 	}
 	o.Method = m
+	if v.NoWait && !runsOnLoop(m) {
+		o.Handoff = true // nothing counted yet: the engine serves the request elsewhere
+		return
+	}
 	region := st.API.Region
 	// Authorization comes before the API key, as on AWS.
 	if m.AWSIAM {
@@ -144,12 +162,50 @@ func (e *Enforcer) Check(ctx context.Context, st *snapshot.Stage, v *View, now t
 	if b == nil {
 		return
 	}
-	if q := b.Quota(); q != nil && !e.takeQuota(ctx, q, b.Policy, now, o) {
+	if q := b.Quota(); q != nil {
+		if !v.NoWait {
+			if !e.takeQuota(ctx, q, b.Policy, now, o) {
+				return
+			}
+		} else if ok, decided := q.TryTake(b.Policy, now); !decided {
+			o.pending = b
+			return
+		} else if !ok {
+			o.Err, o.Reset = ErrLimitExceeded, quota.PeriodEnd(b.Policy.Quota.Period, now)
+			return
+		}
+	}
+	if u := b.Usage(); u != nil {
+		u.Add(now)
+	}
+}
+
+// Resume decides the quota a NoWait check left pending, waiting for the ledger as Check would
+// have (ctx bounds the wait), and meters the request if it is admitted.
+func (e *Enforcer) Resume(ctx context.Context, now time.Time, o *Outcome) {
+	b := o.pending
+	if b == nil {
+		return
+	}
+	o.pending = nil
+	if !e.takeQuota(ctx, b.Quota(), b.Policy, now, o) {
 		return
 	}
 	if u := b.Usage(); u != nil {
 		u.Add(now)
 	}
+}
+
+// runsOnLoop reports whether an event loop can run method m to its end without blocking: no
+// signature or authorizer to check (both read bodies or call out), and a MOCK or an HTTP_PROXY to
+// a plain-http backend (the loop speaks neither TLS nor the Lambda API). Throttles and a quota
+// lease on hand are in memory; a quota that needs the ledger is left pending instead.
+func runsOnLoop(m *snapshot.Method) bool {
+	if m.AWSIAM || m.Authorizer != nil {
+		return false
+	}
+	in := m.Integration
+	return in == nil || in.Type == "MOCK" || in.Type == "HTTP_PROXY" && strings.HasPrefix(in.URI, "http://")
 }
 
 // verifyIAM runs the AWS_IAM check: the engine hands over the request with its body read (up to

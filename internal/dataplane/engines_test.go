@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/dataplane"
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
+	"github.com/tollgate/tollgate/internal/dataplane/loopengine"
 	"github.com/tollgate/tollgate/internal/limit"
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/quota/quotamem"
@@ -32,6 +33,7 @@ var engines = []struct {
 }{
 	{"nethttp", startNetHTTP},
 	{"fasthttp", startFastHTTP},
+	{"gnet", startLoop},
 }
 
 func startNetHTTP(t testing.TB, c *dataplane.Core) (string, *atomic.Int64) {
@@ -62,6 +64,28 @@ func startFastHTTP(t testing.TB, c *dataplane.Core) (string, *atomic.Int64) {
 		_ = srv.Shutdown(ctx)
 	})
 	return "http://" + ln.Addr().String(), &cl.n
+}
+
+func startLoop(t testing.TB, c *dataplane.Core) (string, *atomic.Int64) {
+	srv := loopengine.New(c, loopengine.Options{}).NewServer(nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-srv.Ready():
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return "http://" + addr, srv.Accepted()
 }
 
 type countingListener struct {
@@ -126,6 +150,14 @@ func buildSnapshot(t testing.TB, backend, closed string, keys []string) *snapsho
 // buildSnapshotPlan is buildSnapshot with the plan's throttle and quota given.
 func buildSnapshotPlan(t testing.TB, backend, closed string, keys []string, plan *apigw.UsagePlan) *snapshot.Snapshot {
 	t.Helper()
+	counter := quota.New(quotastore.Ledger(quotamem.New()), quota.Options{})
+	t.Cleanup(func() { counter.Close(context.Background()) })
+	return buildSnapshotCounter(t, backend, closed, keys, plan, counter)
+}
+
+// buildSnapshotCounter is buildSnapshotPlan with the quota counter given.
+func buildSnapshotCounter(t testing.TB, backend, closed string, keys []string, plan *apigw.UsagePlan, counter *quota.Counter) *snapshot.Snapshot {
+	t.Helper()
 	mockIn := func() *apigw.Integration {
 		return &apigw.Integration{Type: "MOCK", RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
 			IntegrationResponses: map[string]*apigw.IntegrationResponse{"200": {StatusCode: "200",
@@ -178,8 +210,6 @@ func buildSnapshotPlan(t testing.TB, backend, closed string, keys []string, plan
 		in.Keys = append(in.Keys, snapshot.KeyInput{ID: id, Hash: snapshot.HashKey(v), Enabled: true})
 		in.PlanKeys["plan1"] = append(in.PlanKeys["plan1"], id)
 	}
-	counter := quota.New(quotastore.Ledger(quotamem.New()), quota.Options{})
-	t.Cleanup(func() { counter.Close(context.Background()) })
 	// Throttle buckets are bound from an in-process limiter, as a single node binds them.
 	lim := limit.NewLocal()
 	return snapshot.Build(snapshot.Input{Regions: []snapshot.RegionInput{in}}, snapshot.Binder{

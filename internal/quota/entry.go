@@ -59,17 +59,28 @@ type entryState struct {
 // snapshot): a new pointer makes Take recompute the period's allowance and, if it changed, give
 // back the unused lease and reserve again against the new allowance.
 func (e *Entry) Take(ctx context.Context, p *Policy, now time.Time) (bool, error) {
+	if ok, decided := e.TryTake(p, now); decided {
+		return ok, nil
+	}
+	return e.takeSlow(ctx, p, now)
+}
+
+// TryTake is Take without waiting: decided is false when the answer needs the ledger (no lease
+// on hand, a new period or policy, a spent key due for its recheck), and then nothing was taken;
+// the caller runs Take where waiting is allowed. An event loop calls it, where a store round trip
+// would stall every connection the loop serves.
+func (e *Entry) TryTake(p *Policy, now time.Time) (ok, decided bool) {
 	if s := e.state.Load(); s != nil && s.policy == p {
 		if ns := now.UnixNano(); ns >= s.start && ns < s.end {
 			if e.takeLease(true) {
-				return true, nil
+				return true, true
 			}
 			if e.exhausted.Load() == s && ns < e.exhaustedUntil.Load() {
-				return false, nil
+				return false, true
 			}
 		}
 	}
-	return e.takeSlow(ctx, p, now)
+	return false, false
 }
 
 // Unused returns the unused part of this node's lease.

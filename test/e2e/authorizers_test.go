@@ -104,7 +104,7 @@ func (s *server) get(t *testing.T, method, apiID, stage, path string, hdr map[st
 // (requestContext.authorizer) and an HTTP integration's parameter mappings; a customised
 // ACCESS_DENIED gateway response renders $context.authorizer.
 func TestLambdaAuthorizers(t *testing.T) {
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) { testLambdaAuthorizers(t, engine) })
 	}
 }

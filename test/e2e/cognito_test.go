@@ -59,7 +59,7 @@ func TestCognitoAuthorizer(t *testing.T) {
 	forged := sign(other, map[string]any{"iss": iss, "sub": "u-1", "token_use": "id", "exp": exp})
 	foreign := sign(key, map[string]any{"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other", "sub": "u-1", "token_use": "id", "exp": exp})
 
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) {
 			fl := startFakeLambda(t)
 			fl.fns["echo"] = func(ev map[string]any, w http.ResponseWriter) {

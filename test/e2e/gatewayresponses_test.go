@@ -29,7 +29,7 @@ func invoke(t *testing.T, s *server, g *gwAPI, path string, hdr map[string]strin
 // chosen by Accept with $context and $stageVariables substituted, and DEFAULT_4XX as the
 // fallback of the types left alone. Without customisation the built-in answers stay byte-exact.
 func TestGatewayResponses(t *testing.T) {
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) {
 			s := &server{harness.Start(t, harness.Options{Args: []string{"--engine", engine}})}
 			c := s.client("us-east-1")

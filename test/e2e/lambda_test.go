@@ -81,7 +81,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 // client; a function error or a malformed answer is 502, a slow function 504, a missing one 502;
 // an integration method other than POST is 500.
 func TestLambdaProxy(t *testing.T) {
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) {
 			fl := startFakeLambda(t)
 			fl.fns["echo"] = func(ev map[string]any, w http.ResponseWriter) {
@@ -284,7 +284,7 @@ func TestLambdaProxyWithoutEndpoint(t *testing.T) {
 // through the default integration response; a function error's errorMessage selects the
 // integration response whose selectionPattern matches it.
 func TestLambdaAWSIntegration(t *testing.T) {
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) {
 			fl := startFakeLambda(t)
 			fl.fns["calc"] = func(ev map[string]any, w http.ResponseWriter) {

@@ -78,7 +78,7 @@ next:
 // Latency, IntegrationLatency) count per method, throttles by scope, quota rejections by plan,
 // and the runtime, process, snapshot and lease families exist. No series carries a key value.
 func TestMetricsMoveWithTraffic(t *testing.T) {
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) {
 			status := freePort(t)
 			s := &server{harness.Start(t, harness.Options{Args: []string{"--engine", engine, "--status-addr", status}})}
@@ -163,7 +163,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 // accessLogSettings.format gets its $context variables substituted (values escaped), a stage
 // without one the default JSON line with the key's id and never its value.
 func TestAccessLog(t *testing.T) {
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) {
 			logPath := filepath.Join(t.TempDir(), "access.log")
 			s := &server{harness.Start(t, harness.Options{Args: []string{"--engine", engine, "--access-log", logPath}})}

@@ -37,7 +37,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 // /healthz and /readyz, GET /_tollgate/health answers JSON on the main listener without a
 // signature, and --log-format json makes every log line one JSON object.
 func TestProbesAndJSONLogs(t *testing.T) {
-	for _, engine := range []string{"fasthttp", "nethttp"} {
+	for _, engine := range []string{"fasthttp", "nethttp", "gnet"} {
 		t.Run(engine, func(t *testing.T) {
 			status := freePort(t)
 			s := harness.Start(t, harness.Options{Args: []string{"--engine", engine, "--status-addr", status, "--log-format", "json"}})

@@ -1,7 +1,7 @@
 // Package security holds Tollgate's gate-integrity regression tests: each finding of the
 // gate-integrity review (path traversal, AWS_IAM enforcement, secrets in logs and at rest, the
 // data-directory lock, import bounds, hop-by-hop headers, signing and parsing edge cases) has a
-// test here that failed before its fix. They run the real binary, on both data-plane engines
+// test here that failed before its fix. They run the real binary, on every data-plane engine
 // where the finding is on the data plane, and attack it as a client would: raw sockets where an
 // HTTP client would tidy the request up.
 package security
@@ -28,7 +28,7 @@ import (
 func TestMain(m *testing.M) { harness.Main(m) }
 
 // engines are the data-plane engines every data-plane finding is tested on.
-var engines = []string{"fasthttp", "nethttp"}
+var engines = []string{"fasthttp", "nethttp", "gnet"}
 
 // eachEngine runs f against a fresh server per engine.
 func eachEngine(t *testing.T, o harness.Options, f func(t *testing.T, s *harness.Server)) {

@@ -1,0 +1,275 @@
+package dataplane_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/dataplane"
+	"github.com/tollgate/tollgate/internal/dataplane/loopengine"
+	"github.com/tollgate/tollgate/internal/quota"
+	"github.com/tollgate/tollgate/internal/quota/quotamem"
+	"github.com/tollgate/tollgate/internal/quota/quotastore"
+)
+
+// The event-loop engine's own mechanics, which the engine-independent tests reach only by
+// chance: what a loop hands over mid-connection, answers it relays off the loop, a quota that
+// needs the ledger, and the timers that replace per-connection deadlines.
+
+// startLoopWith starts the event-loop engine with options; it returns the address and the
+// count of connections accepted.
+func startLoopWith(t *testing.T, c *dataplane.Core, o loopengine.Options) (string, *atomic.Int64) {
+	t.Helper()
+	srv := loopengine.New(c, o).NewServer(nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-srv.Ready():
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return addr, srv.Accepted()
+}
+
+// wireStep is one request written raw and the status and body expected of its answer.
+type wireStep struct {
+	req    string
+	status int
+	body   string // a substring of the body
+	length int    // or the body's exact length (> 0)
+}
+
+// TestLoopEngineMidConnection: on one connection, requests the loop serves, requests it hands
+// to the fasthttp engine (a chunked upload, a non-proxy HTTP integration) and answers it relays
+// off the loop (over 1 MB, chunked) follow each other, pipelined in one write or one by one,
+// and each is answered in order — the bytes a loop had read before it handed the connection
+// over are not lost.
+func TestLoopEngineMidConnection(t *testing.T) {
+	get := func(path string) string {
+		return fmt.Sprintf("GET /restapis/api1/dev/_user_request_%s HTTP/1.1\r\nHost: gw\r\nX-Api-Key: %s\r\n\r\n", path, testKey)
+	}
+	chunked := fmt.Sprintf("POST /restapis/api1/dev/_user_request_/items/count HTTP/1.1\r\nHost: gw\r\nX-Api-Key: %s\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", testKey)
+	seq := []wireStep{
+		{req: get("/items/a"), status: 200, body: `"path":"/backend/a"`},
+		{req: chunked, status: 200, body: `{"read":11}`},
+		{req: get("/mock"), status: 200, body: `{"mock":true}`},
+		{req: get("/legacy/404"), status: 400, body: `{"error":"client"}`},
+		{req: get("/items/b"), status: 200, body: `"path":"/backend/b"`},
+	}
+	big := []wireStep{
+		{req: get("/items/sized?n=10"), status: 200, length: 10},
+		{req: get("/items/sized?n=3145728"), status: 200, length: 3 << 20},
+		{req: get("/items/sized?n=20"), status: 200, length: 20},
+		{req: get("/items/big?n=2097152"), status: 200, length: 2 << 20},
+		{req: get("/mock"), status: 200, body: `{"mock":true}`},
+	}
+	for _, tc := range []struct {
+		name      string
+		seq       []wireStep
+		pipelined bool
+	}{
+		{"handed over, one by one", seq, false},
+		{"handed over, pipelined", seq, true},
+		{"relayed off the loop, one by one", big, false},
+		{"relayed off the loop, pipelined", big, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			addr, accepted := startLoopWith(t, w.core, loopengine.Options{})
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(conn)
+			if tc.pipelined {
+				var all strings.Builder
+				for _, x := range tc.seq {
+					all.WriteString(x.req)
+				}
+				if _, err := io.WriteString(conn, all.String()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, x := range tc.seq {
+				if !tc.pipelined {
+					if _, err := io.WriteString(conn, x.req); err != nil {
+						t.Fatal(err)
+					}
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatalf("answer %d: body: %v", i, err)
+				}
+				if resp.StatusCode != x.status {
+					t.Fatalf("answer %d: status %d, want %d: %.200s", i, resp.StatusCode, x.status, body)
+				}
+				if x.length > 0 && len(body) != x.length || x.body != "" && !strings.Contains(string(body), x.body) {
+					t.Fatalf("answer %d: %d bytes %.200q, want %d bytes with %q", i, len(body), body, x.length, x.body)
+				}
+				if resp.Header.Get(dataplane.RequestIDHeader) == "" {
+					t.Errorf("answer %d has no request id", i)
+				}
+			}
+			if n := accepted.Load(); n != 1 {
+				t.Errorf("%d connections accepted, want the test's one", n)
+			}
+		})
+	}
+}
+
+// gatedLedger holds every reservation until the gate opens.
+type gatedLedger struct {
+	quota.Ledger
+	gate    chan struct{}
+	waiting atomic.Int64
+}
+
+func (g *gatedLedger) ReserveQuota(ctx context.Context, k quota.Key, want, limit int64) (int64, int64, error) {
+	g.waiting.Add(1)
+	<-g.gate
+	return g.Ledger.ReserveQuota(ctx, k, want, limit)
+}
+
+// TestLoopEngineQuotaDoesNotBlockTheLoop: a key's first request needs a quota lease from the
+// ledger; while the ledger takes its time, the loop (one, so every connection is on it) serves
+// other requests, and the waiting request is answered once the lease comes.
+func TestLoopEngineQuotaDoesNotBlockTheLoop(t *testing.T) {
+	w := newWorld(t)
+	g := &gatedLedger{Ledger: quotastore.Ledger(quotamem.New()), gate: make(chan struct{})}
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(g.gate) }) }
+	counter := quota.New(g, quota.Options{Deadline: time.Minute})
+	t.Cleanup(func() { counter.Close(context.Background()) })
+	w.core.Swap(buildSnapshotCounter(t, w.backend.URL, closedPort(t), []string{testKey}, &apigw.UsagePlan{
+		Quota: &apigw.Quota{Limit: 1000, Period: apigw.PeriodDay}}, counter))
+	addr, _ := startLoopWith(t, w.core, loopengine.Options{Loops: 1})
+	t.Cleanup(openGate) // before the server stops: a failed test must not leave the loop waiting
+	base := "http://" + addr + "/restapis/api1/dev/_user_request_"
+	client := &http.Client{Timeout: 5 * time.Second}
+
+	keyed := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", base+"/mock", nil)
+		req.Header.Set("X-Api-Key", testKey)
+		resp, err := client.Do(req)
+		if err != nil {
+			keyed <- 0
+			return
+		}
+		resp.Body.Close()
+		keyed <- resp.StatusCode
+	}()
+	for deadline := time.Now().Add(5 * time.Second); g.waiting.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the keyed request never asked the ledger")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 20 { // the loop is free: keyless requests are answered meanwhile
+		resp, err := client.Get(base + "/open")
+		if err != nil {
+			t.Fatalf("request %d while the ledger waits: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d while the ledger waits: %d", i, resp.StatusCode)
+		}
+	}
+	select {
+	case s := <-keyed:
+		t.Fatalf("the keyed request was answered (%d) before its lease came", s)
+	default:
+	}
+	openGate()
+	select {
+	case s := <-keyed:
+		if s != 200 {
+			t.Fatalf("keyed request: %d, want 200", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the keyed request was never answered")
+	}
+}
+
+// TestLoopEngineTimers: the loop's timers close a connection whose request head or body does
+// not arrive in time, and one left idle, each by its own limit (the others set far off).
+func TestLoopEngineTimers(t *testing.T) {
+	const limit, far = 300 * time.Millisecond, time.Minute
+	open := "GET /restapis/api1/dev/_user_request_/open HTTP/1.1\r\nHost: gw\r\n\r\n"
+	for _, tc := range []struct {
+		name  string
+		o     loopengine.Options
+		write string
+		// answered: a whole response comes first, then the close
+		answered bool
+	}{
+		{"head never ends", loopengine.Options{HeaderTimeout: limit, BodyTimeout: far, IdleTimeout: far},
+			"GET /restapis/api1/dev/_user_request_/open HTTP/1.1\r\nHost: gw\r\n", false},
+		{"body never ends", loopengine.Options{HeaderTimeout: far, BodyTimeout: limit, IdleTimeout: far},
+			"POST /restapis/api1/dev/_user_request_/open HTTP/1.1\r\nHost: gw\r\nContent-Length: 10\r\n\r\nabc", false},
+		{"idle after a request", loopengine.Options{HeaderTimeout: far, BodyTimeout: far, IdleTimeout: limit}, open, true},
+		{"idle from the start", loopengine.Options{HeaderTimeout: far, BodyTimeout: far, IdleTimeout: limit}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			addr, _ := startLoopWith(t, w.core, tc.o)
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			start := time.Now()
+			_ = conn.SetDeadline(start.Add(10 * time.Second))
+			if _, err := io.WriteString(conn, tc.write); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			if tc.answered {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				if resp.StatusCode != 200 {
+					t.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			rest, err := io.ReadAll(br)
+			if err != nil {
+				t.Fatalf("the connection was not closed: %v", err)
+			}
+			if len(rest) > 0 {
+				t.Errorf("bytes before the close: %q", rest)
+			}
+			if d := time.Since(start); d < limit-50*time.Millisecond {
+				t.Errorf("closed after %v, before the %v limit", d, limit)
+			}
+		})
+	}
+}

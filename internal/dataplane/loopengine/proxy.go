@@ -1,0 +1,521 @@
+package loopengine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/tollgate/tollgate/internal/dataplane"
+	"github.com/tollgate/tollgate/internal/h1"
+)
+
+// loop is one event loop's state. Only the loop's thread touches it.
+type loop struct {
+	s  *Server
+	el gnet.EventLoop
+	// now is the loop's clock for timers and the Date header, read at each sweep.
+	now     int64
+	clients map[*client]struct{}
+	// idle are the loop's keep-alive connections to backends, by host:port; inflight the
+	// exchanges waiting for a backend's answer (for the integration timeout).
+	idle     map[string][]*upstream
+	inflight map[*exchange]struct{}
+	date     []byte
+	dateSec  int64
+}
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	return &loop{s: s, el: el, now: time.Now().UnixNano(), clients: make(map[*client]struct{}),
+		idle: make(map[string][]*upstream), inflight: make(map[*exchange]struct{})}
+}
+
+// dateLine is the "Date: …\r\n" line for the loop's current second.
+func (l *loop) dateLine() []byte {
+	if sec := l.now / int64(time.Second); sec != l.dateSec || l.date == nil {
+		l.dateSec = sec
+		l.date = append(l.date[:0], "Date: "...)
+		l.date = time.Unix(sec, 0).UTC().AppendFormat(l.date, "Mon, 02 Jan 2006 15:04:05 GMT")
+		l.date = append(l.date, "\r\n"...)
+	}
+	return l.date
+}
+
+// sweep runs the loop's timers: integration timeouts (504), request heads and bodies that do
+// not arrive in time, idle connections, and connections whose output has drained.
+func (l *loop) sweep(context.Context) error {
+	l.now = time.Now().UnixNano()
+	for ex := range l.inflight {
+		if !ex.relaying && l.now >= ex.deadline {
+			ex.fail(dataplane.ErrTimeout, errTimeout)
+		}
+	}
+	for cl := range l.clients {
+		switch {
+		case cl.gone:
+		case cl.readBy != 0 && l.now >= cl.readBy:
+			cl.s.e.connLog.Log("timeout", cl.c.RemoteAddr(), "")
+			cl.gone = true
+			_ = cl.c.Close()
+		case !cl.busy && cl.readBy == 0 && l.now-cl.idleSince >= l.s.e.idleTimeout:
+			cl.gone = true
+			_ = cl.c.Close()
+		case cl.flushWait && cl.c.OutboundBuffered() == 0:
+			cl.flushWait = false
+			if cl.serve() == gnet.Close {
+				_ = cl.c.Close()
+			}
+		case cl.ex != nil && cl.ex.escapeWait && cl.c.OutboundBuffered() == 0 && cl.ex.u != nil:
+			cl.ex.u.resumeEscape()
+		}
+	}
+	return nil
+}
+
+var errTimeout = errors.New("integration timeout")
+
+// exchange is one request to a backend and the relay of its answer. Each client has one, reused.
+type exchange struct {
+	cl  *client
+	u   *upstream
+	key string // the backend's host:port, its pool's key
+	req []byte // the request as sent, kept for a retry
+	// idempotent requests are sent again once when a kept-alive connection turns out closed
+	// before any answer (the backend closed it as it was reused).
+	idempotent, retried bool
+	head                bool // a HEAD request: the answer has no body
+	start               time.Time
+	deadline            int64
+	// relaying: the answer's head went to the client; left bytes of its body are to come.
+	relaying   bool
+	left       int64
+	escapeWait bool // an escape waits for the client's output to drain
+}
+
+// proxy runs an HTTP_PROXY integration (addendum §8.5): the request goes to the backend as the
+// Core shapes it (URL, method, forwarded and mapped headers), the answer comes back with the
+// hop-by-hop headers dropped and Date, Server and x-amzn-RequestId remapped.
+func (cl *client) proxy() gnet.Action {
+	call := &cl.call
+	up, err := call.Upstream(cl.url[:0], in{cl})
+	if err != nil {
+		return cl.gatewayResponse(dataplane.UpstreamError(err))
+	}
+	if up.Scheme != "http" { // runsOnLoop lets only http:// URIs here
+		return cl.gatewayResponse(dataplane.ErrInternal)
+	}
+	cl.url = up.URL
+	req := &cl.req
+	// Forwarded headers, in canonical form (the arena holds the names; sized so that it never
+	// moves while strings point into it).
+	url := up.URL
+	if need := len(cl.raw)*2 + 256; cap(cl.arena) < need {
+		cl.arena = make([]byte, 0, need)
+	}
+	arena := cl.arena[:0]
+	fwd := cl.fwd[:0]
+	var conn string
+	for _, h := range req.Headers {
+		if equalFold(h.Name, "Connection") {
+			if conn != "" {
+				conn += "," + b2s(h.Value) // rare: a second Connection field
+			} else {
+				conn = b2s(h.Value)
+			}
+		}
+	}
+	hostPort := dataplane.ForwardedPort(b2s(req.Host))
+	var prior string
+	for _, h := range req.Headers {
+		at := len(arena)
+		arena = appendCanonical(arena, h.Name)
+		name := b2s(arena[at:])
+		if !dataplane.ForwardRequestHeader(name) || conn != "" && dataplane.ConnectionListed(conn, name) {
+			continue
+		}
+		switch name {
+		case "X-Forwarded-For":
+			if prior == "" {
+				prior = b2s(h.Value)
+			}
+			continue
+		case "X-Forwarded-Proto", "X-Amzn-Apigateway-Api-Id":
+			continue
+		case "X-Forwarded-Port":
+			if hostPort != "" {
+				continue
+			}
+		}
+		fwd = append(fwd, kv{name, b2s(h.Value)})
+	}
+	fwd = append(fwd, kv{"X-Amzn-Apigateway-Api-Id", call.Stage.API.ID})
+	if cl.peer.IsValid() {
+		at := len(arena)
+		arena = dataplane.AppendForwardedFor(arena, prior, cl.peer)
+		fwd = append(fwd, kv{"X-Forwarded-For", b2s(arena[at:])})
+	}
+	if hostPort != "" {
+		fwd = append(fwd, kv{"X-Forwarded-Port", hostPort})
+	}
+	fwd = append(fwd, kv{"X-Forwarded-Proto", "http"})
+	cl.fwd, cl.upHost = fwd, up.Host
+	if err := call.MapRequestHeaders(in{cl}, upHeaders{cl}); err != nil {
+		return cl.gatewayResponse(dataplane.ErrInternal)
+	}
+
+	ex := &cl.exch
+	*ex = exchange{cl: cl, key: up.DialTo, req: ex.req[:0]}
+	method := call.UpstreamMethod(in{cl})
+	b := append(ex.req, method...)
+	b = append(b, ' ')
+	if target := url[up.PathAt:]; len(target) > 0 && target[0] == '/' {
+		b = append(b, target...)
+	} else {
+		b = append(b, '/')
+		b = append(b, target...)
+	}
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, cl.upHost...)
+	b = append(b, "\r\n"...)
+	for _, h := range cl.fwd {
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, "\r\n"...)
+	}
+	if req.ContentLength >= 0 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, req.ContentLength, 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, cl.raw[req.HeadLen:]...)
+	ex.req = b
+	ex.head = method == "HEAD"
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		ex.idempotent = true
+	}
+	ex.start = time.Now()
+	ex.deadline = ex.start.Add(call.Integration().Timeout).UnixNano()
+	cl.ex = ex
+	cl.l.inflight[ex] = struct{}{}
+	cl.l.send(ex, false)
+	return gnet.None
+}
+
+// upHeaders adapts the upstream request's headers to dataplane.HeaderSink: a mapping replaces
+// every value of its header, and a mapped Host is the Host sent.
+type upHeaders struct{ cl *client }
+
+func (u upHeaders) SetHeader(name, value string) {
+	cl := u.cl
+	if name == "Host" {
+		cl.upHost = value
+		return
+	}
+	out := cl.fwd[:0]
+	for _, h := range cl.fwd {
+		if h.name != name {
+			out = append(out, h)
+		}
+	}
+	cl.fwd = append(out, kv{name, value})
+}
+
+// upstream is a connection to a backend: idle in its loop's pool, or carrying one exchange.
+type upstream struct {
+	c    gnet.Conn
+	l    *loop
+	key  string
+	ex   *exchange
+	resp h1.Response
+	// used: it has carried an exchange, so a close before any answer may be the backend
+	// closing a kept-alive connection as it was reused; got: bytes of the answer arrived.
+	used, got bool
+	gone      bool
+}
+
+// dialAddr names a backend by host:port for gnet's dialler, which resolves it off the loop.
+type dialAddr string
+
+func (dialAddr) Network() string  { return "tcp" }
+func (a dialAddr) String() string { return string(a) }
+
+// send sends the exchange's request on an idle connection to its backend, or dials one (fresh:
+// never a pooled one, for a retry).
+func (l *loop) send(ex *exchange, fresh bool) {
+	if list := l.idle[ex.key]; len(list) > 0 && !fresh {
+		u := list[len(list)-1]
+		l.idle[ex.key] = list[:len(list)-1]
+		u.ex, u.got, ex.u = ex, false, u
+		_, _ = u.c.Write(ex.req)
+		return
+	}
+	u := &upstream{l: l, key: ex.key, ex: ex}
+	ex.u = u
+	res, err := l.el.Register(gnet.NewContext(background, u), dialAddr(ex.key))
+	if err != nil {
+		u.gone = true
+		ex.fail(dataplane.ErrBadGateway, err)
+		return
+	}
+	go func() { // a failed dial is reported here, off the loop: answer the client on it
+		if r := <-res; r.Err != nil {
+			_ = l.el.Execute(background, gnet.RunnableFunc(func(context.Context) error {
+				u.gone = true
+				if u.ex != nil {
+					u.ex.fail(dataplane.ErrBadGateway, r.Err)
+				}
+				return nil
+			}))
+		}
+	}()
+}
+
+// opened is a dialled connection's start: it sends its exchange's request, or, when that
+// exchange ended meanwhile (a timeout, the client gone), joins the pool.
+func (u *upstream) opened(c gnet.Conn) []byte {
+	u.c = c
+	if u.ex == nil {
+		u.l.idle[u.key] = append(u.l.idle[u.key], u)
+		return nil
+	}
+	return u.ex.req
+}
+
+// answer reads the backend's answer and relays it to the client.
+func (u *upstream) answer() gnet.Action {
+	ex := u.ex
+	if ex == nil || u.gone {
+		// An idle connection spoke out of turn: its framing cannot be trusted.
+		u.drop()
+		return gnet.Close
+	}
+	u.got = true
+	buf, _ := u.c.Peek(-1)
+	cl := ex.cl
+	if !ex.relaying {
+		if ex.escapeWait {
+			return gnet.None
+		}
+		for {
+			err := u.resp.Parse(buf, ex.head)
+			if err == h1.ErrIncomplete {
+				return gnet.None
+			}
+			if err != nil {
+				ex.fail(dataplane.ErrBadGateway, err)
+				return gnet.Close
+			}
+			if s := u.resp.Status; s >= 100 && s < 200 {
+				if s == 101 { // no upgrade was asked for
+					ex.fail(dataplane.ErrBadGateway, errors.New("unexpected 101"))
+					return gnet.Close
+				}
+				_, _ = u.c.Discard(u.resp.HeadLen) // an interim answer: the final one follows
+				buf = buf[u.resp.HeadLen:]
+				continue
+			}
+			break
+		}
+		call := &cl.call
+		call.Integrated, call.IntegrationLatency, call.IntegrationStatus = true, time.Since(ex.start), u.resp.Status
+		if u.resp.Body == h1.BodyChunked || u.resp.Body == h1.BodyClose ||
+			u.resp.Body == h1.BodyLength && u.resp.ContentLength > maxLoopResponse {
+			return u.escape()
+		}
+		delete(u.l.inflight, ex)
+		ex.relaying = true
+		if u.resp.Body == h1.BodyLength {
+			ex.left = u.resp.ContentLength
+		}
+		closeAfter := cl.req.Close || cl.s.draining.Load()
+		cl.out = cl.appendResponseHead(cl.out[:0], &u.resp, closeAfter, false)
+		cl.done.Status, cl.done.Length = u.resp.Status, ex.left
+		_, _ = u.c.Discard(u.resp.HeadLen)
+		buf = buf[u.resp.HeadLen:]
+		// The head and the part of the body that came with it leave in one write (one
+		// segment, one wakeup of the client), as nginx sends them.
+		n := min(int64(len(buf)), ex.left)
+		cl.out = append(cl.out, buf[:n]...)
+		_, _ = cl.c.Write(cl.out)
+		_, _ = u.c.Discard(int(n))
+		ex.left -= n
+		buf = buf[n:]
+	}
+	n := int64(len(buf))
+	if n > ex.left {
+		// More than the framing said: the backend cannot be trusted with another exchange.
+		u.gone = true
+		n = ex.left
+	}
+	if n > 0 {
+		_, _ = cl.c.Write(buf[:n])
+		_, _ = u.c.Discard(int(n))
+		ex.left -= n
+	}
+	if ex.left > 0 {
+		return gnet.None
+	}
+	keep := !u.resp.Close && !u.gone
+	u.release(keep)
+	cl.complete()
+	if !keep {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// appendResponseHead appends the client's response head for a backend's answer: its status
+// and headers less the hop-by-hop ones, the remapped ones renamed, the gateway's own.
+func (cl *client) appendResponseHead(b []byte, r *h1.Response, closeAfter, chunked bool) []byte {
+	b = appendStatusLine(b, r.Status, b2s(r.Reason))
+	var conn string
+	for _, h := range r.Headers {
+		if equalFold(h.Name, "Connection") {
+			conn = b2s(h.Value)
+		}
+	}
+	at := len(cl.arena)
+	for _, h := range r.Headers {
+		cl.arena = appendCanonical(cl.arena[:at], h.Name)
+		name := b2s(cl.arena[at:])
+		drop, remap := dataplane.ResponseHeaderRule(name)
+		switch {
+		case drop, conn != "" && dataplane.ConnectionListed(conn, name):
+			continue
+		case remap != "":
+			name = remap
+		}
+		b = append(b, name...)
+		b = append(b, ": "...)
+		b = append(b, h.Value...)
+		b = append(b, "\r\n"...)
+	}
+	cl.arena = cl.arena[:at]
+	b = cl.appendHeaders(b)
+	if chunked {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
+	if closeAfter {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// complete finishes a relayed answer: the request is reported, and the client's next one, if
+// it sent one, served.
+func (cl *client) complete() {
+	closeAfter := cl.req.Close || cl.s.draining.Load()
+	cl.finished()
+	if closeAfter {
+		cl.gone = true
+		_ = cl.c.Close()
+		return
+	}
+	if cl.serve() == gnet.Close {
+		_ = cl.c.Close()
+	}
+}
+
+// release ends the connection's exchange: back to the pool (keep), or closed.
+func (u *upstream) release(keep bool) {
+	if ex := u.ex; ex != nil {
+		delete(u.l.inflight, ex)
+		ex.u = nil
+	}
+	u.ex = nil
+	if keep {
+		u.used = true
+		u.l.idle[u.key] = append(u.l.idle[u.key], u)
+		return
+	}
+	u.gone = true
+}
+
+// drop takes the connection out of its pool; its closing follows.
+func (u *upstream) drop() {
+	u.gone = true
+	list := u.l.idle[u.key]
+	for i, v := range list {
+		if v == u {
+			u.l.idle[u.key] = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+}
+
+// closed is the backend connection's end. An exchange still on it is retried (a kept-alive
+// connection closed before any answer, for an idempotent request), failed (502, before its
+// answer's head) or cut (the client's connection closes: its body cannot be completed).
+func (u *upstream) closed(err error) {
+	u.drop()
+	ex := u.ex
+	if ex == nil {
+		return
+	}
+	u.ex, ex.u = nil, nil
+	switch {
+	case ex.relaying:
+		delete(u.l.inflight, ex)
+		ex.cl.gone = true
+		_ = ex.cl.c.Close() // its closed() reports the request
+	case !u.got && u.used && ex.idempotent && !ex.retried:
+		ex.retried = true
+		u.l.send(ex, true)
+	default:
+		if err == nil {
+			err = errors.New("backend closed the connection")
+		}
+		ex.fail(dataplane.ErrBadGateway, err)
+	}
+}
+
+// fail answers an exchange whose backend failed before its answer's head: 502, or 504 for
+// the timeout. Its connection, if any, is closed.
+func (ex *exchange) fail(gerr *dataplane.GatewayError, err error) {
+	cl := ex.cl
+	delete(cl.l.inflight, ex)
+	if u := ex.u; u != nil {
+		u.ex, ex.u = nil, nil
+		u.gone = true
+		if u.c != nil {
+			_ = u.c.Close()
+		}
+	}
+	if cl.ex != ex || cl.gone {
+		return
+	}
+	call := &cl.call
+	if !call.Integrated {
+		call.Integrated, call.IntegrationLatency = true, time.Since(ex.start)
+	}
+	call.BackendFailed(call.RequestID, gerr, err)
+	cl.ex = nil
+	if cl.gatewayResponse(gerr) == gnet.Close {
+		_ = cl.c.Close()
+		return
+	}
+	if cl.serve() == gnet.Close {
+		_ = cl.c.Close()
+	}
+}
+
+// abandon ends an exchange whose client left: its connection is closed (the rest of an answer
+// would have to be read to keep it).
+func (ex *exchange) abandon() {
+	delete(ex.cl.l.inflight, ex)
+	if u := ex.u; u != nil {
+		u.ex, ex.u = nil, nil
+		u.gone = true
+		if u.c != nil {
+			_ = u.c.Close()
+		}
+	}
+}
+
+var _ net.Addr = dialAddr("")
