@@ -273,3 +273,52 @@ func TestLoopEngineTimers(t *testing.T) {
 		})
 	}
 }
+
+// TestLoopEngineHTTP10: an HTTP/1.0 client's connection closes after its answer unless it asked
+// for keep-alive, which the answer then confirms (1.0 closes by default).
+func TestLoopEngineHTTP10(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		keepAlive bool
+	}{{"keep-alive asked", true}, {"default close", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			addr, _ := startLoopWith(t, w.core, loopengine.Options{})
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(conn)
+			req := "GET /restapis/api1/dev/_user_request_/items/x HTTP/1.0\r\nX-Api-Key: " + testKey + "\r\n"
+			if tc.keepAlive {
+				req += "Connection: keep-alive\r\n"
+			}
+			req += "\r\n"
+			for i := range 2 {
+				if _, err := io.WriteString(conn, req); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				if resp.StatusCode != 200 {
+					t.Fatalf("answer %d: %d", i, resp.StatusCode)
+				}
+				// (net/http reports "Connection: close" as resp.Close and drops the field.)
+				if got := resp.Header.Get("Connection"); tc.keepAlive && !strings.EqualFold(got, "keep-alive") || !tc.keepAlive && !resp.Close {
+					t.Fatalf("answer %d: Connection %q, close %v", i, got, resp.Close)
+				}
+				if !tc.keepAlive {
+					if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+						t.Fatalf("after the answer: %q, %v; want the close", rest, err)
+					}
+					return
+				}
+			}
+		})
+	}
+}

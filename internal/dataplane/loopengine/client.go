@@ -263,15 +263,25 @@ func (cl *client) writeResponse(status int, body string, closeAfter, head bool) 
 	b = append(b, "Content-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\n"...)
-	if closeAfter {
-		b = append(b, "Connection: close\r\n"...)
-	}
+	b = cl.appendConnection(b, closeAfter)
 	b = append(b, "\r\n"...)
 	if !head {
 		b = append(b, body...)
 	}
 	cl.out = b
 	_, _ = cl.c.Write(b)
+}
+
+// appendConnection appends the Connection field the response needs: close when the connection
+// ends after it, keep-alive for an HTTP/1.0 client that asked to keep it (1.0 closes by default).
+func (cl *client) appendConnection(b []byte, closeAfter bool) []byte {
+	switch {
+	case closeAfter:
+		return append(b, "Connection: close\r\n"...)
+	case cl.req.Minor == 0:
+		return append(b, "Connection: keep-alive\r\n"...)
+	}
+	return b
 }
 
 // appendHeaders appends the Date and the headers set for the response.

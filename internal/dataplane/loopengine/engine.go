@@ -54,6 +54,9 @@ const (
 	// relayed on the loop as it arrives; a larger one, a chunked one or one that runs to the
 	// close is relayed by a goroutine, which a slow client can hold back.
 	maxLoopResponse = 1 << 20
+	// upstreamIdle is how long a kept-alive backend connection waits in its loop's pool for
+	// another request (the fasthttp engine's MaxIdleConnDuration).
+	upstreamIdle = 90 * time.Second
 	// tick is how often each loop checks its timers (integration, header, idle timeouts).
 	tick = 20 * time.Millisecond
 )

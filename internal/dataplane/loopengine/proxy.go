@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate/tollgate/internal/dataplane"
 	"github.com/tollgate/tollgate/internal/h1"
+	"github.com/tollgate/tollgate/internal/obs"
 )
 
 // loop is one event loop's state. Only the loop's thread touches it.
@@ -53,11 +54,24 @@ func (l *loop) sweep(context.Context) error {
 			ex.fail(dataplane.ErrTimeout, errTimeout)
 		}
 	}
+	for key, list := range l.idle {
+		for len(list) > 0 && l.now-list[0].idleSince >= int64(upstreamIdle) {
+			u := list[0] // the oldest: the pool is used from its end
+			list = list[1:]
+			u.gone = true
+			_ = u.c.Close()
+		}
+		if len(list) == 0 {
+			delete(l.idle, key)
+		} else {
+			l.idle[key] = list
+		}
+	}
 	for cl := range l.clients {
 		switch {
 		case cl.gone:
 		case cl.readBy != 0 && l.now >= cl.readBy:
-			cl.s.e.connLog.Log("timeout", cl.c.RemoteAddr(), "")
+			cl.s.e.connLog.Log(obs.ClassTimeout, cl.c.RemoteAddr(), "")
 			cl.gone = true
 			_ = cl.c.Close()
 		case !cl.busy && cl.readBy == 0 && l.now-cl.idleSince >= l.s.e.idleTimeout:
@@ -237,6 +251,7 @@ type upstream struct {
 	// closing a kept-alive connection as it was reused; got: bytes of the answer arrived.
 	used, got bool
 	gone      bool
+	idleSince int64 // when it joined the pool
 }
 
 // dialAddr names a backend by host:port for gnet's dialler, which resolves it off the loop.
@@ -281,6 +296,7 @@ func (l *loop) send(ex *exchange, fresh bool) {
 func (u *upstream) opened(c gnet.Conn) []byte {
 	u.c = c
 	if u.ex == nil {
+		u.idleSince = u.l.now
 		u.l.idle[u.key] = append(u.l.idle[u.key], u)
 		return nil
 	}
@@ -401,9 +417,7 @@ func (cl *client) appendResponseHead(b []byte, r *h1.Response, closeAfter, chunk
 	if chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
-	if closeAfter {
-		b = append(b, "Connection: close\r\n"...)
-	}
+	b = cl.appendConnection(b, closeAfter)
 	return append(b, "\r\n"...)
 }
 
@@ -430,7 +444,7 @@ func (u *upstream) release(keep bool) {
 	}
 	u.ex = nil
 	if keep {
-		u.used = true
+		u.used, u.idleSince = true, u.l.now
 		u.l.idle[u.key] = append(u.l.idle[u.key], u)
 		return
 	}
