@@ -15,7 +15,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lesismal/nbio v1.6.8 // bench/nbioprobe only: an event-loop engine measured against gnet (issue 12)
-	github.com/panjf2000/gnet/v2 v2.9.7 // event loops over epoll, one per core, with outbound connections registered on the same loop: the probe that beat nginx in bench (issue 12)
+	github.com/panjf2000/gnet/v2 v2.9.7 // --engine gnet (internal/dataplane/loopengine): event loops over epoll, one per core, with outbound connections registered on the same loop; its probe beat nginx in bench (issue 12)
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.74.0

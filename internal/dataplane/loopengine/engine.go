@@ -101,7 +101,7 @@ func New(core *dataplane.Core, o Options) *Engine {
 		o.Fast = fastengine.New(core, fastengine.Options{Log: o.Log, ConnLog: o.ConnLog})
 	}
 	if o.Loops <= 0 {
-		o.Loops = runtime.GOMAXPROCS(0)
+		o.Loops = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
 	if o.HeaderTimeout <= 0 {
 		o.HeaderTimeout = headerTimeout
