@@ -311,6 +311,27 @@ func (cl *client) finished() {
 	cl.ex = nil
 	cl.idleSince = cl.l.now
 	cl.s.inflight.Add(-1)
+	cl.trim()
+}
+
+// keepBuffer is the most a connection keeps of each buffer between requests: a large request
+// or answer once must not cost its size for the connection's life, times every connection.
+const keepBuffer = 16 << 10
+
+// trim lets go of buffers a large request or answer grew.
+func (cl *client) trim() {
+	if cap(cl.raw) > keepBuffer {
+		cl.raw = nil
+	}
+	if cap(cl.out) > keepBuffer {
+		cl.out = nil
+	}
+	if cap(cl.arena) > 2*keepBuffer {
+		cl.arena = nil
+	}
+	if cap(cl.exch.req) > keepBuffer {
+		cl.exch.req = nil
+	}
 }
 
 func protocol(minor int) string {

@@ -126,7 +126,7 @@ func (cl *client) proxy() gnet.Action {
 	// Forwarded headers, in canonical form (the arena holds the names; sized so that it never
 	// moves while strings point into it).
 	url := up.URL
-	if need := len(cl.raw)*2 + 256; cap(cl.arena) < need {
+	if need := cl.req.HeadLen*2 + 256; cap(cl.arena) < need {
 		cl.arena = make([]byte, 0, need)
 	}
 	arena := cl.arena[:0]
