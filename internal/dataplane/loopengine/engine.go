@@ -233,7 +233,9 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if u, ok := c.Context().(*upstream); ok {
 		return u.opened(c), gnet.None
 	}
-	s.accepted.Add(1)
+	if _, back := c.Context().(returned); !back {
+		s.accepted.Add(1)
+	}
 	l := s.loopOf(c)
 	cl := &client{c: c, l: l, s: s, idleSince: l.now}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {

@@ -230,7 +230,26 @@ func (cl *client) relay(ufd, cfd int, head, body, rest []byte, framing h1.Body, 
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
-	s.give(c, rest)
+	if len(rest) == 0 && s.backToLoop(c) {
+		return
+	}
+	s.give(c, rest) // pipelined requests were read: the fasthttp engine takes them from here
+}
+
+// returned marks a connection a relay gave back to the loops (not a new one).
+type returned struct{}
+
+// backToLoop gives a client connection whose relayed answer is complete back to the event loops,
+// so that one chunked or large answer does not move the connection off the loops for good.
+// gnet takes its own duplicate and closes c either way: false means it could not (the loops are
+// stopping), and the connection is gone.
+func (s *Server) backToLoop(c net.Conn) bool {
+	res, err := s.eng.Register(gnet.NewNetConnContext(gnet.NewContext(background, returned{}), c))
+	if err != nil {
+		return false
+	}
+	r := <-res
+	return r.Err == nil
 }
 
 func closeFD(fd int) error { return syscall.Close(fd) }
