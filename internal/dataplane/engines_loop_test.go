@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -390,5 +391,56 @@ func TestLoopEngineSurvivesGarbage(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("input %d %q: the engine then answers %d", i, data, resp.StatusCode)
 		}
+	}
+}
+
+// TestLoopEngineSlowReader: a client that stops reading a large answer holds back the backend,
+// not the loop's memory (past 1 MB behind, the rest of the answer leaves the loop for a
+// goroutine with blocking I/O); when it reads again it gets the whole body, Content-Length or
+// chunked, and its connection serves its next request.
+func TestLoopEngineSlowReader(t *testing.T) {
+	const size = 24 << 20
+	for _, path := range []string{"/items/sized?n=25165824", "/items/big?n=25165824"} {
+		t.Run(path, func(t *testing.T) {
+			w := newWorld(t)
+			addr, accepted := startLoopWith(t, w.core, loopengine.Options{})
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			fmt.Fprintf(conn, "GET /restapis/api1/dev/_user_request_%s HTTP/1.1\r\nHost: gw\r\nX-Api-Key: %s\r\n\r\n", path, testKey)
+			time.Sleep(700 * time.Millisecond) // not reading: the answer backs up
+			runtime.ReadMemStats(&after)
+			if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 8<<20 {
+				t.Errorf("heap grew by %d MB while the client did not read: the answer was buffered", grew>>20)
+			}
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || n != size || resp.StatusCode != 200 {
+				t.Fatalf("answer: %d, %d bytes, %v; want 200 with %d bytes", resp.StatusCode, n, err, size)
+			}
+			fmt.Fprintf(conn, "GET /restapis/api1/dev/_user_request_/mock HTTP/1.1\r\nHost: gw\r\nX-Api-Key: %s\r\n\r\n", testKey)
+			resp, err = http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("the next request on the connection: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || !strings.Contains(string(body), `"mock":true`) {
+				t.Fatalf("the next request: %d %s", resp.StatusCode, body)
+			}
+			if n := accepted.Load(); n != 1 {
+				t.Errorf("%d connections accepted, want 1", n)
+			}
+		})
 	}
 }

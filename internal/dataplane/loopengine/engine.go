@@ -15,9 +15,12 @@
 //     so before it counts anything: Call.NoWait);
 //   - a quota that needs the ledger (no lease on hand) is decided on a goroutine, and the
 //     request then resumes on its loop (Core.Resume);
-//   - a backend response that is chunked, runs to the close or is over 1 MB is relayed by a
-//     goroutine with blocking I/O, so a slow client holds back the backend instead of filling
-//     the loop's memory; the client connection then continues on the fasthttp engine.
+//   - an answer whose client falls more than 1 MB behind is relayed on by a goroutine with
+//     blocking I/O, so a slow client holds back the backend instead of filling the loop's
+//     memory; the client connection returns to the loops afterwards.
+//
+// Answers are relayed as they arrive, whatever their framing: a chunked one is decoded and
+// framed again (internal/h1's decoder), one that runs to the close is sent chunked.
 //
 // Only plain-HTTP listeners run on loops: TLS is served by the fasthttp engine.
 package loopengine
@@ -50,9 +53,9 @@ const (
 	// maxLoopBody: a request body up to this size (declared by Content-Length) is read into the
 	// loop's buffer and forwarded whole; a larger one streams on the fasthttp engine.
 	maxLoopBody = 64 << 10
-	// maxLoopResponse: a backend response body up to this size (declared by Content-Length) is
-	// relayed on the loop as it arrives; a larger one, a chunked one or one that runs to the
-	// close is relayed by a goroutine, which a slow client can hold back.
+	// maxLoopResponse is how far a client may fall behind an answer relayed on the loop (bytes
+	// gnet holds for it): past it, the rest is relayed by a goroutine, which the slow client
+	// holds back together with the backend.
 	maxLoopResponse = 1 << 20
 	// upstreamIdle is how long a kept-alive backend connection waits in its loop's pool for
 	// another request (the fasthttp engine's MaxIdleConnDuration).

@@ -1,11 +1,9 @@
 package loopengine
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net"
-	"net/http/httputil"
 	"os"
 	"sync"
 	"syscall"
@@ -125,107 +123,111 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 	return p.Conn.Read(b)
 }
 
-// escape hands an answer the loop should not relay (chunked, running to the close, over 1 MB)
-// to a goroutine with blocking I/O: a slow client then holds back the backend, as it would on
-// the other engines, instead of the loop buffering the body. Both connections leave the loop
-// (duplicated descriptors); the client's continues on the fasthttp engine afterwards.
-func (u *upstream) escape() gnet.Action {
+// detach takes the backend connection off the loop once the client has fallen more than 1 MB
+// behind: the loop stops reading it (its descriptor is duplicated and gnet's copy closed), so
+// the socket's buffer holds the backend back instead of the loop's memory filling. The rest of
+// the answer is relayed by a goroutine once the client's output has drained (escape).
+func (u *upstream) detach() gnet.Action {
 	ex := u.ex
-	cl := ex.cl
-	if cl.c.OutboundBuffered() > 0 {
-		ex.escapeWait = true // resumed by sweep once the client's output has drained
-		return gnet.None
-	}
-	ex.escapeWait = false
-	delete(u.l.inflight, ex)
-	body, _ := u.c.Peek(-1)
-	body = bytes.Clone(body[u.resp.HeadLen:])
-	rest, _ := cl.c.Peek(-1)
-	rest = bytes.Clone(rest)
-	chunked := u.resp.Body != h1.BodyLength && cl.req.Minor >= 1
-	closeAfter := cl.req.Close || cl.s.draining.Load() || u.resp.Body != h1.BodyLength && !chunked
-	head := cl.appendResponseHead(nil, &u.resp, closeAfter, chunked)
-	framing, length := u.resp.Body, u.resp.ContentLength
-	cl.done.Status, cl.done.Length = u.resp.Status, -1
-	if framing == h1.BodyLength {
-		cl.done.Length = length
-	}
-	ufd, uerr := u.c.Dup()
-	cfd, cerr := cl.c.Dup()
+	rest, _ := u.c.Peek(-1)
+	ex.upRest = append(ex.upRest[:0], rest...)
+	fd, err := u.c.Dup()
 	u.ex, ex.u = nil, nil
 	u.gone = true
-	cl.gone = true
-	cl.ex = nil
-	_ = cl.c.Close()
-	if uerr != nil || cerr != nil {
-		for _, fd := range []int{ufd, cfd} {
-			if fd > 0 {
-				_ = closeFD(fd)
-			}
-		}
-		cl.done.Status = 502
-		cl.s.e.core.Finish(&cl.call, &cl.done)
-		cl.s.inflight.Add(-1)
+	if err != nil { // the answer can only be cut
+		ex.cl.gone = true
+		_ = ex.cl.c.Close()
 		return gnet.Close
 	}
-	cl.s.handed.Add(1)
-	go cl.relay(ufd, cfd, head, body, rest, framing, length, chunked, closeAfter)
+	ex.detached, ex.hasDetached, ex.escapeWait = fd, true, true
 	return gnet.Close
 }
 
-// resumeEscape retries an escape that waited for the client's output to drain.
-func (u *upstream) resumeEscape() {
-	if u.escape() == gnet.Close && u.c != nil {
-		_ = u.c.Close()
+// escape hands a detached answer and its client to a goroutine with blocking I/O, once the
+// client's output has drained (gnet drops what is still buffered when its copy closes). The
+// client connection comes back to the loops when the answer is complete.
+func (ex *exchange) escape() {
+	cl := ex.cl
+	ex.escapeWait = false
+	rest, _ := cl.c.Peek(-1)
+	rest = bytes.Clone(rest)
+	cfd, err := cl.c.Dup()
+	cl.gone = true
+	cl.ex = nil
+	ufd := ex.detached
+	ex.hasDetached = false
+	_ = cl.c.Close()
+	if err != nil {
+		_ = closeFD(ufd)
+		cl.s.e.core.Finish(&cl.call, &cl.done)
+		cl.s.inflight.Add(-1)
+		return
 	}
+	cl.s.handed.Add(1)
+	r := ex.body
+	r.parts = nil
+	go cl.relay(ufd, cfd, r, bytes.Clone(ex.upRest), rest, ex.closeClient)
 }
 
-// relay copies an escaped answer from the backend to the client, then reports the request and
-// serves the client's next requests on the fasthttp engine (or closes it).
-func (cl *client) relay(ufd, cfd int, head, body, rest []byte, framing h1.Body, length int64, chunked, closeAfter bool) {
+// relay copies the rest of an answer from the backend to the client with blocking I/O, then
+// reports the request and gives the client back to the loops (or to the fasthttp engine when
+// it had pipelined requests, or closes it).
+func (cl *client) relay(ufd, cfd int, r bodyRelay, upRest, rest []byte, closeClient bool) {
 	s := cl.s
 	defer s.handed.Done()
+	defer s.inflight.Add(-1)
 	up, err := fileConn(ufd)
 	if err != nil {
 		_ = closeFD(cfd)
+		s.e.core.Finish(&cl.call, &cl.done)
 		return
 	}
 	defer up.Close()
 	c, err := fileConn(cfd)
 	if err != nil {
+		s.e.core.Finish(&cl.call, &cl.done)
 		return
 	}
-	src := io.MultiReader(bytes.NewReader(body), up)
-	w := bufio.NewWriterSize(c, 32<<10)
-	_, _ = w.Write(head)
+	in := append(make([]byte, 0, 64<<10), upRest...)
+	var out []byte
+	var rerr error
 	complete := false
-	switch framing {
-	case h1.BodyLength:
-		n, _ := io.CopyN(w, src, length)
-		complete = n == length
-	default:
-		if framing == h1.BodyChunked {
-			src = httputil.NewChunkedReader(src)
+	for {
+		used, o, done, perr := r.pump(in, out[:0])
+		out = o
+		if len(out) > 0 {
+			if _, err := c.Write(out); err != nil {
+				break // the client left
+			}
 		}
-		var dst io.Writer = w
-		var cw io.WriteCloser
-		if chunked {
-			cw = httputil.NewChunkedWriter(w)
-			dst = cw
+		if done {
+			complete = perr == nil || perr == errExtra
+			break
 		}
-		_, err := io.Copy(dst, src)
-		complete = err == nil
-		if cw != nil && complete {
-			_ = cw.Close()
-			_, _ = w.WriteString("\r\n")
+		if perr != nil {
+			break
 		}
-	}
-	if err := w.Flush(); err != nil {
-		complete = false
+		if rerr != nil {
+			if rerr == io.EOF && r.framing == h1.BodyClose {
+				if out = r.end(out[:0]); len(out) > 0 {
+					_, err := c.Write(out)
+					complete = err == nil
+				} else {
+					complete = true
+				}
+			}
+			break
+		}
+		in = append(in[:0], in[used:]...) // a chunk line cut short waits for its end
+		if len(in) == cap(in) {
+			break // longer than any chunk line may be: pump would have refused it
+		}
+		var n int
+		n, rerr = up.Read(in[len(in):cap(in)])
+		in = in[:len(in)+n]
 	}
 	s.e.core.Finish(&cl.call, &cl.done)
-	s.inflight.Add(-1)
-	if !complete || closeAfter {
+	if !complete || closeClient {
 		_ = c.Close()
 		return
 	}

@@ -82,8 +82,8 @@ func (l *loop) sweep(context.Context) error {
 			if cl.serve() == gnet.Close {
 				_ = cl.c.Close()
 			}
-		case cl.ex != nil && cl.ex.escapeWait && cl.c.OutboundBuffered() == 0 && cl.ex.u != nil:
-			cl.ex.u.resumeEscape()
+		case cl.ex != nil && cl.ex.escapeWait && cl.c.OutboundBuffered() == 0:
+			cl.ex.escape()
 		}
 	}
 	return nil
@@ -103,10 +103,17 @@ type exchange struct {
 	head                bool // a HEAD request: the answer has no body
 	start               time.Time
 	deadline            int64
-	// relaying: the answer's head went to the client; left bytes of its body are to come.
-	relaying   bool
-	left       int64
-	escapeWait bool // an escape waits for the client's output to drain
+	// relaying: the answer's head went to the client; body relays the rest.
+	relaying    bool
+	body        bodyRelay
+	closeClient bool // the client's connection ends with this answer
+	// A client that fell behind makes the loop let go of the backend connection (detached,
+	// with upRest, bytes read but not yet relayed) until its output has drained (escapeWait);
+	// then a goroutine relays the rest (escape).
+	detached    int
+	hasDetached bool
+	upRest      []byte
+	escapeWait  bool
 }
 
 // proxy runs an HTTP_PROXY integration (addendum §8.5): the request goes to the backend as the
@@ -303,7 +310,8 @@ func (u *upstream) opened(c gnet.Conn) []byte {
 	return u.ex.req
 }
 
-// answer reads the backend's answer and relays it to the client.
+// answer reads the backend's answer and relays it to the client as it arrives: the head and
+// whatever body came with it in one write, then each piece of body as it comes.
 func (u *upstream) answer() gnet.Action {
 	ex := u.ex
 	if ex == nil || u.gone {
@@ -314,10 +322,8 @@ func (u *upstream) answer() gnet.Action {
 	u.got = true
 	buf, _ := u.c.Peek(-1)
 	cl := ex.cl
+	out := cl.out[:0]
 	if !ex.relaying {
-		if ex.escapeWait {
-			return gnet.None
-		}
 		for {
 			err := u.resp.Parse(buf, ex.head)
 			if err == h1.ErrIncomplete {
@@ -340,48 +346,53 @@ func (u *upstream) answer() gnet.Action {
 		}
 		call := &cl.call
 		call.Integrated, call.IntegrationLatency, call.IntegrationStatus = true, time.Since(ex.start), u.resp.Status
-		if u.resp.Body == h1.BodyChunked || u.resp.Body == h1.BodyClose ||
-			u.resp.Body == h1.BodyLength && u.resp.ContentLength > maxLoopResponse {
-			return u.escape()
-		}
 		delete(u.l.inflight, ex)
 		ex.relaying = true
-		if u.resp.Body == h1.BodyLength {
-			ex.left = u.resp.ContentLength
+		r := &ex.body
+		framing := u.resp.Body
+		*r = bodyRelay{framing: framing, left: u.resp.ContentLength, parts: r.parts[:0]}
+		unsized := framing == h1.BodyChunked || framing == h1.BodyClose
+		r.rechunk = unsized && cl.req.Minor >= 1
+		// An HTTP/1.0 client learns where an unsized body ends from the close.
+		ex.closeClient = cl.req.Close || cl.s.draining.Load() || unsized && !r.rechunk
+		out = cl.appendResponseHead(out, &u.resp, ex.closeClient, r.rechunk)
+		cl.done.Status, cl.done.Length = u.resp.Status, -1
+		switch framing {
+		case h1.BodyLength:
+			cl.done.Length = u.resp.ContentLength
+		case h1.BodyNone:
+			cl.done.Length = 0
 		}
-		closeAfter := cl.req.Close || cl.s.draining.Load()
-		cl.out = cl.appendResponseHead(cl.out[:0], &u.resp, closeAfter, false)
-		cl.done.Status, cl.done.Length = u.resp.Status, ex.left
 		_, _ = u.c.Discard(u.resp.HeadLen)
 		buf = buf[u.resp.HeadLen:]
-		// The head and the part of the body that came with it leave in one write (one
-		// segment, one wakeup of the client), as nginx sends them.
-		n := min(int64(len(buf)), ex.left)
-		cl.out = append(cl.out, buf[:n]...)
-		_, _ = cl.c.Write(cl.out)
-		_, _ = u.c.Discard(int(n))
-		ex.left -= n
-		buf = buf[n:]
 	}
-	n := int64(len(buf))
-	if n > ex.left {
-		// More than the framing said: the backend cannot be trusted with another exchange.
-		u.gone = true
-		n = ex.left
+	used, out, done, err := ex.body.pump(buf, out)
+	if len(out) > 0 {
+		_, _ = cl.c.Write(out) // gnet copies what the socket does not take at once
 	}
-	if n > 0 {
-		_, _ = cl.c.Write(buf[:n])
-		_, _ = u.c.Discard(int(n))
-		ex.left -= n
+	cl.out = out
+	_, _ = u.c.Discard(used)
+	switch {
+	case err == errExtra:
+		u.gone = true // the answer is whole, but the connection cannot carry another
+	case err != nil:
+		// A malformed body: the client's answer cannot be completed, only cut.
+		u.release(false)
+		cl.gone = true
+		_ = cl.c.Close() // its closed() reports the request
+		return gnet.Close
 	}
-	if ex.left > 0 {
+	if done {
+		keep := !u.resp.Close && !u.gone
+		u.release(keep)
+		cl.complete(ex.closeClient)
+		if !keep {
+			return gnet.Close
+		}
 		return gnet.None
 	}
-	keep := !u.resp.Close && !u.gone
-	u.release(keep)
-	cl.complete()
-	if !keep {
-		return gnet.Close
+	if cl.c.OutboundBuffered() > maxLoopResponse {
+		return u.detach()
 	}
 	return gnet.None
 }
@@ -422,9 +433,8 @@ func (cl *client) appendResponseHead(b []byte, r *h1.Response, closeAfter, chunk
 }
 
 // complete finishes a relayed answer: the request is reported, and the client's next one, if
-// it sent one, served.
-func (cl *client) complete() {
-	closeAfter := cl.req.Close || cl.s.draining.Load()
+// it sent one, served (closeAfter: the connection ends with this answer).
+func (cl *client) complete(closeAfter bool) {
 	cl.finished()
 	if closeAfter {
 		cl.gone = true
@@ -474,6 +484,14 @@ func (u *upstream) closed(err error) {
 	}
 	u.ex, ex.u = nil, nil
 	switch {
+	case ex.relaying && ex.body.framing == h1.BodyClose:
+		// The close ends such a body: the answer is whole.
+		cl := ex.cl
+		if out := ex.body.end(cl.out[:0]); len(out) > 0 {
+			_, _ = cl.c.Write(out)
+			cl.out = out
+		}
+		cl.complete(ex.closeClient)
 	case ex.relaying:
 		delete(u.l.inflight, ex)
 		ex.cl.gone = true
@@ -523,6 +541,10 @@ func (ex *exchange) fail(gerr *dataplane.GatewayError, err error) {
 // would have to be read to keep it).
 func (ex *exchange) abandon() {
 	delete(ex.cl.l.inflight, ex)
+	if ex.hasDetached {
+		ex.hasDetached = false
+		_ = closeFD(ex.detached)
+	}
 	if u := ex.u; u != nil {
 		u.ex, ex.u = nil, nil
 		u.gone = true
