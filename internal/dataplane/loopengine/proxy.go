@@ -74,7 +74,8 @@ func (l *loop) sweep(context.Context) error {
 			cl.s.e.connLog.Log(obs.ClassTimeout, cl.c.RemoteAddr(), "")
 			cl.gone = true
 			_ = cl.c.Close()
-		case !cl.busy && cl.readBy == 0 && l.now-cl.idleSince >= l.s.e.idleTimeout:
+		case !cl.busy && cl.readBy == 0 && l.now-cl.idleSince >= l.s.e.idleTimeout && cl.c.OutboundBuffered() == 0:
+			// (a client still reading the tail of its last answer is not idle)
 			cl.gone = true
 			_ = cl.c.Close()
 		case cl.flushWait && cl.c.OutboundBuffered() == 0:
