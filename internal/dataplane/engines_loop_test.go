@@ -52,6 +52,22 @@ func startLoopWith(t testing.TB, c *dataplane.Core, o loopengine.Options) (strin
 	return addr, srv.Accepted()
 }
 
+// loopConn starts the event-loop engine over a new world and dials it: the connection (closed
+// when the test ends, reads and writes bounded by deadline), a reader on it, and the count of
+// connections the engine accepted.
+func loopConn(t *testing.T, o loopengine.Options, deadline time.Duration) (net.Conn, *bufio.Reader, *atomic.Int64) {
+	t.Helper()
+	w := newWorld(t)
+	addr, accepted := startLoopWith(t, w.core, o)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(deadline))
+	return conn, bufio.NewReader(conn), accepted
+}
+
 // wireStep is one request written raw and the status and body expected of its answer.
 type wireStep struct {
 	req    string
@@ -95,15 +111,7 @@ func TestLoopEngineMidConnection(t *testing.T) {
 		{"relayed off the loop, pipelined", big, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t)
-			addr, accepted := startLoopWith(t, w.core, loopengine.Options{})
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-			br := bufio.NewReader(conn)
+			conn, br, accepted := loopConn(t, loopengine.Options{}, 20*time.Second)
 			if tc.pipelined {
 				var all strings.Builder
 				for _, x := range tc.seq {
@@ -239,19 +247,11 @@ func TestLoopEngineTimers(t *testing.T) {
 		{"idle from the start", loopengine.Options{HeaderTimeout: far, BodyTimeout: far, IdleTimeout: limit}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t)
-			addr, _ := startLoopWith(t, w.core, tc.o)
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn, br, _ := loopConn(t, tc.o, 10*time.Second)
 			start := time.Now()
-			_ = conn.SetDeadline(start.Add(10 * time.Second))
 			if _, err := io.WriteString(conn, tc.write); err != nil {
 				t.Fatal(err)
 			}
-			br := bufio.NewReader(conn)
 			if tc.answered {
 				resp, err := http.ReadResponse(br, nil)
 				if err != nil {
@@ -284,15 +284,7 @@ func TestLoopEngineHTTP10(t *testing.T) {
 		keepAlive bool
 	}{{"keep-alive asked", true}, {"default close", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t)
-			addr, _ := startLoopWith(t, w.core, loopengine.Options{})
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-			br := bufio.NewReader(conn)
+			conn, br, _ := loopConn(t, loopengine.Options{}, 10*time.Second)
 			req := "GET /restapis/api1/dev/_user_request_/items/x HTTP/1.0\r\nX-Api-Key: " + testKey + "\r\n"
 			if tc.keepAlive {
 				req += "Connection: keep-alive\r\n"
@@ -402,14 +394,7 @@ func TestLoopEngineSlowReader(t *testing.T) {
 	const size = 24 << 20
 	for _, path := range []string{"/items/sized?n=25165824", "/items/big?n=25165824"} {
 		t.Run(path, func(t *testing.T) {
-			w := newWorld(t)
-			addr, accepted := startLoopWith(t, w.core, loopengine.Options{})
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+			conn, br, accepted := loopConn(t, loopengine.Options{}, 30*time.Second)
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -419,7 +404,6 @@ func TestLoopEngineSlowReader(t *testing.T) {
 			if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 8<<20 {
 				t.Errorf("heap grew by %d MB while the client did not read: the answer was buffered", grew>>20)
 			}
-			br := bufio.NewReader(conn)
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
 				t.Fatal(err)

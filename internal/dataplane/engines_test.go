@@ -67,25 +67,8 @@ func startFastHTTP(t testing.TB, c *dataplane.Core) (string, *atomic.Int64) {
 }
 
 func startLoop(t testing.TB, c *dataplane.Core) (string, *atomic.Int64) {
-	srv := loopengine.New(c, loopengine.Options{}).NewServer(nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case <-srv.Ready():
-	case err := <-errc:
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return "http://" + addr, srv.Accepted()
+	addr, n := startLoopWith(t, c, loopengine.Options{})
+	return "http://" + addr, n
 }
 
 type countingListener struct {
