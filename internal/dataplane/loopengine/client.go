@@ -243,12 +243,15 @@ func (cl *client) gatewayResponse(gerr *dataplane.GatewayError) gnet.Action {
 	return cl.respond(status, body)
 }
 
-// respond sends a whole response (status, the headers set, body) and finishes the request.
+// respond sends a whole response (status, the headers set, body) and finishes the request. The
+// request is reported first, as on the other engines: a client that has its answer finds it in
+// the statistics and the access log.
 func (cl *client) respond(status int, body string) gnet.Action {
 	closeAfter := cl.req.Close || cl.s.draining.Load()
-	cl.writeResponse(status, body, closeAfter, string(cl.req.Method) == http.MethodHead)
+	head := string(cl.req.Method) == http.MethodHead
 	cl.done.Status, cl.done.Length = status, int64(len(body))
 	cl.finished()
+	cl.writeResponse(status, body, closeAfter, head)
 	if closeAfter {
 		cl.gone = true
 		return gnet.Close

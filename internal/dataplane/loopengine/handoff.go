@@ -191,30 +191,33 @@ func (cl *client) relay(ufd, cfd int, r bodyRelay, upRest, rest []byte, closeCli
 	in := append(make([]byte, 0, 64<<10), upRest...)
 	var out []byte
 	var rerr error
-	complete := false
+	complete, reported := false, false
+	// last reports the request, then sends the answer's last bytes (reported first, as on the
+	// loop: a client that has its whole answer finds it counted).
+	last := func(out []byte) bool {
+		s.e.core.Finish(&cl.call, &cl.done)
+		reported = true
+		_, err := c.Write(out)
+		return err == nil
+	}
 	for {
 		used, o, done, perr := r.pump(in, out[:0])
 		out = o
+		if done {
+			complete = last(out) && (perr == nil || perr == errExtra)
+			break
+		}
 		if len(out) > 0 {
 			if _, err := c.Write(out); err != nil {
 				break // the client left
 			}
-		}
-		if done {
-			complete = perr == nil || perr == errExtra
-			break
 		}
 		if perr != nil {
 			break
 		}
 		if rerr != nil {
 			if rerr == io.EOF && r.framing == h1.BodyClose {
-				if out = r.end(out[:0]); len(out) > 0 {
-					_, err := c.Write(out)
-					complete = err == nil
-				} else {
-					complete = true
-				}
+				complete = last(r.end(out[:0]))
 			}
 			break
 		}
@@ -226,7 +229,9 @@ func (cl *client) relay(ufd, cfd int, r bodyRelay, upRest, rest []byte, closeCli
 		n, rerr = up.Read(in[len(in):cap(in)])
 		in = in[:len(in)+n]
 	}
-	s.e.core.Finish(&cl.call, &cl.done)
+	if !reported {
+		s.e.core.Finish(&cl.call, &cl.done)
+	}
 	if !complete || closeClient {
 		_ = c.Close()
 		return

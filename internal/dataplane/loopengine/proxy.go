@@ -368,9 +368,6 @@ func (u *upstream) answer() gnet.Action {
 		buf = buf[u.resp.HeadLen:]
 	}
 	used, out, done, err := ex.body.pump(buf, out)
-	if len(out) > 0 {
-		_, _ = cl.c.Write(out) // gnet copies what the socket does not take at once
-	}
 	cl.out = out
 	_, _ = u.c.Discard(used)
 	switch {
@@ -378,6 +375,9 @@ func (u *upstream) answer() gnet.Action {
 		u.gone = true // the answer is whole, but the connection cannot carry another
 	case err != nil:
 		// A malformed body: the client's answer cannot be completed, only cut.
+		if len(out) > 0 {
+			_, _ = cl.c.Write(out)
+		}
 		u.release(false)
 		cl.gone = true
 		_ = cl.c.Close() // its closed() reports the request
@@ -386,11 +386,14 @@ func (u *upstream) answer() gnet.Action {
 	if done {
 		keep := !u.resp.Close && !u.gone
 		u.release(keep)
-		cl.complete(ex.closeClient)
+		cl.complete(ex.closeClient, out)
 		if !keep {
 			return gnet.Close
 		}
 		return gnet.None
+	}
+	if len(out) > 0 {
+		_, _ = cl.c.Write(out) // gnet copies what the socket does not take at once
 	}
 	if cl.c.OutboundBuffered() > maxLoopResponse {
 		return u.detach()
@@ -433,10 +436,15 @@ func (cl *client) appendResponseHead(b []byte, r *h1.Response, closeAfter, chunk
 	return append(b, "\r\n"...)
 }
 
-// complete finishes a relayed answer: the request is reported, and the client's next one, if
-// it sent one, served (closeAfter: the connection ends with this answer).
-func (cl *client) complete(closeAfter bool) {
+// complete finishes a relayed answer: the request is reported, its last bytes sent, and the
+// client's next request, if it sent one, served (closeAfter: the connection ends with this
+// answer). Reported first, as on the other engines: a client that has its whole answer finds
+// it in the statistics and the access log.
+func (cl *client) complete(closeAfter bool, last []byte) {
 	cl.finished()
+	if len(last) > 0 {
+		_, _ = cl.c.Write(last)
+	}
 	if closeAfter {
 		cl.gone = true
 		_ = cl.c.Close()
@@ -488,11 +496,8 @@ func (u *upstream) closed(err error) {
 	case ex.relaying && ex.body.framing == h1.BodyClose:
 		// The close ends such a body: the answer is whole.
 		cl := ex.cl
-		if out := ex.body.end(cl.out[:0]); len(out) > 0 {
-			_, _ = cl.c.Write(out)
-			cl.out = out
-		}
-		cl.complete(ex.closeClient)
+		cl.out = ex.body.end(cl.out[:0])
+		cl.complete(ex.closeClient, cl.out)
 	case ex.relaying:
 		delete(u.l.inflight, ex)
 		ex.cl.gone = true
