@@ -162,7 +162,7 @@ var background = context.Background()
 // start admits the request in cl.raw and runs it, or hands it over.
 func (cl *client) start() gnet.Action {
 	cl.busy = true
-	cl.s.inflight.Add(1)
+	cl.l.busy.Add(1)
 	cl.call = dataplane.Call{NoWait: true}
 	cl.done = dataplane.Done{Start: time.Now()}
 	cl.hdrs = cl.hdrs[:0]
@@ -175,7 +175,7 @@ func (cl *client) start() gnet.Action {
 	gerr := cl.s.e.core.Admit(background, in{cl}, b2s(req.Host), b2s(path), req.ContentLength, &cl.call)
 	if cl.call.Handoff {
 		cl.busy = false
-		cl.s.inflight.Add(-1)
+		cl.l.busy.Add(-1)
 		return cl.handoff(cl.raw)
 	}
 	if gerr == nil && cl.call.Pending() {
@@ -202,7 +202,7 @@ func (cl *client) resume() {
 		return nil
 	}))
 	if err != nil { // the loops stopped: the connection is gone with them
-		cl.s.inflight.Add(-1)
+		cl.l.busy.Add(-1)
 	}
 }
 
@@ -313,7 +313,7 @@ func (cl *client) finished() {
 	cl.busy = false
 	cl.ex = nil
 	cl.idleSince = cl.l.now
-	cl.s.inflight.Add(-1)
+	cl.l.busy.Add(-1)
 	cl.trim()
 }
 

@@ -135,7 +135,6 @@ type Server struct {
 
 	loops    sync.Map // gnet.EventLoop → *loop
 	accepted atomic.Int64
-	inflight atomic.Int64
 	handed   sync.WaitGroup
 	draining atomic.Bool
 }
@@ -172,8 +171,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
-// Shutdown stops taking requests, lets those on the loops and the handed-over connections
-// finish (bounded by ctx), then stops the loops.
+// Shutdown lets the requests being served finish (their answers say Connection: close), then
+// stops the loops, which closes their connections, and the fasthttp server of the handed-over
+// ones, which lets theirs finish; ctx bounds it all.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	select {
@@ -184,7 +184,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.bootErr != nil {
 		return nil
 	}
-	for s.inflight.Load() > 0 && ctx.Err() == nil {
+	for s.busy() > 0 && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
 	err := s.eng.Stop(ctx)
@@ -202,6 +202,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// busy counts the requests being served on every loop (and off them, for the loops' requests).
+func (s *Server) busy() (n int64) {
+	s.loops.Range(func(_, v any) bool {
+		n += v.(*loop).busy.Load()
+		return true
+	})
+	return n
 }
 
 // Ready is closed once the loops serve (or Serve failed).

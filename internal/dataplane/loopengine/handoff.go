@@ -160,7 +160,7 @@ func (ex *exchange) escape() {
 	if err != nil {
 		_ = closeFD(ufd)
 		cl.s.e.core.Finish(&cl.call, &cl.done)
-		cl.s.inflight.Add(-1)
+		cl.l.busy.Add(-1)
 		return
 	}
 	cl.s.handed.Add(1)
@@ -175,7 +175,7 @@ func (ex *exchange) escape() {
 func (cl *client) relay(ufd, cfd int, r bodyRelay, upRest, rest []byte, closeClient bool) {
 	s := cl.s
 	defer s.handed.Done()
-	defer s.inflight.Add(-1)
+	defer cl.l.busy.Add(-1)
 	up, err := fileConn(ufd)
 	if err != nil {
 		_ = closeFD(cfd)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -27,6 +28,9 @@ type loop struct {
 	inflight map[*exchange]struct{}
 	date     []byte
 	dateSec  int64
+	// busy counts the loop's requests being served, for a shutdown to wait for: one counter per
+	// loop, so that two loops never write the same cache line per request.
+	busy atomic.Int64
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
