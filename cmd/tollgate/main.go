@@ -416,7 +416,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, gogcSet boo
 			mainHandler = consoleSrv.Wrap(mainHandler)
 		}
 	}
-	servers, addrs := listeners(cfg, dp, mainHandler, log, connLog, certs != nil)
+	servers, addrs := listeners(cfg, dp, mainHandler, log, connLog, certs != nil, &src)
 	if consoleSrv != nil && cfg.ConsoleAddr != "" {
 		cs := newServer(obs.WithRequestID(consoleSrv.Wrap(http.NotFoundHandler())), connLog)
 		if certs != nil {
@@ -524,7 +524,7 @@ type server interface {
 // listeners builds the main listener's server (data plane and management API) and, with
 // --gateway-addr, a data-plane-only one, on the configured engine. The management API is
 // net/http on either engine: with fasthttp, non-invocation requests are handed to it.
-func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger, connLog *obs.ConnLog, tlsOn bool) ([]server, []string) {
+func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger, connLog *obs.ConnLog, tlsOn bool, src *metrics.Sources) ([]server, []string) {
 	addrs := []string{cfg.Addr}
 	if cfg.GatewayAddr != "" {
 		addrs = append(addrs, cfg.GatewayAddr)
@@ -533,6 +533,14 @@ func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slo
 		fe := fastengine.New(dp, fastengine.Options{Log: log, ConnLog: connLog})
 		le := loopengine.New(dp, loopengine.Options{Log: log, ConnLog: connLog, Fast: fe,
 			OffLoop: cfg.Counters != ""}) // a Redis limiter answers over the network: no loop may wait for it
+		src.EventLoops = func() (map[string]uint64, uint64) {
+			st := le.Stats()
+			m := make(map[string]uint64, len(st.Handoffs))
+			for r, n := range st.Handoffs {
+				m[loopengine.Reason(r).String()] = n
+			}
+			return m, st.Relays
+		}
 		servers := []server{le.NewServer(obs.WithRequestID(api))}
 		if cfg.GatewayAddr != "" {
 			servers = append(servers, le.NewServer(nil))

@@ -27,11 +27,12 @@ import (
 // chance: what a loop hands over mid-connection, answers it relays off the loop, a quota that
 // needs the ledger, and the timers that replace per-connection deadlines.
 
-// startLoopWith starts the event-loop engine with options; it returns the address and the
-// count of connections accepted.
-func startLoopWith(t testing.TB, c *dataplane.Core, o loopengine.Options) (string, *atomic.Int64) {
+// startLoopWith starts the event-loop engine with options; it returns the address, the count of
+// connections accepted and the engine (for its Stats).
+func startLoopWith(t testing.TB, c *dataplane.Core, o loopengine.Options) (string, *atomic.Int64, *loopengine.Engine) {
 	t.Helper()
-	srv := loopengine.New(c, o).NewServer(nil)
+	e := loopengine.New(c, o)
+	srv := e.NewServer(nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,23 +50,23 @@ func startLoopWith(t testing.TB, c *dataplane.Core, o loopengine.Options) (strin
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return addr, srv.Accepted()
+	return addr, srv.Accepted(), e
 }
 
 // loopConn starts the event-loop engine over a new world and dials it: the connection (closed
 // when the test ends, reads and writes bounded by deadline), a reader on it, and the count of
 // connections the engine accepted.
-func loopConn(t *testing.T, o loopengine.Options, deadline time.Duration) (net.Conn, *bufio.Reader, *atomic.Int64) {
+func loopConn(t *testing.T, o loopengine.Options, deadline time.Duration) (net.Conn, *bufio.Reader, *atomic.Int64, *loopengine.Engine) {
 	t.Helper()
 	w := newWorld(t)
-	addr, accepted := startLoopWith(t, w.core, o)
+	addr, accepted, e := startLoopWith(t, w.core, o)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(deadline))
-	return conn, bufio.NewReader(conn), accepted
+	return conn, bufio.NewReader(conn), accepted, e
 }
 
 // wireStep is one request written raw and the status and body expected of its answer.
@@ -104,14 +105,15 @@ func TestLoopEngineMidConnection(t *testing.T) {
 		name      string
 		seq       []wireStep
 		pipelined bool
+		handoffs  uint64
 	}{
-		{"handed over, one by one", seq, false},
-		{"handed over, pipelined", seq, true},
-		{"relayed off the loop, one by one", big, false},
-		{"relayed off the loop, pipelined", big, true},
+		{"handed over, one by one", seq, false, 1},
+		{"handed over, pipelined", seq, true, 1},
+		{"relayed off the loop, one by one", big, false, 0},
+		{"relayed off the loop, pipelined", big, true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, br, accepted := loopConn(t, loopengine.Options{}, 20*time.Second)
+			conn, br, accepted, e := loopConn(t, loopengine.Options{}, 20*time.Second)
 			if tc.pipelined {
 				var all strings.Builder
 				for _, x := range tc.seq {
@@ -149,6 +151,15 @@ func TestLoopEngineMidConnection(t *testing.T) {
 			if n := accepted.Load(); n != 1 {
 				t.Errorf("%d connections accepted, want the test's one", n)
 			}
+			// One handoff at most: after it, the connection is the fasthttp engine's.
+			st := e.Stats()
+			var total uint64
+			for _, n := range st.Handoffs {
+				total += n
+			}
+			if total != tc.handoffs || st.Handoffs[loopengine.ReasonBody] != tc.handoffs {
+				t.Errorf("handoffs by reason %v, want %d for the chunked body", st.Handoffs, tc.handoffs)
+			}
 		})
 	}
 }
@@ -178,7 +189,7 @@ func TestLoopEngineQuotaDoesNotBlockTheLoop(t *testing.T) {
 	t.Cleanup(func() { counter.Close(context.Background()) })
 	w.core.Swap(buildSnapshotCounter(t, w.backend.URL, closedPort(t), []string{testKey}, &apigw.UsagePlan{
 		Quota: &apigw.Quota{Limit: 1000, Period: apigw.PeriodDay}}, counter))
-	addr, _ := startLoopWith(t, w.core, loopengine.Options{Loops: 1})
+	addr, _, _ := startLoopWith(t, w.core, loopengine.Options{Loops: 1})
 	t.Cleanup(openGate) // before the server stops: a failed test must not leave the loop waiting
 	base := "http://" + addr + "/restapis/api1/dev/_user_request_"
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -247,7 +258,7 @@ func TestLoopEngineTimers(t *testing.T) {
 		{"idle from the start", loopengine.Options{HeaderTimeout: far, BodyTimeout: far, IdleTimeout: limit}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, br, _ := loopConn(t, tc.o, 10*time.Second)
+			conn, br, _, _ := loopConn(t, tc.o, 10*time.Second)
 			start := time.Now()
 			if _, err := io.WriteString(conn, tc.write); err != nil {
 				t.Fatal(err)
@@ -284,7 +295,7 @@ func TestLoopEngineHTTP10(t *testing.T) {
 		keepAlive bool
 	}{{"keep-alive asked", true}, {"default close", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, br, _ := loopConn(t, loopengine.Options{}, 10*time.Second)
+			conn, br, _, _ := loopConn(t, loopengine.Options{}, 10*time.Second)
 			req := "GET /restapis/api1/dev/_user_request_/items/x HTTP/1.0\r\nX-Api-Key: " + testKey + "\r\n"
 			if tc.keepAlive {
 				req += "Connection: keep-alive\r\n"
@@ -340,7 +351,7 @@ func TestLoopEngineSurvivesGarbage(t *testing.T) {
 		"POST /restapis/api1/dev/_user_request_/items/x HTTP/1.1\r\nHost: gw\r\nX-Api-Key: " + testKey + "\r\nContent-Length: 5\r\n\r\nhello",
 	}
 	w := newWorld(t)
-	addr, _ := startLoopWith(t, w.core, loopengine.Options{Loops: 1})
+	addr, _, _ := startLoopWith(t, w.core, loopengine.Options{Loops: 1})
 	probe := []byte("GET /restapis/api1/dev/_user_request_/open HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
 	rng := rand.New(rand.NewPCG(12, 1))
 	for i := range 300 {
@@ -394,7 +405,7 @@ func TestLoopEngineSlowReader(t *testing.T) {
 	const size = 24 << 20
 	for _, path := range []string{"/items/sized?n=25165824", "/items/big?n=25165824"} {
 		t.Run(path, func(t *testing.T) {
-			conn, br, accepted := loopConn(t, loopengine.Options{}, 30*time.Second)
+			conn, br, accepted, e := loopConn(t, loopengine.Options{}, 30*time.Second)
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -424,6 +435,9 @@ func TestLoopEngineSlowReader(t *testing.T) {
 			}
 			if n := accepted.Load(); n != 1 {
 				t.Errorf("%d connections accepted, want 1", n)
+			}
+			if st := e.Stats(); st.Relays != 1 {
+				t.Errorf("%d answers relayed off the loop, want this one", st.Relays)
 			}
 		})
 	}

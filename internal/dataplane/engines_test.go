@@ -67,7 +67,7 @@ func startFastHTTP(t testing.TB, c *dataplane.Core) (string, *atomic.Int64) {
 }
 
 func startLoop(t testing.TB, c *dataplane.Core) (string, *atomic.Int64) {
-	addr, n := startLoopWith(t, c, loopengine.Options{})
+	addr, n, _ := startLoopWith(t, c, loopengine.Options{})
 	return "http://" + addr, n
 }
 

@@ -40,6 +40,9 @@ type Sources struct {
 	AccessLog func() (written, dropped uint64)
 	// TLSNotAfter is when the served TLS certificate expires.
 	TLSNotAfter func() time.Time
+	// EventLoops returns the gnet engine's connections handed to the fasthttp engine, by
+	// reason, and its answers relayed off the loops (nil on the other engines).
+	EventLoops func() (handoffs map[string]uint64, relays uint64)
 }
 
 // Metrics is the registry behind /metrics, and the counters that other parts of the process
@@ -133,6 +136,10 @@ var (
 		"Access-log lines written.", nil, nil)
 	descLogDropped = prometheus.NewDesc("tollgate_access_log_dropped_total",
 		"Access-log lines dropped because the writer's queue was full (the disk was slower than the traffic).", nil, nil)
+	descHandoffs = prometheus.NewDesc("tollgate_loop_handoffs_total",
+		"Connections the event-loop engine (--engine gnet) handed to the fasthttp engine, by reason: management (not an invocation), body (chunked, over 64 KB, Expect), method (authorizer, AWS_IAM, Lambda, non-proxy HTTP, https backend), target (not a path), counters (Redis throttles). What stays on the loops is the rest of the traffic.", []string{"reason"}, nil)
+	descRelays = prometheus.NewDesc("tollgate_loop_offloop_relays_total",
+		"Answers the event-loop engine relayed off its loops because the client fell more than 1 MB behind.", nil, nil)
 	descTLSExpiry = prometheus.NewDesc("tollgate_tls_certificate_expiry_timestamp_seconds",
 		"When the served TLS certificate expires (Unix time); alert well before it.", nil, nil)
 )
@@ -142,7 +149,7 @@ type collector struct{ src *Sources }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCount, desc4xx, desc5xx, descLatency, descIntegration, descThrottled, descQuota,
-		descLeaseGranted, descLeaseReturned, descLeaseWaits, descLeaseErrors, descFlushAge, descRedis, descLogWritten, descLogDropped, descTLSExpiry} {
+		descLeaseGranted, descLeaseReturned, descLeaseWaits, descLeaseErrors, descFlushAge, descRedis, descLogWritten, descLogDropped, descTLSExpiry, descHandoffs, descRelays} {
 		ch <- d
 	}
 }
@@ -187,6 +194,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if f := c.src.TLSNotAfter; f != nil {
 		ch <- prometheus.MustNewConstMetric(descTLSExpiry, prometheus.GaugeValue, float64(f().Unix()))
+	}
+	if f := c.src.EventLoops; f != nil {
+		handoffs, relays := f()
+		for reason, n := range handoffs {
+			ch <- prometheus.MustNewConstMetric(descHandoffs, prometheus.CounterValue, float64(n), reason)
+		}
+		ch <- prometheus.MustNewConstMetric(descRelays, prometheus.CounterValue, float64(relays))
 	}
 }
 

@@ -142,6 +142,24 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 			if v, _ := value(m, "tollgate_snapshot_swaps_total", nil); v < 1 {
 				t.Errorf("snapshot swaps = %v", v)
 			}
+			// The event-loop engine says how much traffic left its loops, and why: here the
+			// management calls (on the same listener), and none of the invocations (MOCK and
+			// HTTP_PROXY run on the loops). The other engines have no such families.
+			handoffs := func(reason string) float64 {
+				v, _ := value(m, "tollgate_loop_handoffs_total", map[string]string{"reason": reason})
+				return v
+			}
+			if engine == "gnet" {
+				if handoffs("management") < 1 || handoffs("method") != 0 || handoffs("body") != 0 {
+					t.Errorf("loop handoffs: management %v, method %v, body %v; want ≥ 1, 0, 0",
+						handoffs("management"), handoffs("method"), handoffs("body"))
+				}
+				if _, ok := value(m, "tollgate_loop_offloop_relays_total", nil); !ok {
+					t.Error("no family tollgate_loop_offloop_relays_total")
+				}
+			} else if m["tollgate_loop_handoffs_total"] != nil {
+				t.Errorf("engine %s reports loop handoffs", engine)
+			}
 			if h := m["tollgate_latency_seconds"].GetMetric()[0].GetHistogram(); len(h.GetBucket()) < 10 {
 				t.Errorf("latency histogram has %d buckets", len(h.GetBucket()))
 			}

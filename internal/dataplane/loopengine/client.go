@@ -39,8 +39,9 @@ type client struct {
 	// not read holds back its own pipelined requests, not the loop's memory).
 	flushWait bool
 	// pending is a request taken from gnet's buffer that waits, with flushWait, to be handed
-	// over with its connection.
-	pending []byte
+	// over with its connection (for pendingWhy).
+	pending    []byte
+	pendingWhy Reason
 
 	// The upstream request being built: forwarded headers and Host; url holds its URL.
 	fwd    []kv
@@ -81,7 +82,7 @@ func (cl *client) serve() gnet.Action {
 			return gnet.None
 		}
 		if len(cl.pending) > 0 {
-			return cl.handoff(nil)
+			return cl.handoff(nil, cl.pendingWhy)
 		}
 		err := cl.req.Parse(buf)
 		if err == h1.ErrIncomplete {
@@ -95,9 +96,15 @@ func (cl *client) serve() gnet.Action {
 		}
 		req := &cl.req
 		path, ok := originPath(req.Target)
-		if !ok || cl.s.e.offLoop || req.Chunked || req.ExpectContinue || req.ContentLength > maxLoopBody ||
-			cl.s.mgmt && !dataplane.IsDataPlane(b2s(req.Host), b2s(path)) {
-			return cl.handoff(nil)
+		switch {
+		case !ok:
+			return cl.handoff(nil, ReasonTarget)
+		case cl.s.e.offLoop:
+			return cl.handoff(nil, ReasonCounters)
+		case cl.s.mgmt && !dataplane.IsDataPlane(b2s(req.Host), b2s(path)):
+			return cl.handoff(nil, ReasonManagement)
+		case req.Chunked || req.ExpectContinue || req.ContentLength > maxLoopBody:
+			return cl.handoff(nil, ReasonBody)
 		}
 		total := req.HeadLen + int(max(req.ContentLength, 0))
 		if len(buf) < total {
@@ -176,7 +183,7 @@ func (cl *client) start() gnet.Action {
 	if cl.call.Handoff {
 		cl.busy = false
 		cl.l.busy.Add(-1)
-		return cl.handoff(cl.raw)
+		return cl.handoff(cl.raw, ReasonMethod)
 	}
 	if gerr == nil && cl.call.Pending() {
 		cl.waiting = true

@@ -74,6 +74,52 @@ type Engine struct {
 	offLoop bool
 	// timeouts in nanoseconds, for the loops' clocks
 	headerTimeout, bodyTimeout, idleTimeout int64
+	handoffs                                [numReasons]atomic.Uint64
+	relays                                  atomic.Uint64
+}
+
+// Reason is why a loop handed a connection to the fasthttp engine.
+type Reason uint8
+
+// The reasons a connection leaves the loops.
+const (
+	// ReasonManagement: a request that is not an invocation (the management API, the console).
+	ReasonManagement Reason = iota
+	// ReasonBody: a chunked body, one over 64 KB, or Expect: 100-continue.
+	ReasonBody
+	// ReasonMethod: a method a loop cannot finish without waiting (authorizer, AWS_IAM, Lambda,
+	// non-proxy HTTP, an https backend).
+	ReasonMethod
+	// ReasonTarget: a request-target that is not a path (absolute, authority or asterisk form).
+	ReasonTarget
+	// ReasonCounters: every request, since throttles are shared through Redis (--counters).
+	ReasonCounters
+	numReasons
+)
+
+// String is the reason's metric label.
+func (r Reason) String() string {
+	return [...]string{"management", "body", "method", "target", "counters"}[r]
+}
+
+// Stats are what an operator choosing this engine wants to know: how much traffic left the
+// loops, and why.
+type Stats struct {
+	// Handoffs counts connections handed to the fasthttp engine, by Reason.
+	Handoffs [numReasons]uint64
+	// Relays counts answers whose rest was relayed off the loops because the client fell 1 MB
+	// behind.
+	Relays uint64
+}
+
+// Stats reads the engine's counters (every server's).
+func (e *Engine) Stats() Stats {
+	var s Stats
+	for i := range s.Handoffs {
+		s.Handoffs[i] = e.handoffs[i].Load()
+	}
+	s.Relays = e.relays.Load()
+	return s
 }
 
 // Options configure an Engine.

@@ -19,16 +19,17 @@ import (
 // net.Conn, and first (a request already taken from gnet's buffer) and whatever else gnet read
 // are put back in front of it, so the fasthttp server reads the stream from the request on.
 // The loop's copy closes; the socket lives on in the duplicate.
-func (cl *client) handoff(first []byte) gnet.Action {
+func (cl *client) handoff(first []byte, why Reason) gnet.Action {
 	if cl.c.OutboundBuffered() > 0 {
 		// The last response has not all left: gnet would drop what is still buffered when its
 		// copy closes. Wait for it (sweep), keeping the request.
 		if first != nil {
-			cl.pending = append(cl.pending[:0], first...)
+			cl.pending, cl.pendingWhy = append(cl.pending[:0], first...), why
 		}
 		cl.flushWait = true
 		return gnet.None
 	}
+	cl.s.e.handoffs[why].Add(1)
 	rest, _ := cl.c.Peek(-1)
 	prefix := make([]byte, 0, len(cl.pending)+len(first)+len(rest))
 	prefix = append(append(append(prefix, cl.pending...), first...), rest...)
@@ -164,6 +165,7 @@ func (ex *exchange) escape() {
 		return
 	}
 	cl.s.handed.Add(1)
+	cl.s.e.relays.Add(1)
 	r := ex.body
 	r.parts = nil
 	go cl.relay(ufd, cfd, r, bytes.Clone(ex.upRest), rest, ex.closeClient)
