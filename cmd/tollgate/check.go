@@ -59,6 +59,9 @@ func checkEnvironment(ctx context.Context, cfg config.Config) (errs []error, war
 				warnings = append(warnings, fmt.Sprintf("Redis at %s does not answer (%v): serve will start, and --counters-failure=%s applies until it does", opt.Addr, errClass(err), cfg.CountersFailure))
 			}
 		}
+		if cfg.Engine == "gnet" {
+			warnings = append(warnings, "--engine gnet with --counters: a loop must not wait on Redis, so every request is handed to the fasthttp engine; --engine fasthttp does the same work without the handoff")
+		}
 	}
 	return errs, warnings
 }

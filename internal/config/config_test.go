@@ -66,6 +66,13 @@ func TestLoad(t *testing.T) {
 		}},
 		{name: "debug addr off loopback", args: []string{"--debug-addr", "0.0.0.0:6060"}, wantErr: "--debug-addr"},
 		{name: "bad engine", args: []string{"--engine", "nginx"}, wantErr: "--engine"},
+		{name: "event-loop engine", env: map[string]string{"TOLLGATE_ENGINE": "gnet"}, check: func(t *testing.T, c Config) {
+			if c.Engine != "gnet" {
+				t.Errorf("engine %q", c.Engine)
+			}
+		}},
+		// The event loops speak plain HTTP only: TLS with them is refused, never ignored.
+		{name: "event-loop engine with TLS", args: []string{"--engine", "gnet", "--tls-cert-file", "c.pem", "--tls-key-file", "k.pem"}, wantErr: "--engine gnet serves plain HTTP only"},
 		{name: "redis counters", env: map[string]string{"TOLLGATE_COUNTERS": "redis://127.0.0.1:6379/0", "TOLLGATE_COUNTERS_FAILURE": "closed"}, check: func(t *testing.T, c Config) {
 			if c.Counters != "redis://127.0.0.1:6379/0" || c.CountersFailure != "closed" {
 				t.Errorf("counters %q %q", c.Counters, c.CountersFailure)
