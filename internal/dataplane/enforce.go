@@ -32,8 +32,10 @@ type View struct {
 	In Inbound
 	// RequestID is the request's id, for authorizer events.
 	RequestID string
-	// NoWait: a quota that cannot be decided without the ledger is left pending (Outcome.Pending)
-	// instead of waited for; the event-loop engine finishes it off the loop (Enforcer.Resume).
+	// NoWait: nothing may block. A method that would (an authorizer, a signature, an
+	// integration a loop does not run) stops after routing with Outcome.Handoff set and nothing
+	// counted; a quota that cannot be decided without the ledger is left pending
+	// (Outcome.Pending), for the event-loop engine to finish off the loop (Enforcer.Resume).
 	NoWait bool
 }
 

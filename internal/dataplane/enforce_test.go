@@ -48,6 +48,7 @@ func newFixtureLedger(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Th
 		{ID: "pets", ParentID: "root", PathPart: "pets", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", ApiKeyRequired: true, Integration: &apigw.Integration{Type: "MOCK"}}}},
 		{ID: "pet", ParentID: "pets", PathPart: "{id}", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", ApiKeyRequired: true, Integration: &apigw.Integration{Type: "MOCK"}}}},
 		{ID: "open", ParentID: "root", PathPart: "open", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", Integration: &apigw.Integration{Type: "MOCK"}}}},
+		{ID: "iam", ParentID: "root", PathPart: "iam", Methods: map[string]*apigw.Method{"GET": {HTTPMethod: "GET", AuthorizationType: "AWS_IAM", ApiKeyRequired: true, Integration: &apigw.Integration{Type: "MOCK"}}}},
 	}
 	plan.ID = "plan1"
 	plan.ApiStages = []apigw.ApiStage{{ApiID: "api1", Stage: "dev", Throttle: mt}}
@@ -285,5 +286,59 @@ func TestQuotaStoreFailurePolicy(t *testing.T) {
 		if got := f.check("GET", "/open", "", t0); got != nil {
 			t.Errorf("failOpen=%v: unmetered method: %v", tc.failOpen, got)
 		}
+	}
+}
+
+// TestNoWaitCheck: the event loop's admission. A method a loop cannot run stops after routing
+// with nothing counted (Handoff); a quota that needs the ledger is left pending, and Resume
+// decides it as Check would have; a lease on hand, or a known spent key, is decided at once.
+func TestNoWaitCheck(t *testing.T) {
+	type step struct {
+		name             string
+		path             string
+		handoff, pending bool
+		want             *GatewayError // after Resume when pending
+		usage            int64         // requests metered so far, after the step
+	}
+	for _, tc := range []struct {
+		name  string
+		limit int64
+		steps []step
+	}{
+		{"a lease on hand", 1000, []step{
+			{"AWS_IAM method: handed over, nothing counted", "/iam", true, false, nil, 0},
+			{"first request: no lease yet", "/pets", false, true, nil, 1},
+			{"the lease: decided on the loop", "/pets", false, false, nil, 2},
+			{"and again", "/pets", false, false, nil, 3},
+		}},
+		{"a spent key", 1, []step{
+			{"first request: no lease yet", "/pets", false, true, nil, 1},
+			{"allowance used: the ledger says so", "/pets", false, true, ErrLimitExceeded, 1},
+			{"known spent: decided on the loop", "/pets", false, false, ErrLimitExceeded, 1},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, apigw.UsagePlan{Quota: &apigw.Quota{Limit: tc.limit, Period: apigw.PeriodDay}}, nil, wide)
+			for _, st := range tc.steps {
+				o := &Outcome{}
+				before := f.usage.n.Load()
+				f.e.Check(context.Background(), f.stage, &View{Method: "GET", Path: st.path, APIKey: keyValue, NoWait: true}, t0, o)
+				if o.Handoff != st.handoff || o.Pending() != st.pending {
+					t.Fatalf("%s: handoff %v pending %v, want %v %v", st.name, o.Handoff, o.Pending(), st.handoff, st.pending)
+				}
+				if st.pending {
+					if o.Err != nil || f.usage.n.Load() != before {
+						t.Fatalf("%s: pending, yet err %v and %d metered", st.name, o.Err, f.usage.n.Load()-before)
+					}
+					f.e.Resume(context.Background(), t0, o)
+					if o.Pending() {
+						t.Fatalf("%s: still pending after Resume", st.name)
+					}
+				}
+				if o.Err != st.want || f.usage.n.Load() != st.usage {
+					t.Fatalf("%s: err %v, %d metered; want %v, %d", st.name, o.Err, f.usage.n.Load(), st.want, st.usage)
+				}
+			}
+		})
 	}
 }
