@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/dataplane"
@@ -393,6 +394,41 @@ func TestEnginesCountBeforeAnswering(t *testing.T) {
 				resp.Body.Close()
 				if got := m.Stats.Err4xx.Load(); resp.StatusCode != 403 || got != uint64(i+1) {
 					t.Fatalf("after answer %d (%d): %d counted", i+1, resp.StatusCode, got)
+				}
+			}
+		})
+	}
+}
+
+// TestEnginesTruncatedAnswer: a backend that promises a body and closes halfway cuts the client's
+// answer short (never passes it off as whole), and the request is still reported. (The event-loop
+// engine once lost such a request: counted nowhere, and a shutdown waited for it.)
+func TestEnginesTruncatedAnswer(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			w := newWorld(t)
+			base, _ := eng.start(t, w.core)
+			var p snapshot.Params
+			m := w.core.Snapshot().API("api1").Stage("dev").Match("GET", "/items/truncated", &p)
+			if m == nil || m.Stats == nil {
+				t.Fatal("no statistics bound for the proxy method")
+			}
+			req, _ := http.NewRequest("GET", base+"/restapis/api1/dev/_user_request_/items/truncated", nil)
+			req.Header.Set("X-Api-Key", testKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				body, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if rerr == nil && resp.StatusCode == 200 {
+					t.Fatalf("a cut answer passed as whole: %q", body)
+				}
+			}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				if _, n, _ := m.Stats.Latency.Read(); n == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the cut request was never reported")
 				}
 			}
 		})

@@ -252,6 +252,14 @@ func (w *world) serveBackend(rw http.ResponseWriter, r *http.Request) {
 		}
 		conn.Close()
 		return
+	case r.URL.Path == "/backend/truncated": // promises 100 bytes, sends 10, closes
+		conn, _, err := rw.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+		conn.Close()
+		return
 	case r.URL.Path == "/backend/untyped":
 		rw.Header()["Content-Type"] = nil
 		io.WriteString(rw, "<html>no type</html>")

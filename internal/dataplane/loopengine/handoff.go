@@ -135,8 +135,7 @@ func (u *upstream) detach() gnet.Action {
 	fd, err := u.c.Dup()
 	u.ex, ex.u = nil, nil
 	u.gone = true
-	if err != nil { // the answer can only be cut
-		ex.cl.gone = true
+	if err != nil { // the answer can only be cut: the client's closed() reports the request
 		_ = ex.cl.c.Close()
 		return gnet.Close
 	}

@@ -383,8 +383,7 @@ func (u *upstream) answer() gnet.Action {
 			_, _ = cl.c.Write(out)
 		}
 		u.release(false)
-		cl.gone = true
-		_ = cl.c.Close() // its closed() reports the request
+		_ = cl.c.Close() // its closed() reports the request (busy until then)
 		return gnet.Close
 	}
 	if done {
@@ -504,8 +503,7 @@ func (u *upstream) closed(err error) {
 		cl.complete(ex.closeClient, cl.out)
 	case ex.relaying:
 		delete(u.l.inflight, ex)
-		ex.cl.gone = true
-		_ = ex.cl.c.Close() // its closed() reports the request
+		_ = ex.cl.c.Close() // cut short: its closed() reports the request (busy until then)
 	case !u.got && u.used && ex.idempotent && !ex.retried:
 		ex.retried = true
 		u.l.send(ex, true)
