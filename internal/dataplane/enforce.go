@@ -199,15 +199,15 @@ func (e *Enforcer) Resume(ctx context.Context, now time.Time, o *Outcome) {
 }
 
 // runsOnLoop reports whether an event loop can run method m to its end without blocking: no
-// signature or authorizer to check (both read bodies or call out), and a MOCK or an HTTP_PROXY to
-// a plain-http backend (the loop speaks neither TLS nor the Lambda API). Throttles and a quota
+// signature or authorizer to check (both read bodies or call out), and a MOCK, or an HTTP or
+// HTTP_PROXY integration to a plain-http backend (the loop speaks neither TLS nor the Lambda API). Throttles and a quota
 // lease on hand are in memory; a quota that needs the ledger is left pending instead.
 func runsOnLoop(m *snapshot.Method) bool {
 	if m.AWSIAM || m.Authorizer != nil {
 		return false
 	}
 	in := m.Integration
-	return in == nil || in.Type == "MOCK" || in.Type == "HTTP_PROXY" && strings.HasPrefix(in.URI, "http://")
+	return in == nil || in.Type == "MOCK" || (in.Type == "HTTP_PROXY" || in.Type == "HTTP") && strings.HasPrefix(in.URI, "http://")
 }
 
 // verifyIAM runs the AWS_IAM check: the engine hands over the request with its body read (up to

@@ -101,12 +101,21 @@ func TestLoopEngineMidConnection(t *testing.T) {
 		{req: get("/items/big?n=2097152"), status: 200, length: 2 << 20},
 		{req: get("/mock"), status: 200, body: `{"mock":true}`},
 	}
+	// Non-proxy HTTP integrations run on the loop: their answers are collected, then select and
+	// render an integration response.
+	integration := []wireStep{
+		{req: get("/legacy/404"), status: 400, body: `{"error":"client"}`},
+		{req: get("/legacy/200"), status: 200, body: `{"code":200,"accept":"application/json","ua":"AmazonAPIGateway_api1"}`},
+		{req: get("/items/c"), status: 200, body: `"path":"/backend/c"`},
+	}
 	for _, tc := range []struct {
 		name      string
 		seq       []wireStep
 		pipelined bool
 		handoffs  uint64
 	}{
+		{"integration responses on the loop", integration, false, 0},
+		{"integration responses on the loop, pipelined", integration, true, 0},
 		{"handed over, one by one", seq, false, 1},
 		{"handed over, pipelined", seq, true, 1},
 		{"relayed off the loop, one by one", big, false, 0},
@@ -158,7 +167,7 @@ func TestLoopEngineMidConnection(t *testing.T) {
 				total += n
 			}
 			if total != tc.handoffs || st.Handoffs[loopengine.ReasonBody] != tc.handoffs {
-				t.Errorf("handoffs by reason %v, want %d for the chunked body", st.Handoffs, tc.handoffs)
+				t.Errorf("handoffs by reason %v, want %d (for a chunked body)", st.Handoffs, tc.handoffs)
 			}
 		})
 	}

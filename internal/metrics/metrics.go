@@ -137,7 +137,7 @@ var (
 	descLogDropped = prometheus.NewDesc("tollgate_access_log_dropped_total",
 		"Access-log lines dropped because the writer's queue was full (the disk was slower than the traffic).", nil, nil)
 	descHandoffs = prometheus.NewDesc("tollgate_loop_handoffs_total",
-		"Connections the event-loop engine (--engine gnet) handed to the fasthttp engine, by reason: management (not an invocation), body (chunked, over 64 KB, Expect), method (authorizer, AWS_IAM, Lambda, non-proxy HTTP, https backend), target (not a path), counters (Redis throttles). What stays on the loops is the rest of the traffic.", []string{"reason"}, nil)
+		"Connections the event-loop engine (--engine gnet) handed to the fasthttp engine, by reason: management (not an invocation), body (chunked, over 64 KB, Expect), method (authorizer, AWS_IAM, Lambda, https backend), target (not a path), counters (Redis throttles). What stays on the loops is the rest of the traffic.", []string{"reason"}, nil)
 	descRelays = prometheus.NewDesc("tollgate_loop_offloop_relays_total",
 		"Answers the event-loop engine relayed off its loops because the client fell more than 1 MB behind.", nil, nil)
 	descTLSExpiry = prometheus.NewDesc("tollgate_tls_certificate_expiry_timestamp_seconds",

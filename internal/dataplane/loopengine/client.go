@@ -230,6 +230,8 @@ func (cl *client) admitted(gerr *dataplane.GatewayError) gnet.Action {
 		return cl.respond(reply.Status(), body)
 	case dataplane.KindHTTPProxy:
 		return cl.proxy()
+	case dataplane.KindHTTP:
+		return cl.integrate()
 	}
 	return cl.gatewayResponse(dataplane.ErrInternal) // Admit checked runsOnLoop: not reached
 }

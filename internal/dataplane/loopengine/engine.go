@@ -1,7 +1,7 @@
 // Package loopengine serves the data plane on event loops (panjf2000/gnet/v2), the way nginx
 // does: one loop per core reads every ready socket after one epoll_wait, parses the request
 // itself (internal/h1), admits it through the same dataplane.Core as the other engines, and
-// proxies it over an upstream connection registered on the same loop. A request and its
+// runs its integration over an upstream connection registered on the same loop. A request and its
 // upstream exchange never leave the loop's thread: no goroutine per connection, no park and
 // wake, no lock. Measured in bench (issue 12): the probe on this design beat nginx where the
 // goroutine engines reached 0.6–0.8× of it.
@@ -11,8 +11,8 @@
 //   - a whole connection is handed to the fasthttp engine (its descriptor duplicated, the bytes
 //     already read put back in front) when a request is not an invocation (the management API),
 //     has a chunked or large body or Expect: 100-continue, or its method needs an authorizer, a
-//     signature check, Lambda, a non-proxy HTTP integration or TLS to the backend (the Core says
-//     so before it counts anything: Call.NoWait);
+//     signature check, Lambda or TLS to the backend (the Core says so before it counts
+//     anything: Call.NoWait);
 //   - a quota that needs the ledger (no lease on hand) is decided on a goroutine, and the
 //     request then resumes on its loop (Core.Resume);
 //   - an answer whose client falls more than 1 MB behind is relayed on by a goroutine with
@@ -20,7 +20,9 @@
 //     memory; the client connection returns to the loops afterwards.
 //
 // Answers are relayed as they arrive, whatever their framing: a chunked one is decoded and
-// framed again (internal/h1's decoder), one that runs to the close is sent chunked.
+// framed again (internal/h1's decoder), one that runs to the close is sent chunked. A non-proxy
+// HTTP integration's answer is collected whole instead (at most the 10 MB payload limit) and
+// selects and renders its integration response through the Core.
 //
 // Only plain-HTTP listeners run on loops: TLS is served by the fasthttp engine.
 package loopengine
@@ -88,7 +90,7 @@ const (
 	// ReasonBody: a chunked body, one over 64 KB, or Expect: 100-continue.
 	ReasonBody
 	// ReasonMethod: a method a loop cannot finish without waiting (authorizer, AWS_IAM, Lambda,
-	// non-proxy HTTP, an https backend).
+	// an https backend).
 	ReasonMethod
 	// ReasonTarget: a request-target that is not a path (absolute, authority or asterisk form).
 	ReasonTarget

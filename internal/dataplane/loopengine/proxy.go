@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -108,10 +109,14 @@ type exchange struct {
 	head                bool // a HEAD request: the answer has no body
 	start               time.Time
 	deadline            int64
-	// relaying: the answer's head went to the client; body relays the rest.
-	relaying    bool
-	body        bodyRelay
-	closeClient bool // the client's connection ends with this answer
+	// gotHead: the answer's head is in. relaying: it went to the client, and body relays the
+	// rest. buffered: the answer is collected whole (respHead, respBody) for an integration
+	// response instead (non-proxy HTTP).
+	gotHead, relaying, buffered bool
+	respHead, respBody          []byte
+	resp                        h1.Response // parsed from respHead
+	body                        bodyRelay
+	closeClient                 bool // the client's connection ends with this answer
 	// A client that fell behind makes the loop let go of the backend connection (detached,
 	// with upRest, bytes read but not yet relayed) until its output has drained (escapeWait);
 	// then a goroutine relays the rest (escape).
@@ -137,7 +142,6 @@ func (cl *client) proxy() gnet.Action {
 	req := &cl.req
 	// Forwarded headers, in canonical form (the arena holds the names; sized so that it never
 	// moves while strings point into it).
-	url := up.URL
 	if need := cl.req.HeadLen*2 + 256; cap(cl.arena) < need {
 		cl.arena = make([]byte, 0, need)
 	}
@@ -192,12 +196,67 @@ func (cl *client) proxy() gnet.Action {
 		return cl.gatewayResponse(dataplane.ErrInternal)
 	}
 
+	var length int64 = -1
+	if req.ContentLength >= 0 {
+		length = req.ContentLength
+	}
+	cl.exchange(&up, cl.raw[req.HeadLen:], length, false)
+	return gnet.None
+}
+
+// integrate runs a non-proxy HTTP integration (addendum §8.6): only mapped parameters and the
+// request template (or the client's body) reach the backend, and its whole answer, at most the
+// payload limit, selects and renders the integration response.
+func (cl *client) integrate() gnet.Action {
+	call := &cl.call
+	tmpl, useTemplate, gerr := call.RequestBody(in{cl})
+	if gerr != nil {
+		return cl.gatewayResponse(gerr)
+	}
+	up, err := call.Upstream(cl.url[:0], in{cl})
+	if err != nil {
+		return cl.gatewayResponse(dataplane.UpstreamError(err))
+	}
+	if up.Scheme != "http" { // runsOnLoop lets only http:// URIs here
+		return cl.gatewayResponse(dataplane.ErrInternal)
+	}
+	cl.url = up.URL
+	req := &cl.req
+	id := call.Stage.API.ID
+	if need := len(id) + 64; cap(cl.arena) < need {
+		cl.arena = make([]byte, 0, need)
+	}
+	ua := append(append(cl.arena[:0], "AmazonAPIGateway_"...), id...)
+	fwd := append(cl.fwd[:0], kv{"Accept", "application/json"}, kv{"User-Agent", b2s(ua)}, kv{"X-Amzn-Apigateway-Api-Id", id})
+	body, length := cl.raw[req.HeadLen:], req.ContentLength
+	if useTemplate {
+		body, length = unsafe.Slice(unsafe.StringData(tmpl), len(tmpl)), int64(len(tmpl)) // the snapshot's: never written
+	}
+	if ct := (in{cl}).Header("Content-Type"); ct != "" && length != 0 {
+		fwd = append(fwd, kv{"Content-Type", ct})
+	}
+	cl.fwd, cl.upHost = fwd, up.Host
+	if err := call.MapRequestHeaders(in{cl}, upHeaders{cl}); err != nil {
+		return cl.gatewayResponse(dataplane.ErrInternal)
+	}
+	if length < 0 && len(body) > 0 {
+		length = int64(len(body))
+	}
+	cl.exchange(&up, body, length, true)
+	return gnet.None
+}
+
+// exchange sends the upstream request built so far (cl.fwd, cl.upHost) with body (Content-Length
+// length, -1: none) to the backend of up. buffered: the answer is collected whole for an
+// integration response instead of relayed.
+func (cl *client) exchange(up *dataplane.Upstream, body []byte, length int64, buffered bool) {
+	call := &cl.call
 	ex := &cl.exch
-	*ex = exchange{cl: cl, key: up.DialTo, req: ex.req[:0]}
+	*ex = exchange{cl: cl, key: up.DialTo, req: ex.req[:0], buffered: buffered, respHead: ex.respHead[:0], respBody: ex.respBody[:0]}
 	method := call.UpstreamMethod(in{cl})
 	b := append(ex.req, method...)
 	b = append(b, ' ')
-	if target := url[up.PathAt:]; len(target) > 0 && target[0] == '/' {
+	if target := up.URL[up.PathAt:]; len(target) > 0 && target[0] == '/' {
 		b = append(b, target...)
 	} else {
 		b = append(b, '/')
@@ -212,13 +271,13 @@ func (cl *client) proxy() gnet.Action {
 		b = append(b, h.value...)
 		b = append(b, "\r\n"...)
 	}
-	if req.ContentLength >= 0 {
+	if length >= 0 {
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, req.ContentLength, 10)
+		b = strconv.AppendInt(b, length, 10)
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "\r\n"...)
-	b = append(b, cl.raw[req.HeadLen:]...)
+	b = append(b, body...)
 	ex.req = b
 	ex.head = method == "HEAD"
 	switch method {
@@ -230,7 +289,6 @@ func (cl *client) proxy() gnet.Action {
 	cl.ex = ex
 	cl.l.inflight[ex] = struct{}{}
 	cl.l.send(ex, false)
-	return gnet.None
 }
 
 // upHeaders adapts the upstream request's headers to dataplane.HeaderSink: a mapping replaces
@@ -328,7 +386,7 @@ func (u *upstream) answer() gnet.Action {
 	buf, _ := u.c.Peek(-1)
 	cl := ex.cl
 	out := cl.out[:0]
-	if !ex.relaying {
+	if !ex.gotHead {
 		for {
 			err := u.resp.Parse(buf, ex.head)
 			if err == h1.ErrIncomplete {
@@ -351,6 +409,24 @@ func (u *upstream) answer() gnet.Action {
 		}
 		call := &cl.call
 		call.Integrated, call.IntegrationLatency, call.IntegrationStatus = true, time.Since(ex.start), u.resp.Status
+		ex.gotHead = true
+		if ex.buffered {
+			// Kept for the integration response: the head (its fields are what the
+			// response parameters map), then the body as it comes.
+			ex.respHead = append(ex.respHead[:0], buf[:u.resp.HeadLen]...)
+			if err := ex.resp.Parse(ex.respHead, ex.head); err != nil { // the same bytes
+				ex.fail(dataplane.ErrBadGateway, err)
+				return gnet.Close
+			}
+			ex.body = bodyRelay{framing: u.resp.Body, left: u.resp.ContentLength, parts: ex.body.parts[:0]}
+			_, _ = u.c.Discard(u.resp.HeadLen)
+			buf = buf[u.resp.HeadLen:]
+		}
+	}
+	if ex.buffered {
+		return u.collect(buf)
+	}
+	if !ex.relaying {
 		delete(u.l.inflight, ex)
 		ex.relaying = true
 		r := &ex.body
@@ -402,6 +478,63 @@ func (u *upstream) answer() gnet.Action {
 		return u.detach()
 	}
 	return gnet.None
+}
+
+// collect gathers a buffered answer's body (at most the payload limit, as on the other
+// engines) and, once it is whole, answers with the integration response it selects.
+func (u *upstream) collect(buf []byte) gnet.Action {
+	ex := u.ex
+	used, body, done, err := ex.body.pump(buf, ex.respBody)
+	ex.respBody = body
+	_, _ = u.c.Discard(used)
+	switch {
+	case len(ex.respBody) > dataplane.MaxPayload:
+		ex.fail(dataplane.ErrBadGateway, errors.New("backend answer over the payload limit"))
+		return gnet.Close
+	case err == errExtra:
+		u.gone = true
+	case err != nil:
+		ex.fail(dataplane.ErrBadGateway, err)
+		return gnet.Close
+	}
+	if !done {
+		return gnet.None
+	}
+	keep := !u.resp.Close && !u.gone
+	u.release(keep)
+	ex.cl.integrated(ex)
+	if !keep {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// integrated answers a non-proxy HTTP integration from its backend's whole answer: the
+// integration response its status selects, rendered with the backend's headers and body.
+func (cl *client) integrated(ex *exchange) {
+	call := &cl.call
+	var a gnet.Action
+	if reply, gerr := call.SelectReply(ex.resp.Status); gerr != nil {
+		a = cl.gatewayResponse(gerr)
+	} else {
+		body := reply.Render(in{cl}.Header("Accept"), backendHeaders{&ex.resp}, b2s(ex.respBody), headers{cl})
+		a = cl.respond(reply.Status(), body)
+	}
+	if a == gnet.Close || cl.serve() == gnet.Close {
+		_ = cl.c.Close()
+	}
+}
+
+// backendHeaders adapts a backend answer's head to dataplane.HeaderSource.
+type backendHeaders struct{ r *h1.Response }
+
+func (b backendHeaders) Header(name string) string {
+	for _, h := range b.r.Headers {
+		if equalFold(h.Name, name) {
+			return b2s(h.Value)
+		}
+	}
+	return ""
 }
 
 // appendResponseHead appends the client's response head for a backend's answer: its status
@@ -496,6 +629,10 @@ func (u *upstream) closed(err error) {
 	}
 	u.ex, ex.u = nil, nil
 	switch {
+	case ex.buffered && ex.gotHead && ex.body.framing == h1.BodyClose:
+		// The close ends such a body: the answer is whole.
+		delete(u.l.inflight, ex)
+		ex.cl.integrated(ex)
 	case ex.relaying && ex.body.framing == h1.BodyClose:
 		// The close ends such a body: the answer is whole.
 		cl := ex.cl
