@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate/tollgate/internal/dataplane"
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
 	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/reqstats"
 	"github.com/tollgate/tollgate/internal/snapshot"
 )
 
@@ -380,11 +381,7 @@ func TestEnginesCountBeforeAnswering(t *testing.T) {
 		t.Run(eng.name, func(t *testing.T) {
 			w := newWorld(t)
 			base, _ := eng.start(t, w.core)
-			var p snapshot.Params
-			m := w.core.Snapshot().API("api1").Stage("dev").Match("GET", "/mock", &p)
-			if m == nil || m.Stats == nil {
-				t.Fatal("no statistics bound for GET /mock")
-			}
+			m := methodStats(t, w.core, "/mock")
 			for i := range 200 {
 				resp, err := http.Get(base + "/restapis/api1/dev/_user_request_/mock") // no key: 403
 				if err != nil {
@@ -392,7 +389,7 @@ func TestEnginesCountBeforeAnswering(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if got := m.Stats.Err4xx.Load(); resp.StatusCode != 403 || got != uint64(i+1) {
+				if got := m.Err4xx.Load(); resp.StatusCode != 403 || got != uint64(i+1) {
 					t.Fatalf("after answer %d (%d): %d counted", i+1, resp.StatusCode, got)
 				}
 			}
@@ -408,11 +405,7 @@ func TestEnginesTruncatedAnswer(t *testing.T) {
 		t.Run(eng.name, func(t *testing.T) {
 			w := newWorld(t)
 			base, _ := eng.start(t, w.core)
-			var p snapshot.Params
-			m := w.core.Snapshot().API("api1").Stage("dev").Match("GET", "/items/truncated", &p)
-			if m == nil || m.Stats == nil {
-				t.Fatal("no statistics bound for the proxy method")
-			}
+			m := methodStats(t, w.core, "/items/truncated")
 			req, _ := http.NewRequest("GET", base+"/restapis/api1/dev/_user_request_/items/truncated", nil)
 			req.Header.Set("X-Api-Key", testKey)
 			resp, err := http.DefaultClient.Do(req)
@@ -424,7 +417,7 @@ func TestEnginesTruncatedAnswer(t *testing.T) {
 				}
 			}
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-				if _, n, _ := m.Stats.Latency.Read(); n == 1 {
+				if _, n, _ := m.Latency.Read(); n == 1 {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -433,4 +426,15 @@ func TestEnginesTruncatedAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// methodStats returns the statistics the world's snapshot bound to GET path of api1/dev.
+func methodStats(t *testing.T, c *dataplane.Core, path string) *reqstats.Method {
+	t.Helper()
+	var p snapshot.Params
+	m := c.Snapshot().API("api1").Stage("dev").Match("GET", path, &p)
+	if m == nil || m.Stats == nil {
+		t.Fatalf("no statistics bound for GET %s", path)
+	}
+	return m.Stats
 }

@@ -131,14 +131,10 @@ type exchange struct {
 // hop-by-hop headers dropped and Date, Server and x-amzn-RequestId remapped.
 func (cl *client) proxy() gnet.Action {
 	call := &cl.call
-	up, err := call.Upstream(cl.url[:0], in{cl})
-	if err != nil {
-		return cl.gatewayResponse(dataplane.UpstreamError(err))
+	up, gerr := cl.upstream()
+	if gerr != nil {
+		return cl.gatewayResponse(gerr)
 	}
-	if up.Scheme != "http" { // runsOnLoop lets only http:// URIs here
-		return cl.gatewayResponse(dataplane.ErrInternal)
-	}
-	cl.url = up.URL
 	req := &cl.req
 	// Forwarded headers, in canonical form (the arena holds the names; sized so that it never
 	// moves while strings point into it).
@@ -213,14 +209,10 @@ func (cl *client) integrate() gnet.Action {
 	if gerr != nil {
 		return cl.gatewayResponse(gerr)
 	}
-	up, err := call.Upstream(cl.url[:0], in{cl})
-	if err != nil {
-		return cl.gatewayResponse(dataplane.UpstreamError(err))
+	up, gerr := cl.upstream()
+	if gerr != nil {
+		return cl.gatewayResponse(gerr)
 	}
-	if up.Scheme != "http" { // runsOnLoop lets only http:// URIs here
-		return cl.gatewayResponse(dataplane.ErrInternal)
-	}
-	cl.url = up.URL
 	req := &cl.req
 	id := call.Stage.API.ID
 	if need := len(id) + 64; cap(cl.arena) < need {
@@ -289,6 +281,20 @@ func (cl *client) exchange(up *dataplane.Upstream, body []byte, length int64, bu
 	cl.ex = ex
 	cl.l.inflight[ex] = struct{}{}
 	cl.l.send(ex, false)
+}
+
+// upstream addresses the call's backend (its URL built in cl.url), or says which gateway
+// response to send instead.
+func (cl *client) upstream() (dataplane.Upstream, *dataplane.GatewayError) {
+	up, err := cl.call.Upstream(cl.url[:0], in{cl})
+	if err != nil {
+		return up, dataplane.UpstreamError(err)
+	}
+	cl.url = up.URL
+	if up.Scheme != "http" { // runsOnLoop lets only http:// URIs here
+		return up, dataplane.ErrInternal
+	}
+	return up, nil
 }
 
 // upHeaders adapts the upstream request's headers to dataplane.HeaderSink: a mapping replaces
