@@ -85,14 +85,8 @@ func TestParse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var r Request
 			err := r.Parse([]byte(tc.in))
-			if tc.err != nil {
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("Parse = %v, want %v", err, tc.err)
-				}
+			if parseErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("Parse = %v", err)
 			}
 			got := want{string(r.Method), string(r.Target), r.Minor, r.ContentLength, r.Chunked, r.Close, r.ExpectContinue}
 			if got != tc.want {
@@ -162,4 +156,20 @@ func BenchmarkParseNetHTTP(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// parseErr checks Parse's error against want (nil: success wanted) and reports whether the case
+// is settled: an expected error was found, or it failed.
+func parseErr(t *testing.T, err, want error) bool {
+	t.Helper()
+	if want != nil {
+		if !errors.Is(err, want) {
+			t.Fatalf("Parse = %v, want %v", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	return false
 }

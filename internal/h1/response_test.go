@@ -2,7 +2,6 @@ package h1
 
 import (
 	"bufio"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,14 +52,8 @@ func TestParseResponse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var r Response
 			err := r.Parse([]byte(tc.in), tc.head)
-			if tc.err != nil {
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("Parse = %v, want %v", err, tc.err)
-				}
+			if parseErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("Parse = %v", err)
 			}
 			if got := (want{r.Status, r.Body, r.ContentLength, r.Close}); got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
