@@ -116,16 +116,33 @@ func (cl *client) serve() gnet.Action {
 		// The request is whole: copy it out of gnet's buffers, which the next read reuses, so
 		// that it outlives this event (a backend call, a quota decision).
 		cl.raw = append(cl.raw[:0], buf[:total]...)
+		cl.rebase(buf)
 		_, _ = cl.c.Discard(total)
 		cl.reading, cl.readBy = 0, 0
-		if err := cl.req.Parse(cl.raw); err != nil { // the same bytes: cannot fail
-			return cl.refuse(err)
-		}
 		if a := cl.start(); a != gnet.None {
 			return a
 		}
 	}
 	return gnet.None
+}
+
+// rebase points the parsed request's fields, which alias buf, at the same bytes of cl.raw (a
+// copy of buf's start), instead of parsing the copy a second time.
+func (cl *client) rebase(buf []byte) {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	at := func(b []byte) []byte {
+		if len(b) == 0 {
+			return nil
+		}
+		off := int(uintptr(unsafe.Pointer(unsafe.SliceData(b))) - base)
+		return cl.raw[off : off+len(b) : off+len(b)] // every field lies in the head, within raw
+	}
+	r := &cl.req
+	r.Method, r.Target, r.Host = at(r.Method), at(r.Target), at(r.Host)
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		h.Name, h.Value = at(h.Name), at(h.Value)
+	}
 }
 
 // originPath is the path of an origin-form request-target ("/path?query"); other forms
@@ -198,8 +215,7 @@ func (cl *client) resume() {
 	gerr := cl.s.e.core.Resume(background, &cl.call)
 	err := cl.c.EventLoop().Execute(background, gnet.RunnableFunc(func(context.Context) error {
 		cl.waiting = false
-		if cl.gone {
-			cl.done.Status = 499 // the client left while its quota was decided
+		if cl.gone { // the client left while its quota was decided: nothing was sent
 			cl.finished()
 			return nil
 		}
@@ -365,10 +381,7 @@ func (cl *client) closed(error) {
 	if ex := cl.ex; ex != nil {
 		ex.abandon()
 	}
-	if cl.done.Status == 0 {
-		cl.done.Status = 499 // nginx's "client closed request": never sent, for the statistics
-	}
-	cl.finished()
+	cl.finished() // Status stays 0 if no answer had started: counted, but as no 4xx or 5xx
 }
 
 // set sets a response header, replacing an earlier value.

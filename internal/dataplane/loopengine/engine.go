@@ -331,8 +331,7 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 // OnTick asks every loop to check its timers, on its own thread.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	s.loops.Range(func(k, v any) bool {
-		l := v.(*loop)
-		_ = k.(gnet.EventLoop).Execute(context.Background(), gnet.RunnableFunc(l.sweep))
+		_ = k.(gnet.EventLoop).Execute(context.Background(), v.(*loop).sweepFn)
 		return true
 	})
 	return tick, gnet.None

@@ -23,20 +23,22 @@ type loop struct {
 	// now is the loop's clock for timers and the Date header, read at each sweep.
 	now     int64
 	clients map[*client]struct{}
-	// idle are the loop's keep-alive connections to backends, by host:port; inflight the
-	// exchanges waiting for a backend's answer (for the integration timeout).
-	idle     map[string][]*upstream
-	inflight map[*exchange]struct{}
-	date     []byte
-	dateSec  int64
+	// idle are the loop's keep-alive connections to backends, by host:port.
+	idle    map[string][]*upstream
+	date    []byte
+	dateSec int64
 	// busy counts the loop's requests being served, for a shutdown to wait for: one counter per
 	// loop, so that two loops never write the same cache line per request.
 	busy atomic.Int64
+	// sweepFn is sweep as the Runnable OnTick hands the loop (made once, not per tick).
+	sweepFn gnet.RunnableFunc
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
-	return &loop{s: s, el: el, now: time.Now().UnixNano(), clients: make(map[*client]struct{}),
-		idle: make(map[string][]*upstream), inflight: make(map[*exchange]struct{})}
+	l := &loop{s: s, el: el, now: time.Now().UnixNano(), clients: make(map[*client]struct{}),
+		idle: make(map[string][]*upstream)}
+	l.sweepFn = l.sweep
+	return l
 }
 
 // dateLine is the "Date: …\r\n" line for the loop's current second.
@@ -54,11 +56,6 @@ func (l *loop) dateLine() []byte {
 // not arrive in time, idle connections, and connections whose output has drained.
 func (l *loop) sweep(context.Context) error {
 	l.now = time.Now().UnixNano()
-	for ex := range l.inflight {
-		if !ex.relaying && l.now >= ex.deadline {
-			ex.fail(dataplane.ErrTimeout, errTimeout)
-		}
-	}
 	for key, list := range l.idle {
 		for len(list) > 0 && l.now-list[0].idleSince >= int64(upstreamIdle) {
 			u := list[0] // the oldest: the pool is used from its end
@@ -75,6 +72,9 @@ func (l *loop) sweep(context.Context) error {
 	for cl := range l.clients {
 		switch {
 		case cl.gone:
+		case cl.ex != nil && !cl.ex.relaying && l.now >= cl.ex.deadline:
+			// Its backend has not answered (or, buffered, not finished) in time.
+			cl.ex.fail(dataplane.ErrTimeout, errTimeout)
 		case cl.readBy != 0 && l.now >= cl.readBy:
 			cl.s.e.connLog.Log(obs.ClassTimeout, cl.c.RemoteAddr(), "")
 			cl.gone = true
@@ -279,7 +279,6 @@ func (cl *client) exchange(up *dataplane.Upstream, body []byte, length int64, bu
 	ex.start = time.Now()
 	ex.deadline = ex.start.Add(call.Integration().Timeout).UnixNano()
 	cl.ex = ex
-	cl.l.inflight[ex] = struct{}{}
 	cl.l.send(ex, false)
 }
 
@@ -433,7 +432,6 @@ func (u *upstream) answer() gnet.Action {
 		return u.collect(buf)
 	}
 	if !ex.relaying {
-		delete(u.l.inflight, ex)
 		ex.relaying = true
 		r := &ex.body
 		framing := u.resp.Body
@@ -600,7 +598,6 @@ func (cl *client) complete(closeAfter bool, last []byte) {
 // release ends the connection's exchange: back to the pool (keep), or closed.
 func (u *upstream) release(keep bool) {
 	if ex := u.ex; ex != nil {
-		delete(u.l.inflight, ex)
 		ex.u = nil
 	}
 	u.ex = nil
@@ -637,7 +634,6 @@ func (u *upstream) closed(err error) {
 	switch {
 	case ex.buffered && ex.gotHead && ex.body.framing == h1.BodyClose:
 		// The close ends such a body: the answer is whole.
-		delete(u.l.inflight, ex)
 		ex.cl.integrated(ex)
 	case ex.relaying && ex.body.framing == h1.BodyClose:
 		// The close ends such a body: the answer is whole.
@@ -645,7 +641,6 @@ func (u *upstream) closed(err error) {
 		cl.out = ex.body.end(cl.out[:0])
 		cl.complete(ex.closeClient, cl.out)
 	case ex.relaying:
-		delete(u.l.inflight, ex)
 		_ = ex.cl.c.Close() // cut short: its closed() reports the request (busy until then)
 	case !u.got && u.used && ex.idempotent && !ex.retried:
 		ex.retried = true
@@ -662,7 +657,6 @@ func (u *upstream) closed(err error) {
 // the timeout. Its connection, if any, is closed.
 func (ex *exchange) fail(gerr *dataplane.GatewayError, err error) {
 	cl := ex.cl
-	delete(cl.l.inflight, ex)
 	if u := ex.u; u != nil {
 		u.ex, ex.u = nil, nil
 		u.gone = true
@@ -691,7 +685,6 @@ func (ex *exchange) fail(gerr *dataplane.GatewayError, err error) {
 // abandon ends an exchange whose client left: its connection is closed (the rest of an answer
 // would have to be read to keep it).
 func (ex *exchange) abandon() {
-	delete(ex.cl.l.inflight, ex)
 	if ex.hasDetached {
 		ex.hasDetached = false
 		_ = closeFD(ex.detached)
