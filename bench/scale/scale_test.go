@@ -79,6 +79,23 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
+// commCPU is the CPU time the machine's processes named comm have used: the PostgreSQL server's
+// share of an import, beside Tollgate's own (0 when there are none, on the embedded store).
+func commCPU(comm string) time.Duration {
+	dirs, _ := os.ReadDir("/proc")
+	var sum time.Duration
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(b)) == comm {
+			sum += procCPU(pid)
+		}
+	}
+	return sum
+}
+
 // profile saves a CPU profile of the server (its --debug-addr) over the next seconds.
 func profile(t *testing.T, addr, path string, seconds int) {
 	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
@@ -145,6 +162,10 @@ func TestScale(t *testing.T) {
 		for i := done; i < done+m; i++ {
 			fmt.Fprintf(&b, "k%d,scale-key-value-%09d-abcdefgh,true,%s\n", i, i, *plan.Id)
 		}
+		if path := os.Getenv("TOLLGATE_SCALE_IMPORT_PROFILE"); path != "" && done == 0 {
+			go profile(t, debugAddr, path, 6)
+		}
+		cpu0, pg0 := procCPU(s.Pid()), commCPU("postgres")
 		start := time.Now()
 		stop := make(chan struct{})
 		sampled := make(chan float64)
@@ -166,7 +187,10 @@ func TestScale(t *testing.T) {
 		close(stop)
 		importPeak = max(importPeak, <-sampled)
 		if done == 0 {
-			row(fmt.Sprintf("ImportApiKeys of %d keys into a plan", m), time.Since(start).Round(time.Millisecond).String())
+			took := time.Since(start)
+			cpu, pg := procCPU(s.Pid())-cpu0, commCPU("postgres")-pg0
+			row(fmt.Sprintf("ImportApiKeys of %d keys into a plan", m), fmt.Sprintf("%v (CPU: server %.2f s, PostgreSQL processes %.2f s)",
+				took.Round(time.Millisecond), cpu.Seconds(), pg.Seconds()))
 		}
 	}
 	gw := s.Endpoint + "/restapis/" + *api.Id + "/dev/_user_request_/"

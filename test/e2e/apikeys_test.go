@@ -128,8 +128,23 @@ func TestApiKeysE2E(t *testing.T) {
 	wantErr(t, err, "NotFoundException", "Invalid API Key identifier specified")
 }
 
+// TestImportApiKeysE2E runs on both stores: on PostgreSQL new keys go in through COPY, and a
+// batch holding a value that exists falls back to INSERT … ON CONFLICT (sqlstore.Copier).
 func TestImportApiKeysE2E(t *testing.T) {
-	s := startServer(t, "")
+	for _, tc := range []struct {
+		name string
+		env  func(t *testing.T) []string
+	}{
+		{"embedded", func(*testing.T) []string { return nil }},
+		{"postgres", func(t *testing.T) []string {
+			return []string{"TOLLGATE_STORE=" + postgresDSN(t), masterKeyEnv(t)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testImportApiKeys(t, startServer(t, "", tc.env(t)...)) })
+	}
+}
+
+func testImportApiKeys(t *testing.T, s *server) {
 	c := s.client("us-east-1")
 	ctx := ctx(t)
 	plan, err := c.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("import-plan")})
@@ -169,6 +184,48 @@ func TestImportApiKeysE2E(t *testing.T) {
 	g, err := c.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(out.Ids[0])})
 	if err != nil || aws.ToString(g.Name) != "renamed" || !g.Enabled {
 		t.Fatalf("overwritten key: %+v %v", g, err)
+	}
+	// A big import: two batches of new keys, with values taken among them (every tenth row
+	// repeats the row before it), in a plan. Nothing is lost or doubled, and a repeated value
+	// updates its key in place.
+	var b strings.Builder
+	b.WriteString("Name,Key,UsagePlanIds\n")
+	const rows = 3000
+	for i := range rows {
+		value := fmt.Sprintf("bulk-key-%06d-0000000000", i)
+		if i%10 == 0 && i > 0 {
+			value = fmt.Sprintf("bulk-key-%06d-0000000000", i-1)
+		}
+		fmt.Fprintf(&b, "bulk%d,%s,%s\n", i, value, *plan.Id)
+	}
+	out, err = c.ImportApiKeys(ctx, &apigateway.ImportApiKeysInput{Body: []byte(b.String()), Format: types.ApiKeysFormatCsv, FailOnWarnings: true})
+	if err != nil || len(out.Ids) != rows {
+		t.Fatalf("bulk import: %d ids, %v", len(out.Ids), err)
+	}
+	distinct := map[string]bool{}
+	for _, id := range out.Ids {
+		distinct[id] = true
+	}
+	if want := rows - (rows-1)/10; len(distinct) != want {
+		t.Fatalf("bulk import: %d distinct ids, want %d", len(distinct), want)
+	}
+	if out.Ids[20] != out.Ids[19] {
+		t.Fatalf("row 20 (the value of row 19) got key %s, row 19 got %s", out.Ids[20], out.Ids[19])
+	}
+	g, err = c.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(out.Ids[19]), IncludeValue: aws.Bool(true)})
+	if err != nil || aws.ToString(g.Name) != "bulk20" || aws.ToString(g.Value) != "bulk-key-000019-0000000000" {
+		t.Fatalf("a key a later row updated: %+v %v", g, err)
+	}
+	n := 0
+	for p := apigateway.NewGetUsagePlanKeysPaginator(c, &apigateway.GetUsagePlanKeysInput{UsagePlanId: plan.Id, Limit: aws.Int32(500)}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Items)
+	}
+	if want := len(distinct) + 1; n != want { // and imported-key-000000000001
+		t.Fatalf("plan keys after the bulk import: %d, want %d", n, want)
 	}
 }
 

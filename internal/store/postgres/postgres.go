@@ -81,7 +81,8 @@ type Store struct {
 	schema    string // current_schema() of the pool's sessions: scopes notifications
 	writeLock int64  // advisory lock key serializing Updates (per schema)
 
-	writer chan struct{} // a one-slot semaphore: this node's Updates, one at a time
+	writer  chan struct{} // a one-slot semaphore: this node's Updates, one at a time
+	analyze chan struct{} // a one-slot queue: tables to sample again after a bulk write
 
 	gate sqlstore.Gate  // lets Close wait for the calls that got in before it
 	feed *sqlstore.Feed // newest change sequence this Store has seen committed; subscribers
@@ -145,7 +146,7 @@ func Open(ctx context.Context, dsn string, keys *seal.Keyring, opts Options) (*S
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	s := &Store{keys: keys, pool: pool, connCfg: cfg.ConnConfig.Copy(), opts: opts,
-		writer: make(chan struct{}, 1), feed: sqlstore.NewFeed(ErrClosed), done: make(chan struct{})}
+		writer: make(chan struct{}, 1), analyze: make(chan struct{}, 1), feed: sqlstore.NewFeed(ErrClosed), done: make(chan struct{})}
 	var schema *string
 	var migrateLock int64
 	err = pool.QueryRow(ctx, `SELECT current_schema(),
@@ -182,9 +183,10 @@ func Open(ctx context.Context, dsn string, keys *seal.Keyring, opts Options) (*S
 		return nil, err
 	}
 	s.feed.Observe(seq)
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go s.listenLoop(conn)
 	go s.pollLoop()
+	go s.analyzeLoop()
 	return s, nil
 }
 
@@ -269,14 +271,37 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 		return err
 	})
 	if err == nil && bulk {
-		// A bulk write (an import) can multiply a table's rows before autovacuum samples them
-		// again, and until then the planner costs the paging queries for the old sizes: one
-		// page of GetUsagePlanKeys took 266 ms right after a 100,000-key import. Sample now.
-		if _, aerr := s.pool.Exec(ctx, "ANALYZE api_keys, usage_plan_keys"); aerr != nil {
-			slog.Warn("postgres store: analyze after a bulk write", "err", aerr)
+		select {
+		case s.analyze <- struct{}{}:
+		default: // one is queued already, and it will see this write
 		}
 	}
 	return err
+}
+
+// analyzeLoop samples api_keys and usage_plan_keys again after each bulk write (an import),
+// in the background. A bulk write can multiply a table's rows before autovacuum samples them,
+// and until then the planner costs the paging queries for the old sizes: one page of
+// GetUsagePlanKeys took 266 ms right after a 100,000-key import. ANALYZE takes a quarter of a
+// second at that size, so the import's caller does not wait for it.
+func (s *Store) analyzeLoop() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.done
+		cancel()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.analyze:
+			if _, err := s.pool.Exec(ctx, "ANALYZE api_keys, usage_plan_keys"); err != nil && ctx.Err() == nil {
+				slog.Warn("postgres store: analyze after a bulk write", "err", err)
+			}
+		}
+	}
 }
 
 func (s *Store) update(ctx context.Context, region string, fn func(store.Tx) error) (last int64, bulk bool, err error) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -410,4 +412,59 @@ func TestQueuedWritersDoNotStarveThePool(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+}
+
+// CopyNew loads a clean batch whole, with seq from the column default in row order, and refuses
+// a batch holding a taken pair, or a row it could not make, without writing any of it; the
+// transaction goes on either way.
+func TestCopyNew(t *testing.T) {
+	s := openFresh(t)
+	ctx := context.Background()
+	pgTx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pgTx.Rollback(ctx)
+	q := newTx(ctx, pgTx, s.keys, "us-east-1", true)
+	cols := []string{"plan_id", "key_id", "region", "doc"}
+	row := func(key string) []any { return []any{"p1", key, "us-east-1", "{}"} }
+	for _, tc := range []struct {
+		name   string
+		rows   [][]any
+		copied bool
+	}{
+		{"clean", [][]any{row("k1"), row("k2"), row("k3")}, true},
+		{"a pair taken", [][]any{row("k4"), row("k2")}, false},
+		{"a pair twice", [][]any{row("k5"), row("k5")}, false},
+		{"clean again", [][]any{row("k6")}, true},
+	} {
+		copied, err := q.CopyNew("usage_plan_keys", cols, len(tc.rows), func(i int) ([]any, error) { return tc.rows[i], nil })
+		if err != nil || copied != tc.copied {
+			t.Fatalf("%s: CopyNew = %v, %v; want %v", tc.name, copied, err, tc.copied)
+		}
+	}
+	// A row that cannot be made ends the copy with its error, and nothing of it is written.
+	boom := errors.New("boom")
+	if _, err := q.CopyNew("usage_plan_keys", cols, 2, func(i int) ([]any, error) {
+		if i == 1 {
+			return nil, boom
+		}
+		return row("k7"), nil
+	}); !errors.Is(err, boom) {
+		t.Fatalf("CopyNew with a failing row: %v, want %v", err, boom)
+	}
+	rows, err := pgTx.Query(ctx, "SELECT key_id FROM usage_plan_keys ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"k1", "k2", "k3", "k6"}; !slices.Equal(got, want) {
+		t.Fatalf("rows in seq order: %v, want %v", got, want)
+	}
+	if err := pgTx.Commit(ctx); err != nil {
+		t.Fatalf("commit after refused copies: %v", err)
+	}
 }

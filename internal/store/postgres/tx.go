@@ -108,6 +108,62 @@ func (t *tx) NextSeq() (string, []any, error) {
 	return "nextval('item_seq')", nil, nil
 }
 
+var _ sqlstore.Copier = (*tx)(nil)
+
+// CopyNew loads rows with COPY (sqlstore.Copier) inside a savepoint: COPY has no ON CONFLICT,
+// and a unique violation would abort the whole transaction, so a collision rolls back to the
+// savepoint and reports false for the caller's INSERT … ON CONFLICT DO NOTHING to take over.
+// Collisions are rare (an import's value that exists already), so the savepoint is what the
+// fast path pays for being exact.
+func (t *tx) CopyNew(table string, columns []string, n int, row func(int) ([]any, error)) (bool, error) {
+	if !t.write {
+		return false, errReadOnly
+	}
+	sp, err := t.tx.Begin(t.ctx)
+	if err != nil {
+		return false, fmt.Errorf("postgres store: savepoint: %w", err)
+	}
+	src := &lazyRows{n: n, row: row}
+	if _, err := sp.CopyFrom(t.ctx, pgx.Identifier{table}, columns, src); err != nil {
+		if rerr := sp.Rollback(t.ctx); rerr != nil {
+			return false, fmt.Errorf("postgres store: copy: %w (rollback to savepoint: %v)", err, rerr)
+		}
+		if src.err != nil {
+			return false, src.err // the server's error only quotes it
+		}
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+			return false, nil
+		}
+		return false, fmt.Errorf("postgres store: copy: %w", err)
+	}
+	if err := sp.Commit(t.ctx); err != nil {
+		return false, fmt.Errorf("postgres store: release savepoint: %w", err)
+	}
+	return true, nil
+}
+
+// lazyRows is the pgx.CopyFromSource of CopyNew: pgx asks for each row on the goroutine that
+// encodes the COPY stream while the connection sends what it has, so a row is made while the
+// server takes the ones before it.
+type lazyRows struct {
+	n, i int
+	row  func(int) ([]any, error)
+	vals []any
+	err  error
+}
+
+func (r *lazyRows) Next() bool {
+	if r.err != nil || r.i == r.n {
+		return false
+	}
+	r.vals, r.err = r.row(r.i)
+	r.i++
+	return r.err == nil
+}
+
+func (r *lazyRows) Values() ([]any, error) { return r.vals, r.err }
+func (r *lazyRows) Err() error             { return r.err }
+
 // finishSQL writes the change rows, prunes the old ones and notifies, in one round trip. The
 // notification is queued by the transaction and sent by PostgreSQL only if it commits.
 // Data-modifying CTEs run to completion whether or not the main query reads them.

@@ -45,9 +45,13 @@ func (t *Tx) PutUsagePlan(u *apigw.UsagePlan) error {
 	return nil
 }
 
-// DeleteUsagePlan removes the plan; its usage plan keys go with it (ON DELETE CASCADE).
+// DeleteUsagePlan removes the plan and its usage plan keys (deleted here, not by the schema, as
+// in DeleteApiKey).
 func (t *Tx) DeleteUsagePlan(id string) error {
 	n, err := t.exec("DELETE FROM usage_plans WHERE id = ? AND region = ?", id, t.region)
+	if err == nil && n > 0 {
+		_, err = t.exec("DELETE FROM usage_plan_keys WHERE plan_id = ?", id)
+	}
 	return t.deleted(n, err, kindUsagePlan, id, "usage plan %s", id)
 }
 
@@ -117,8 +121,12 @@ func (t *Tx) checkPlanKeyParents(k *apigw.UsagePlanKey) error {
 	return nil
 }
 
-// PutUsagePlanKeys inserts associations several to a statement (see store.Tx), after the same
-// existence checks as PutUsagePlanKey (made once per plan and key in the transaction).
+// planKeyColumns are the usage_plan_keys columns PutUsagePlanKeys writes, in row order.
+var planKeyColumns = []string{"plan_id", "key_id", "region", "doc"}
+
+// PutUsagePlanKeys inserts associations in bulk (see store.Tx), after the same existence checks
+// as PutUsagePlanKey (made once per plan and key in the transaction): through the backend's
+// Copier when it has one and no pair exists yet, otherwise several to a statement.
 func (t *Tx) PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error {
 	if !t.write {
 		return t.d.ErrReadOnly
@@ -128,15 +136,31 @@ func (t *Tx) PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error {
 			return err
 		}
 	}
+	rows := newRowCache(len(ks), func(i int) ([]any, error) {
+		doc, err := t.d.Encode(ks[i])
+		if err != nil {
+			return nil, err
+		}
+		return []any{ks[i].PlanID, ks[i].KeyID, t.region, doc}, nil
+	})
+	copied, err := t.copyNew("usage_plan_keys", planKeyColumns, rows)
+	if err != nil {
+		return t.d.Errorf("put usage plan keys: %w", err)
+	}
+	if copied {
+		for _, k := range ks {
+			t.changedAgg(kindUsagePlanKey, k.PlanID+"/"+k.KeyID)
+		}
+		return nil
+	}
 	var q strings.Builder
 	args := make([]any, 0, 5*min(len(ks), putApiKeysBatch))
 	for start := 0; start < len(ks); start += putApiKeysBatch {
-		batch := ks[start:min(start+putApiKeysBatch, len(ks))]
 		q.Reset()
 		args = args[:0]
-		q.WriteString("INSERT INTO usage_plan_keys (plan_id, key_id, region, seq, doc) VALUES ")
-		for i, k := range batch {
-			doc, err := t.d.Encode(k)
+		q.WriteString("INSERT INTO usage_plan_keys (" + strings.Join(planKeyColumns, ", ") + ", seq) VALUES ")
+		for i := start; i < min(start+putApiKeysBatch, len(ks)); i++ {
+			row, err := rows.row(i)
 			if err != nil {
 				return err
 			}
@@ -144,11 +168,11 @@ func (t *Tx) PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error {
 			if err != nil {
 				return err
 			}
-			if i > 0 {
+			if i > start {
 				q.WriteByte(',')
 			}
-			q.WriteString("(?, ?, ?, " + expr + ", ?)")
-			args = append(append(append(args, k.PlanID, k.KeyID, t.region), seqArgs...), doc)
+			q.WriteString("(?, ?, ?, ?, " + expr + ")")
+			args = append(append(args, row...), seqArgs...)
 		}
 		q.WriteString(" ON CONFLICT DO NOTHING RETURNING plan_id, key_id")
 		var plan, key string

@@ -32,6 +32,18 @@ type Querier interface {
 	NextSeq() (expr string, args []any, err error)
 }
 
+// Copier is a Querier that can also load new rows in bulk, as PostgreSQL's COPY does: an
+// import's fast path, cheaper for the database than multi-row INSERTs (a 100,000-key import's
+// two inserts took 1.7 + 1.5 s as INSERTs, 1.15 + 0.45 s as COPY). CopyNew inserts n rows into
+// table, whose seq column takes its default; row(i) makes row i, one value per column, when the
+// load is ready for it, so that making rows (sealing, encoding) overlaps the database taking the
+// ones before. It reports false, having written nothing and left the transaction usable, when a
+// row collides with a unique index; the caller then inserts the same rows with the statement
+// that skips conflicting ones.
+type Copier interface {
+	CopyNew(table string, columns []string, n int, row func(i int) ([]any, error)) (bool, error)
+}
+
 // Dialect names what the shared queries spell differently per backend.
 type Dialect struct {
 	// Name prefixes error messages ("sqlite store").

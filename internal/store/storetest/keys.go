@@ -272,4 +272,47 @@ func testPutApiKeys(t *testing.T, open Opener) {
 		wantErr(t, "the plan key of a failed batch", err, store.ErrNotFound)
 		return nil
 	})
+
+	// A batch without a collision (PostgreSQL's COPY path): every row in, listed in batch order,
+	// and the values as unique as any others.
+	var fresh []*apigw.ApiKey
+	for i := range 300 {
+		fresh = append(fresh, newKey(fmt.Sprintf("c%03d", i), fmt.Sprintf("value-clean-%04d-00000000", i), fmt.Sprint("c", i), "cust"))
+	}
+	update(t, s, east, func(tx store.Tx) error {
+		inserted, err := tx.PutApiKeys(fresh)
+		if err == nil && slices.Contains(inserted, false) {
+			t.Errorf("a batch without collisions: inserted %v", inserted)
+		}
+		if err != nil {
+			return err
+		}
+		pks := make([]*apigw.UsagePlanKey, len(fresh))
+		for i, k := range fresh {
+			pks[i] = &apigw.UsagePlanKey{PlanID: "p1", KeyID: k.ID}
+		}
+		return tx.PutUsagePlanKeys(pks)
+	})
+	wantErr(t, "PutApiKey with a copied key's value", s.Update(ctx(), east, func(tx store.Tx) error {
+		return tx.PutApiKey(newKey("dup", fresh[7].Value, "", ""))
+	}), store.ErrConflict)
+	view(t, s, east, func(tx store.Tx) error {
+		ks, _, err := tx.ListApiKeys(store.ApiKeyFilter{}, store.Page{Limit: 3})
+		wantErr(t, "ListApiKeys", err, nil)
+		same(t, "newest keys", keyIDs(ks), []string{"c299", "c298", "c297"})
+		got, err := tx.GetApiKeyByValue(fresh[42].Value)
+		wantErr(t, "GetApiKeyByValue", err, nil)
+		if got.ID != "c042" || got.Name != "c42" || got.CustomerID != "cust" || got.Rev != 1 || fresh[42].Rev != 1 {
+			t.Errorf("a copied key: stored %+v", got)
+		}
+		ids, err := tx.ListPlanKeyIDs("p1")
+		wantErr(t, "ListPlanKeyIDs", err, nil)
+		same(t, "plan keys after a clean batch", len(ids), 698)
+		pk, _, err := tx.ListUsagePlanKeys("p1", "", store.Page{Limit: 1})
+		wantErr(t, "ListUsagePlanKeys", err, nil)
+		if len(pk) != 1 || pk[0].ID != "c299" {
+			t.Errorf("plan's first key in list order: %+v, want c299", pk)
+		}
+		return nil
+	})
 }
