@@ -150,7 +150,7 @@ func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now 
 	err := s.Store.View(ctx, region, func(tx store.Tx) error {
 		ups = ups[:0]
 		for _, id := range ids {
-			k, err := tx.GetApiKey(id)
+			k, err := tx.GetKeyIndex(id)
 			if errors.Is(err, store.ErrNotFound) {
 				ups = append(ups, snapshot.KeyUpdate{ID: id, Deleted: true})
 				continue
@@ -172,7 +172,7 @@ func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now 
 				}
 				quotas[p] = up.Quota
 			}
-			ups = append(ups, snapshot.KeyUpdate{ID: id, Hash: snapshot.HashKey(k.Value), Enabled: k.Enabled, PlanIDs: plans})
+			ups = append(ups, snapshot.KeyUpdate{ID: id, Hash: k.Hash, Enabled: k.Enabled, PlanIDs: plans})
 		}
 		return nil
 	})

@@ -121,6 +121,10 @@ type Tx interface {
 	// plane indexes. It reads columns, not documents, so loading a million keys into a snapshot
 	// does not decode a million JSON documents.
 	ListKeyIndex(p Page) ([]KeyIndexEntry, string, error)
+	// GetKeyIndex returns one key's entry of that index (ErrNotFound if none): what the data
+	// plane reads of a key after each write that changed it, without decoding its document or
+	// opening its sealed value.
+	GetKeyIndex(id string) (KeyIndexEntry, error)
 	// ListPlanKeyIDs lists the ids of every key in the plan, in id order, without reading the
 	// keys: the snapshot only needs the membership.
 	ListPlanKeyIDs(planID string) ([]string, error)

@@ -114,7 +114,7 @@ func (s *Store) runBatch() {
 		}
 		return
 	}
-	var last int64
+	var committed []tailRow
 	bulk := false
 	// A write alone in its batch needs no savepoint: the transaction is its own, and a failure
 	// rolls the transaction back. Inside a savepoint SQLite first copies each page that existed
@@ -134,7 +134,7 @@ func (s *Store) runBatch() {
 			}
 		}
 		t := newTx(op.ctx, sqlTx, s.writerStmts, s.keys, op.region, true)
-		n, err := s.runOne(op, t)
+		logged, err := s.runOne(op, t)
 		if err != nil || op.panicked != nil {
 			op.err = err
 			t.close()
@@ -171,7 +171,7 @@ func (s *Store) runBatch() {
 				return
 			}
 		}
-		last = max(last, n)
+		committed = append(committed, logged...)
 		ok = append(ok, op)
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -180,8 +180,9 @@ func (s *Store) runBatch() {
 		}
 		return
 	}
-	if last > 0 {
-		s.feed.Observe(last)
+	if len(committed) > 0 {
+		s.tail.add(committed) // before the feed announces them: a sync that sees the sequence finds the rows
+		s.feed.Observe(committed[len(committed)-1].seq)
 	}
 	if bulk {
 		// A bulk write (an import) filled the writer's 64 MB page cache, which lives in SQLite's
@@ -192,14 +193,14 @@ func (s *Store) runBatch() {
 }
 
 // runOne runs one write's fn and logs its changes, catching a panic for its caller.
-func (s *Store) runOne(op *updateOp, t *tx) (last int64, err error) {
+func (s *Store) runOne(op *updateOp, t *tx) (logged []tailRow, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			op.panicked = p
 		}
 	}()
 	if err := op.fn(t.Tx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return t.finish()
 }

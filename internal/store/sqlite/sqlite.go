@@ -62,6 +62,7 @@ type Store struct {
 
 	gate sqlstore.Gate  // lets Close wait for the calls that got in before it
 	feed *sqlstore.Feed // the last committed change sequence and the Changes subscribers
+	tail changeTail     // the newest change-log rows, for ChangesSince (changetail.go)
 
 	// The group commit of quota leases (groupcommit.go).
 	quotaOps     chan *quotaOp
@@ -125,6 +126,7 @@ func Open(ctx context.Context, path string, keys *seal.Keyring) (*Store, error) 
 		s.Close()
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}
+	s.tail.reset(seq)
 	s.feed.Observe(seq)
 	s.startCommitter()
 	return s, nil
@@ -281,8 +283,11 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) ([]store.C
 		return nil, 0, false, err
 	}
 	defer leave()
-	// One statement, one snapshot: the oldest row kept and the rows after seq. It runs after
-	// every management write, so its statement is prepared once (stmtcache.go).
+	if out, last, complete, ok := s.tail.since(seq, max); ok {
+		return out, last, complete, nil
+	}
+	// One statement, one snapshot: the oldest row kept and the rows after seq, prepared once
+	// (stmtcache.go).
 	const q = `SELECT seq, region, kind, id, (SELECT COALESCE(MIN(seq), 0) FROM changes)
 		FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`
 	var rows *sql.Rows

@@ -168,32 +168,33 @@ func (t *tx) NextSeq() (string, []any, error) {
 	return "?", []any{seq}, nil
 }
 
-// finish writes the counter and the change log rows before commit and returns the last change
-// sequence written (0 when the transaction changed nothing).
-func (t *tx) finish() (int64, error) {
+// finish writes the counter and the change log rows before commit and returns them with their
+// sequences, for the change tail once the transaction commits (none when it changed nothing).
+func (t *tx) finish() ([]tailRow, error) {
 	if t.seqDirty {
 		if _, err := t.Exec("UPDATE counters SET value = ? WHERE name = 'seq'", t.seq); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	log := t.Changes()
 	if len(log) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	at := time.Now().UnixMilli()
-	var last int64
-	for _, c := range log {
-		err := t.QueryRow([]any{&last},
+	rows := make([]tailRow, len(log))
+	for i, c := range log {
+		rows[i].c = store.Change{Region: t.region, Kind: c.Kind, ID: c.ID}
+		err := t.QueryRow([]any{&rows[i].seq},
 			"INSERT INTO changes (region, kind, id, at) VALUES (?, ?, ?, ?) RETURNING seq", t.region, c.Kind, c.ID, at)
 		if err != nil {
-			return 0, fmt.Errorf("sqlite store: change log: %w", err)
+			return nil, fmt.Errorf("sqlite store: change log: %w", err)
 		}
 	}
 	// Pruning is an index range delete that is almost always empty: cheap enough to run always.
-	if _, err := t.Exec("DELETE FROM changes WHERE seq <= ?", last-sqlstore.KeepChanges); err != nil {
-		return 0, err
+	if _, err := t.Exec("DELETE FROM changes WHERE seq <= ?", rows[len(rows)-1].seq-sqlstore.KeepChanges); err != nil {
+		return nil, err
 	}
-	return last, nil
+	return rows, nil
 }
 
 // mapErr turns SQLite constraint violations into the store sentinels: a duplicate key is a

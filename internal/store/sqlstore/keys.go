@@ -321,8 +321,30 @@ func (t *Tx) listKeys(p store.Page, query string, args []any) ([]*apigw.ApiKey, 
 	return out, next, nil
 }
 
-// ListKeyIndex lists newest first from the id, value_hash and enabled columns (the enabled column
-// mirrors the document, written with it by PutApiKey), decoding no documents.
+// GetKeyIndex reads one key's id, value_hash and enabled columns (the enabled column mirrors the
+// document, written with it by PutApiKey), decoding no document.
+func (t *Tx) GetKeyIndex(id string) (store.KeyIndexEntry, error) {
+	e := store.KeyIndexEntry{ID: id}
+	var hash string
+	err := t.q.QueryRow([]any{&hash, &e.Enabled}, "SELECT value_hash, enabled FROM api_keys WHERE id = ? AND region = ?", id, t.region)
+	if err != nil {
+		return e, wrapNotFound(err, "api key %s", id)
+	}
+	return e, decodeValueHash(&e, hash)
+}
+
+// decodeValueHash puts a value_hash column's hex into e.Hash.
+func decodeValueHash(e *store.KeyIndexEntry, hash string) error {
+	if len(hash) != 2*len(e.Hash) {
+		return fmt.Errorf("api key %s: value_hash is not a SHA-256", e.ID)
+	}
+	if _, err := hex.Decode(e.Hash[:], []byte(hash)); err != nil {
+		return fmt.Errorf("api key %s: value_hash: %w", e.ID, err)
+	}
+	return nil
+}
+
+// ListKeyIndex lists newest first from the same columns as GetKeyIndex.
 func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 	bound, limit, err := t.pageBounds(p, true)
 	if err != nil {
@@ -336,11 +358,8 @@ func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 	var e store.KeyIndexEntry
 	var hash string
 	err = t.q.Query([]any{&seq, &e.ID, &hash, &e.Enabled}, func() error {
-		if len(hash) != 2*len(e.Hash) {
-			return fmt.Errorf("api key %s: value_hash is not a SHA-256", e.ID)
-		}
-		if _, err := hex.Decode(e.Hash[:], []byte(hash)); err != nil {
-			return fmt.Errorf("api key %s: value_hash: %w", e.ID, err)
+		if err := decodeValueHash(&e, hash); err != nil {
+			return err
 		}
 		out = append(out, e)
 		if len(out) == p.Limit {

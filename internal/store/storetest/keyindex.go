@@ -8,7 +8,7 @@ import (
 )
 
 // testKeyIndex checks the data plane's light reads against the full ones they stand in for:
-// ListKeyIndex must agree with ListApiKeys (order, paging, enabled after updates) and
+// ListKeyIndex and GetKeyIndex must agree with ListApiKeys (order, paging, enabled after updates) and
 // ListPlanKeyIDs with ListUsagePlanKeys (membership in id order, deletes, regions).
 func testKeyIndex(t *testing.T, open Opener) {
 	s := open(t)
@@ -53,6 +53,28 @@ func testKeyIndex(t *testing.T, open Opener) {
 			}
 		})
 		same(t, "key index", got, all)
+	}
+	// GetKeyIndex reads one entry, the same as the list's.
+	for _, tc := range []struct {
+		name, region, id string
+		want             store.KeyIndexEntry
+		err              error
+	}{
+		{"enabled", east, "k2", all[1], nil},
+		{"disabled, value changed", east, "k1", all[2], nil},
+		{"unknown", east, "nope", store.KeyIndexEntry{}, store.ErrNotFound},
+		{"key of another region", west, "k3", store.KeyIndexEntry{}, store.ErrNotFound},
+	} {
+		t.Run("GetKeyIndex "+tc.name, func(t *testing.T) {
+			view(t, s, tc.region, func(tx store.Tx) error {
+				got, err := tx.GetKeyIndex(tc.id)
+				wantErr(t, "GetKeyIndex", err, tc.err)
+				if tc.err == nil {
+					same(t, "entry", got, tc.want)
+				}
+				return nil
+			})
+		})
 	}
 	view(t, s, east, func(tx store.Tx) error {
 		_, _, err := tx.ListKeyIndex(store.Page{Cursor: "not-a-cursor", Limit: 1})

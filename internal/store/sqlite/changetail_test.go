@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/store"
+)
+
+// The change tail answers ChangesSince exactly as the table does: after concurrent writes (group
+// commits of several), one that failed (its changes never committed), and a bulk write's marker,
+// for every starting sequence and page size. The table's answers come from a second store opened
+// on the same file, whose tail starts at the end.
+func TestChangeTailMatchesTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tollgate.db")
+	s := openAt(t, path)
+	ctx := context.Background()
+	seq0 := s.feed.Seq()
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Go(func() {
+			err := s.Update(ctx, "us-east-1", func(tx store.Tx) error {
+				if err := tx.PutApiKey(&apigw.ApiKey{ID: fmt.Sprint("k", i), Value: fmt.Sprintf("value-%d-0123456789", i)}); err != nil {
+					return err
+				}
+				if i%5 == 0 {
+					return fmt.Errorf("write %d fails after its insert", i)
+				}
+				return tx.PutUsagePlan(&apigw.UsagePlan{ID: fmt.Sprint("p", i)})
+			})
+			if (err != nil) != (i%5 == 0) {
+				t.Errorf("write %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Update(ctx, "us-west-2", func(tx store.Tx) error {
+		for i := range 1100 { // past BulkChanges: one region-wide marker
+			if err := tx.PutApiKey(&apigw.ApiKey{ID: fmt.Sprint("bulk", i), Value: fmt.Sprintf("bulk-value-%d-0123456789", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, "us-east-1", func(tx store.Tx) error { return tx.DeleteApiKey("k1") }); err != nil {
+		t.Fatal(err)
+	}
+	last := s.feed.Seq()
+	table := openAt(t, path) // its tail starts at last: every question below goes to the table
+	for seq := seq0; seq <= last; seq++ {
+		for _, max := range []int{1, 3, 256} {
+			type answer struct {
+				Changes  []store.Change
+				Last     int64
+				Complete bool
+			}
+			var got, want answer
+			var err error
+			if got.Changes, got.Last, got.Complete, err = s.ChangesSince(ctx, seq, max); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, ok := s.tail.since(seq, max); !ok {
+				t.Fatalf("the tail does not reach back to %d (from %d)", seq, s.tail.from)
+			}
+			if want.Changes, want.Last, want.Complete, err = table.ChangesSince(ctx, seq, max); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("ChangesSince(%d, %d):\n tail  %+v\n table %+v", seq, max, got, want)
+			}
+		}
+	}
+}
+
+// The tail keeps its newest tailMax rows; older questions are not its to answer.
+func TestChangeTailBounded(t *testing.T) {
+	var tl changeTail
+	tl.reset(100)
+	for seq := int64(101); seq <= 100+tailMax+10; seq++ {
+		tl.add([]tailRow{{seq: seq, c: store.Change{Kind: store.KindApiKey, ID: fmt.Sprint(seq)}}})
+	}
+	if len(tl.rows) != tailMax || tl.from != 110 {
+		t.Fatalf("after %d rows: %d kept, from %d; want %d from 110", tailMax+10, len(tl.rows), tl.from, tailMax)
+	}
+	for _, tc := range []struct {
+		seq  int64
+		ok   bool
+		n    int
+		last int64
+	}{
+		{109, false, 0, 0},
+		{110, true, 3, 113},
+		{100 + tailMax + 9, true, 1, 100 + tailMax + 10},
+		{100 + tailMax + 10, true, 0, 100 + tailMax + 10},
+	} {
+		out, last, _, ok := tl.since(tc.seq, 2)
+		if ok != tc.ok || len(out) != tc.n || last != tc.last {
+			t.Errorf("since(%d, 2) = %d rows, last %d, ok %v; want %d, %d, %v", tc.seq, len(out), last, ok, tc.n, tc.last, tc.ok)
+		}
+	}
+}
