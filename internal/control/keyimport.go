@@ -144,6 +144,7 @@ type batch struct {
 	done     chan struct{}
 	inserted []bool
 	err      error
+	panicked any
 }
 
 // pendingKey is a fast-path row waiting for its batch.
@@ -201,6 +202,7 @@ func (im *keyImporter) flushPending() error {
 	}
 	go func() {
 		defer close(b.done)
+		defer func() { b.panicked = recover() }() // re-raised by settle, where the store catches it
 		b.inserted, b.err = im.tx.PutApiKeys(keys)
 	}()
 	im.inflight = b
@@ -219,7 +221,7 @@ func (im *keyImporter) drain() error {
 // settle waits for the batch in flight, if any, and finishes its rows: the inserted ones are
 // attached to their plans; a row whose value (or, rarely, id) turned out to exist takes the
 // general path, in file order. Nothing else uses the transaction while a batch is in flight:
-// every other call on it settles first.
+// every other call on it settles, or awaits, first.
 func (im *keyImporter) settle() error {
 	b := im.inflight
 	if b == nil {
@@ -227,6 +229,9 @@ func (im *keyImporter) settle() error {
 	}
 	im.inflight = nil
 	<-b.done
+	if b.panicked != nil {
+		panic(b.panicked)
+	}
 	if b.err != nil {
 		return b.err
 	}
@@ -245,13 +250,20 @@ func (im *keyImporter) settle() error {
 	return nil
 }
 
+// await waits until the batch in flight, if any, has returned, and leaves its rows to settle:
+// what a read of the transaction in the middle of a row does (settling there would run earlier
+// rows' general path over the state of the row being read).
+func (im *keyImporter) await() {
+	if im.inflight != nil {
+		<-im.inflight.done
+	}
+}
+
 // wait waits for the batch in flight without finishing it: an import that failed must not
 // return while a goroutine still uses its transaction.
 func (im *keyImporter) wait() {
-	if im.inflight != nil {
-		<-im.inflight.done
-		im.inflight = nil
-	}
+	im.await()
+	im.inflight = nil
 }
 
 // importRow applies one row: every check runs before anything is written, so a rejected row
@@ -393,9 +405,7 @@ func (im *keyImporter) plan(id string) (*apigw.UsagePlan, error) {
 	if p, ok := im.plans[id]; ok {
 		return p, nil
 	}
-	if err := im.settle(); err != nil { // the transaction is the batch's until then
-		return nil, err
-	}
+	im.await() // the transaction is the batch's until it returns
 	p, err := im.tx.GetUsagePlan(id)
 	if errors.Is(err, store.ErrNotFound) {
 		p, err = nil, nil

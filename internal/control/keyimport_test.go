@@ -198,6 +198,44 @@ func TestImportOverwritesExistingValue(t *testing.T) {
 	}
 }
 
+// TestImportWhileABatchIsInFlight: batches go to the store while the next rows are read. A row of
+// the first batch whose value exists takes the general path once its batch is back; a later row
+// that names a plan for the first time reads it from the store meanwhile, and keeps its own plans.
+func TestImportWhileABatchIsInFlight(t *testing.T) {
+	f := newKeyFixture(t)
+	old := f.create(CreateApiKeyInput{Name: "old", Value: valA, Enabled: true})
+	var csv strings.Builder
+	csv.WriteString("Name,Key,UsagePlanIds\n")
+	value := func(i int) string { return fmt.Sprintf("batch-value-%06d-xxxxxxxx", i) }
+	for i := range importBatch + 10 {
+		switch {
+		case i == 5:
+			csv.WriteString("five," + valA + ",pa\n") // exists: the general path, after its batch
+		case i == importBatch+3:
+			fmt.Fprintf(&csv, "late,%s,pb\n", value(i)) // pb appears first here
+		default:
+			fmt.Fprintf(&csv, "k%d,%s,pa\n", i, value(i))
+		}
+	}
+	res, err := f.importCSV(csv.String(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.IDs) != importBatch+10 || res.IDs[5] != old.ID {
+		t.Fatalf("%d ids, row 5 got %s; want %d, the existing key %s", len(res.IDs), res.IDs[5], importBatch+10, old.ID)
+	}
+	if k := f.byValue(valA); k.Name != "five" || !slices.Equal(f.plansOf(k.ID), []string{"pa"}) {
+		t.Errorf("the existing key: %+v in %v", k, f.plansOf(k.ID))
+	}
+	late := f.byValue(value(importBatch + 3))
+	if late == nil || late.ID != res.IDs[importBatch+3] || !slices.Equal(f.plansOf(late.ID), []string{"pb"}) {
+		t.Fatalf("the row after the first batch: %+v in %v, want it in [pb] alone", late, f.plansOf(res.IDs[importBatch+3]))
+	}
+	if got := f.plansOf(res.IDs[importBatch+9]); !slices.Equal(got, []string{"pa"}) {
+		t.Errorf("the last row's plans: %v", got)
+	}
+}
+
 func TestImportSameValueTwiceInOneFile(t *testing.T) {
 	f := newKeyFixture(t)
 	res, err := f.importCSV("Name,Key\nfirst,"+valA+"\nsecond,"+valA+"\n", false)
