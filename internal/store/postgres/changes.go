@@ -115,12 +115,8 @@ func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
 // a poll) whenever the connection fails, until the store closes.
 func (s *Store) listenLoop(conn *pgx.Conn) {
 	defer s.bg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.untilClosed()
 	defer cancel()
-	go func() {
-		<-s.done
-		cancel()
-	}()
 	backoff := 50 * time.Millisecond
 	for {
 		for conn == nil {
@@ -178,12 +174,8 @@ func (s *Store) parsePayload(p string) (int64, bool) {
 // pollLoop is the safety net: it reads the newest sequence every PollInterval.
 func (s *Store) pollLoop() {
 	defer s.bg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.untilClosed()
 	defer cancel()
-	go func() {
-		<-s.done
-		cancel()
-	}()
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	for {

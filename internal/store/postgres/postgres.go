@@ -279,6 +279,20 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 	return err
 }
 
+// untilClosed returns the context of a background loop: cancelled when Close begins (or by
+// cancel, which the loop defers).
+func (s *Store) untilClosed() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // ends with the loop (cancel) or when Close begins, whichever is first
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // analyzeLoop samples api_keys and usage_plan_keys again after each bulk write (an import),
 // in the background. A bulk write can multiply a table's rows before autovacuum samples them,
 // and until then the planner costs the paging queries for the old sizes: one page of
@@ -286,12 +300,8 @@ func (s *Store) Update(ctx context.Context, region string, fn func(store.Tx) err
 // second at that size, so the import's caller does not wait for it.
 func (s *Store) analyzeLoop() {
 	defer s.bg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.untilClosed()
 	defer cancel()
-	go func() {
-		<-s.done
-		cancel()
-	}()
 	for {
 		select {
 		case <-ctx.Done():
