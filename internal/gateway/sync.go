@@ -179,8 +179,8 @@ func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now 
 	if err != nil || s.Counters == nil {
 		return ups, err
 	}
-	// Each plan's allowances are read once, however many of its keys changed.
-	allowances := map[string]map[store.QuotaKey]int64{}
+	// Each changed key's override in each of its plans, for the plan's current period: one
+	// lookup each, whatever else the plan holds.
 	for i := range ups {
 		for _, p := range ups[i].PlanIDs {
 			q := quotas[p]
@@ -188,21 +188,15 @@ func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now 
 				continue
 			}
 			start := quota.PeriodStart(q.Period, now)
-			ovs, ok := allowances[p]
-			if !ok {
-				var err error
-				if ovs, err = s.Counters.Allowances(ctx, region, p, start); err != nil {
-					return nil, err
-				}
-				allowances[p] = ovs
+			a, ok, err := s.Counters.Allowance(ctx, store.QuotaKey{Region: region, PlanID: p, KeyID: ups[i].ID, PeriodStart: start})
+			if err != nil {
+				return nil, err
 			}
-			for k, a := range ovs {
-				if k.KeyID == ups[i].ID && k.PeriodStart.Equal(start) {
-					if ups[i].Overrides == nil {
-						ups[i].Overrides = map[string]snapshot.Override{}
-					}
-					ups[i].Overrides[p] = snapshot.Override{PeriodStart: start, Allowance: a}
+			if ok {
+				if ups[i].Overrides == nil {
+					ups[i].Overrides = map[string]snapshot.Override{}
 				}
+				ups[i].Overrides[p] = snapshot.Override{PeriodStart: start, Allowance: a}
 			}
 		}
 	}

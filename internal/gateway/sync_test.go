@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
+	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/snapshot"
 	"github.com/tollgate/tollgate/internal/store"
 	"github.com/tollgate/tollgate/internal/store/sqlite"
@@ -203,5 +204,66 @@ func TestPlanRenameIsIncremental(t *testing.T) {
 	rename(func(p *apigw.UsagePlan) { p.Quota = &apigw.Quota{Limit: 5, Period: "DAY"} })
 	if tg.swaps != 2 {
 		t.Fatalf("a quota change did not rebuild the snapshot (%d swaps)", tg.swaps)
+	}
+}
+
+// TestIncrementalReadsTheKeysOverride: a key that joins a plan in place gets its own UpdateUsage
+// allowance for the plan's current period: not another key's, not an earlier period's.
+func TestIncrementalReadsTheKeysOverride(t *testing.T) {
+	st, s, tg := fixture(t)
+	s.Counters = st
+	ctx := context.Background()
+	start := quota.PeriodStart("DAY", time.Now())
+	for _, o := range []struct {
+		key string
+		at  time.Time
+		a   int64
+	}{
+		{"k1", start, 42},
+		{"k2", start, 7},
+		{"k1", start.AddDate(0, 0, -1), 99},
+	} {
+		if err := st.SetAllowance(ctx, store.QuotaKey{Region: "us-east-1", PlanID: "p1", KeyID: o.key, PeriodStart: o.at}, o.a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const v1, v3 = "value-k1-0123456789abcdef", "value-k3-0123456789abcdef"
+	err := st.Update(ctx, "us-east-1", func(tx store.Tx) error {
+		for id, v := range map[string]string{"k1": v1, "k3": v3} {
+			if err := tx.PutApiKey(&apigw.ApiKey{ID: id, Value: v, Enabled: true}); err != nil {
+				return err
+			}
+			if err := tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p1", KeyID: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tg.swaps != 1 || s.Incremental.Load() == 0 {
+		t.Fatalf("%d full builds after the first; want the change applied in place", tg.swaps-1)
+	}
+	api := tg.snap.API("api1")
+	for _, tc := range []struct {
+		value    string
+		override int64
+		has      bool
+	}{
+		{v1, 42, true},
+		{v3, 0, false},
+	} {
+		b := api.Region.Key(snapshot.HashKey(tc.value)).Binding(api.Stage("a"))
+		if b == nil || b.Policy == nil {
+			t.Fatalf("%s: no quota binding on stage a", tc.value)
+		}
+		has := !b.Policy.OverrideStart.IsZero()
+		if has != tc.has || b.Policy.Override != tc.override || (has && !b.Policy.OverrideStart.Equal(start)) {
+			t.Errorf("%s: override %d from %v, want %d (%v)", tc.value, b.Policy.Override, b.Policy.OverrideStart, tc.override, tc.has)
+		}
 	}
 }

@@ -45,6 +45,10 @@ type Counters interface {
 	SetAllowance(ctx context.Context, k QuotaKey, allowance int64) error
 	// Allowances returns every override of a plan for periods starting at or after since.
 	Allowances(ctx context.Context, region, planID string, since time.Time) (map[QuotaKey]int64, error)
+	// Allowance returns one key's override for one period, ok false when it has none: what the
+	// data plane reads after a write that touched the key, where Allowances would read every
+	// override of the key's plans (a write must cost its change, not the plan's size).
+	Allowance(ctx context.Context, k QuotaKey) (allowance int64, ok bool, err error)
 
 	// AddUsage adds deltas in one transaction. It must not keep deltas after it returns (the
 	// meter reuses the slice for its next flush).

@@ -26,6 +26,7 @@ var (
 	quotaReservedSQL = sqlstore.Numbered(sqlstore.QuotaReservedSQL)
 	setAllowanceSQL  = sqlstore.Numbered(sqlstore.SetAllowanceSQL)
 	allowancesSQL    = sqlstore.Numbered(sqlstore.AllowancesSQL)
+	allowanceSQL     = sqlstore.Numbered(sqlstore.AllowanceSQL)
 	usageSQL         = sqlstore.Numbered(sqlstore.UsageSQL)
 	usageEpochSQL    = sqlstore.Numbered(sqlstore.UsageEpochSQL)
 )
@@ -93,6 +94,24 @@ func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, err
 // SetAllowance implements store.Counters.
 func (s *Store) SetAllowance(ctx context.Context, k store.QuotaKey, allowance int64) error {
 	return s.counterExec(ctx, "set allowance", setAllowanceSQL, sqlstore.AllowanceArgs(k, allowance)...)
+}
+
+// Allowance implements store.Counters.
+func (s *Store) Allowance(ctx context.Context, k store.QuotaKey) (int64, bool, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, false, err
+	}
+	defer done()
+	var a int64
+	err = s.pool.QueryRow(ctx, allowanceSQL, sqlstore.QuotaArgs(k)...).Scan(&a)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("postgres store: allowance: %w", err)
+	}
+	return a, true, nil
 }
 
 // Allowances implements store.Counters.

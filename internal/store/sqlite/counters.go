@@ -60,6 +60,24 @@ func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, err
 	return n, nil
 }
 
+// Allowance implements store.Counters.
+func (s *Store) Allowance(ctx context.Context, k store.QuotaKey) (int64, bool, error) {
+	done, err := s.enter()
+	if err != nil {
+		return 0, false, err
+	}
+	defer done()
+	var a int64
+	err = s.reader.QueryRowContext(ctx, sqlstore.AllowanceSQL, sqlstore.QuotaArgs(k)...).Scan(&a)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlite store: allowance: %w", err)
+	}
+	return a, true, nil
+}
+
 // SetAllowance implements store.Counters.
 func (s *Store) SetAllowance(ctx context.Context, k store.QuotaKey, allowance int64) error {
 	return s.counterExec(ctx, "set allowance", sqlstore.SetAllowanceSQL, sqlstore.AllowanceArgs(k, allowance)...)

@@ -264,6 +264,27 @@ func ctrAllowances(t *testing.T, c store.Counters) {
 			t.Errorf("Allowances(%s, %s, %v) = %v, want %v", q.region, q.plan, q.since, got, q.want)
 		}
 	}
+	// Allowance reads one of them: a zero override is one; another period, key, plan or region
+	// is not.
+	for _, q := range []struct {
+		key  store.QuotaKey
+		want int64
+		ok   bool
+	}{
+		{ctrKey, 700, true},
+		{k2, 0, true},
+		{aug, 50, true},
+		{ctrVariant(func(k *store.QuotaKey) { k.PeriodStart = ctrOct }), 0, false},
+		{ctrVariant(func(k *store.QuotaKey) { k.KeyID = "k3" }), 0, false},
+		{ctrVariant(func(k *store.QuotaKey) { k.PlanID = "p2" }), 1, true},
+		{ctrVariant(func(k *store.QuotaKey) { k.PlanID = "p3" }), 0, false},
+		{ctrVariant(func(k *store.QuotaKey) { k.Region = "ap-south-1" }), 0, false},
+	} {
+		a, ok, err := c.Allowance(ctrCtx, q.key)
+		if err != nil || a != q.want || ok != q.ok {
+			t.Errorf("Allowance(%v) = %d, %v, %v; want %d, %v", q.key, a, ok, err, q.want, q.ok)
+		}
+	}
 }
 
 func ctrDelta(plan, key string, day time.Time, n int64) store.UsageDelta {
