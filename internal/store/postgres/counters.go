@@ -75,20 +75,26 @@ func (s *Store) ReleaseQuota(ctx context.Context, k store.QuotaKey, n int64) err
 
 // QuotaReserved implements store.Counters.
 func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, error) {
+	n, _, err := s.keyInt(ctx, "quota reserved", quotaReservedSQL, k)
+	return n, err
+}
+
+// keyInt reads the one integer query selects for k (its arguments are QuotaArgs); ok is false
+// when there is no row.
+func (s *Store) keyInt(ctx context.Context, what, query string, k store.QuotaKey) (n int64, ok bool, err error) {
 	done, err := s.enter()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer done()
-	var n int64
-	err = s.pool.QueryRow(ctx, quotaReservedSQL, sqlstore.QuotaArgs(k)...).Scan(&n)
+	err = s.pool.QueryRow(ctx, query, sqlstore.QuotaArgs(k)...).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("postgres store: quota reserved: %w", err)
+		return 0, false, fmt.Errorf("postgres store: %s: %w", what, err)
 	}
-	return n, nil
+	return n, true, nil
 }
 
 // SetAllowance implements store.Counters.
@@ -98,20 +104,7 @@ func (s *Store) SetAllowance(ctx context.Context, k store.QuotaKey, allowance in
 
 // Allowance implements store.Counters.
 func (s *Store) Allowance(ctx context.Context, k store.QuotaKey) (int64, bool, error) {
-	done, err := s.enter()
-	if err != nil {
-		return 0, false, err
-	}
-	defer done()
-	var a int64
-	err = s.pool.QueryRow(ctx, allowanceSQL, sqlstore.QuotaArgs(k)...).Scan(&a)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("postgres store: allowance: %w", err)
-	}
-	return a, true, nil
+	return s.keyInt(ctx, "allowance", allowanceSQL, k)
 }
 
 // Allowances implements store.Counters.

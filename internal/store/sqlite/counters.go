@@ -44,38 +44,31 @@ func (s *Store) ReleaseQuota(ctx context.Context, k store.QuotaKey, n int64) err
 
 // QuotaReserved implements store.Counters.
 func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, error) {
-	done, err := s.enter()
-	if err != nil {
-		return 0, err
-	}
-	defer done()
-	var n int64
-	err = s.reader.QueryRowContext(ctx, sqlstore.QuotaReservedSQL, sqlstore.QuotaArgs(k)...).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("sqlite store: quota reserved: %w", err)
-	}
-	return n, nil
+	n, _, err := s.keyInt(ctx, "quota reserved", sqlstore.QuotaReservedSQL, k)
+	return n, err
 }
 
 // Allowance implements store.Counters.
 func (s *Store) Allowance(ctx context.Context, k store.QuotaKey) (int64, bool, error) {
+	return s.keyInt(ctx, "allowance", sqlstore.AllowanceSQL, k)
+}
+
+// keyInt reads the one integer query selects for k (its arguments are QuotaArgs); ok is false
+// when there is no row.
+func (s *Store) keyInt(ctx context.Context, what, query string, k store.QuotaKey) (n int64, ok bool, err error) {
 	done, err := s.enter()
 	if err != nil {
 		return 0, false, err
 	}
 	defer done()
-	var a int64
-	err = s.reader.QueryRowContext(ctx, sqlstore.AllowanceSQL, sqlstore.QuotaArgs(k)...).Scan(&a)
+	err = s.reader.QueryRowContext(ctx, query, sqlstore.QuotaArgs(k)...).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("sqlite store: allowance: %w", err)
+		return 0, false, fmt.Errorf("sqlite store: %s: %w", what, err)
 	}
-	return a, true, nil
+	return n, true, nil
 }
 
 // SetAllowance implements store.Counters.
