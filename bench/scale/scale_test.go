@@ -96,6 +96,20 @@ func commCPU(comm string) time.Duration {
 	return sum
 }
 
+// saveHeapProfile saves the server's heap profile (its --debug-addr) as it is now.
+func saveHeapProfile(t *testing.T, addr, path string) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Log(err)
+	}
+}
+
 // profile saves a CPU profile of the server (its --debug-addr) over the next seconds.
 func profile(t *testing.T, addr, path string, seconds int) {
 	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
@@ -357,6 +371,42 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	row("GetUsage, 1,000 keys × 90 days", time.Since(start).Round(100*time.Microsecond).String())
+
+	// Every key called once: what a key in use keeps (its quota entry and usage counter; a
+	// throttle bucket too where its plan has a throttle, which this one has not) comes on top of
+	// the key index measured above, while serving.
+	var refused atomic.Int64
+	var callers sync.WaitGroup
+	calls := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	next := atomic.Int64{}
+	start = time.Now()
+	for range 64 {
+		callers.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				req, _ := http.NewRequest("GET", gw, nil)
+				req.Header.Set("x-api-key", fmt.Sprintf("scale-key-value-%09d-abcdefgh", i))
+				resp, err := calls.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					refused.Add(1) // the keys the write rows disabled or deleted
+				}
+			}
+		})
+	}
+	callers.Wait()
+	took := time.Since(start)
+	time.Sleep(5 * time.Second)
+	rss, anon, file = rssMB(s.Pid()), statusMB(s.Pid(), "RssAnon:"), statusMB(s.Pid(), "RssFile:")
+	row(fmt.Sprintf("RSS serving %d keys, each called once (in %v, %d refused)", n, took.Round(time.Second), refused.Load()),
+		fmt.Sprintf("%.0f MB, %.0f bytes/key (anonymous %.0f MB, files %.0f MB)", rss, perKey(rss, emptyRSS), anon, file))
+	if path := os.Getenv("TOLLGATE_SCALE_ACTIVE_MEMPROFILE"); path != "" {
+		saveHeapProfile(t, debugAddr, path)
+	}
 
 	// Restart on the same data directory: start to serving.
 	s.Stop()
