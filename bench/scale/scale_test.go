@@ -98,21 +98,17 @@ func commCPU(comm string) time.Duration {
 
 // saveHeapProfile saves the server's heap profile (its --debug-addr) as it is now.
 func saveHeapProfile(t *testing.T, addr, path string) {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
-	if err != nil {
-		t.Log(err)
-		return
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Log(err)
-	}
+	saveURL(t, "http://"+addr+"/debug/pprof/heap", path)
 }
 
 // profile saves a CPU profile of the server (its --debug-addr) over the next seconds.
 func profile(t *testing.T, addr, path string, seconds int) {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+	saveURL(t, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), path)
+}
+
+// saveURL writes what url answers to path; a failure is logged, not fatal: profiles are extras.
+func saveURL(t *testing.T, url, path string) {
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Log(err)
 		return
