@@ -27,7 +27,8 @@ type tailRow struct {
 	c   store.Change
 }
 
-// tailMax bounds the rows kept; the oldest go first.
+// tailMax is the fewest rows the tail keeps once it is full; it holds up to twice as many, and
+// trims back to tailMax when it reaches that, so that a commit does not move the whole tail.
 const tailMax = 4096
 
 // reset starts the tail empty after seq, the newest sequence committed so far.
@@ -45,7 +46,7 @@ func (t *changeTail) add(rows []tailRow) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rows = append(t.rows, rows...)
-	if n := len(t.rows) - tailMax; n > 0 {
+	if n := len(t.rows) - tailMax; len(t.rows) > 2*tailMax {
 		t.from = t.rows[n-1].seq
 		t.rows = append(t.rows[:0], t.rows[n:]...)
 	}

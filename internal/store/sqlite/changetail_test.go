@@ -79,15 +79,25 @@ func TestChangeTailMatchesTable(t *testing.T) {
 	}
 }
 
-// The tail keeps its newest tailMax rows; older questions are not its to answer.
+// The tail keeps between tailMax and twice as many of its newest rows; older questions are not
+// its to answer.
 func TestChangeTailBounded(t *testing.T) {
 	var tl changeTail
 	tl.reset(100)
-	for seq := int64(101); seq <= 100+tailMax+10; seq++ {
+	add := func(seq int64) {
 		tl.add([]tailRow{{seq: seq, c: store.Change{Kind: store.KindApiKey, ID: fmt.Sprint(seq)}}})
 	}
-	if len(tl.rows) != tailMax || tl.from != 110 {
-		t.Fatalf("after %d rows: %d kept, from %d; want %d from 110", tailMax+10, len(tl.rows), tl.from, tailMax)
+	last := int64(100)
+	for ; last < 100+2*tailMax; last++ {
+		add(last + 1)
+	}
+	if len(tl.rows) != 2*tailMax || tl.from != 100 {
+		t.Fatalf("after %d rows: %d kept, from %d; want all, from 100", 2*tailMax, len(tl.rows), tl.from)
+	}
+	last++
+	add(last) // one more trims back to the newest tailMax
+	if want := last - tailMax; len(tl.rows) != tailMax || tl.from != want {
+		t.Fatalf("after %d rows: %d kept, from %d; want %d from %d", 2*tailMax+1, len(tl.rows), tl.from, tailMax, want)
 	}
 	for _, tc := range []struct {
 		seq  int64
@@ -95,14 +105,14 @@ func TestChangeTailBounded(t *testing.T) {
 		n    int
 		last int64
 	}{
-		{109, false, 0, 0},
-		{110, true, 3, 113},
-		{100 + tailMax + 9, true, 1, 100 + tailMax + 10},
-		{100 + tailMax + 10, true, 0, 100 + tailMax + 10},
+		{tl.from - 1, false, 0, 0},
+		{tl.from, true, 3, tl.from + 3},
+		{last - 1, true, 1, last},
+		{last, true, 0, last},
 	} {
-		out, last, _, ok := tl.since(tc.seq, 2)
-		if ok != tc.ok || len(out) != tc.n || last != tc.last {
-			t.Errorf("since(%d, 2) = %d rows, last %d, ok %v; want %d, %d, %v", tc.seq, len(out), last, ok, tc.n, tc.last, tc.ok)
+		out, got, _, ok := tl.since(tc.seq, 2)
+		if ok != tc.ok || len(out) != tc.n || got != tc.last {
+			t.Errorf("since(%d, 2) = %d rows, last %d, ok %v; want %d, %d, %v", tc.seq, len(out), got, ok, tc.n, tc.last, tc.ok)
 		}
 	}
 }
