@@ -160,6 +160,7 @@ func BenchmarkLoadKeys(b *testing.B) {
 	quotas := quota.New(quotastore.Ledger(f.st), quota.Options{})
 	usage := meter.New(f.st, meter.Options{})
 	binder := snapshot.Binder{
+		States:     snapshot.NewKeyStates(),
 		QuotaEntry: quotas.Entry,
 		Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },
 	}

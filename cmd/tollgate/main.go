@@ -351,6 +351,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, gogcSet boo
 		OnSwap:  mets.ObserveSnapshot,
 		OnError: func(error) { mets.StoreError("snapshot") },
 		Binder: snapshot.Binder{
+			States:     snapshot.NewKeyStates(),
 			Stats:      stats,
 			QuotaEntry: quotas.Entry,
 			Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },

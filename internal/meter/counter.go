@@ -18,10 +18,15 @@ type KeyCounter struct {
 	id   counterID
 
 	// spill holds requests of a day whose half of the slot still held an older day the store
-	// lacked (it was unreachable for over a day): heap only, flushed like the rest.
-	hasSpill atomic.Bool // lets Flush skip the lock of counters that never spilled
-	mu       sync.Mutex
-	spill    []dayCount
+	// lacked (it was unreachable for over a day): heap only, flushed like the rest. It is made
+	// the first time that happens, so a counter that never spills (every one, while the store
+	// answers) costs 64 bytes, and Flush skips it without a lock.
+	spill atomic.Pointer[spill]
+}
+
+type spill struct {
+	mu     sync.Mutex
+	counts []dayCount
 }
 
 type dayCount struct{ day, n uint64 }
@@ -38,23 +43,28 @@ func (k *KeyCounter) AddN(now time.Time, n int64) {
 	if k.slot.add(d, uint64(n)) {
 		return
 	}
-	k.mu.Lock() // off the hot path: only while the store has been away for a day
-	defer k.mu.Unlock()
-	k.spill = append(k.spill, dayCount{d, uint64(n)})
-	k.hasSpill.Store(true)
+	// Off the hot path: only while the store has been away for a day.
+	sp := k.spill.Load()
+	if sp == nil {
+		k.spill.CompareAndSwap(nil, &spill{})
+		sp = k.spill.Load()
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	sp.counts = append(sp.counts, dayCount{d, uint64(n)})
 }
 
 // drainSpill moves the heap-only counts out of k into emit.
 func (k *KeyCounter) drainSpill(emit func(day, n uint64)) {
-	if !k.hasSpill.Load() {
+	sp := k.spill.Load()
+	if sp == nil {
 		return
 	}
-	k.mu.Lock()
-	spill := k.spill
-	k.spill = nil
-	k.hasSpill.Store(false)
-	k.mu.Unlock()
-	for _, s := range spill {
+	sp.mu.Lock()
+	counts := sp.counts
+	sp.counts = nil
+	sp.mu.Unlock()
+	for _, s := range counts {
 		emit(s.day, s.n)
 	}
 }
@@ -68,12 +78,13 @@ func (k *KeyCounter) peek(emit func(day, n uint64)) {
 			emit(w>>countBits, n)
 		}
 	}
-	if !k.hasSpill.Load() {
+	sp := k.spill.Load()
+	if sp == nil {
 		return
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, s := range k.spill {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	for _, s := range sp.counts {
 		emit(s.day, s.n)
 	}
 }

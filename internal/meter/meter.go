@@ -67,8 +67,9 @@ type Meter struct {
 	journal *journal // nil: counters on the heap
 	head    *header  // the journal's, or a heap one
 
+	// The counters, by plan (for Pending) and all of them (for Flush), append-only. There is no
+	// index by ids: the caller keeps each counter it creates (see Counter).
 	mu     sync.Mutex
-	byKey  map[counterID]*KeyCounter
 	byPlan map[planRef][]*KeyCounter
 	all    []*KeyCounter
 
@@ -106,7 +107,6 @@ func New(sink Sink, opt Options) *Meter {
 		sink:   sink,
 		opt:    opt,
 		head:   &header{},
-		byKey:  map[counterID]*KeyCounter{},
 		byPlan: map[planRef][]*KeyCounter{},
 		retry:  map[deltaKey]int64{},
 		newTicker: func(d time.Duration) (<-chan time.Time, func()) {
@@ -200,7 +200,6 @@ func Open(ctx context.Context, sink JournalSink, path string, opt Options) (*Met
 		return nil, rec, err
 	}
 	m.mu.Lock()
-	clear(m.byKey)
 	clear(m.byPlan)
 	m.all = nil
 	m.mu.Unlock()
@@ -233,15 +232,14 @@ func (m *Meter) Close() error {
 // ErrClosed is returned by a Flush after Close.
 var ErrClosed = errors.New("meter: closed")
 
-// Counter returns the counter of a key in a plan, creating it. The pointer is stable for the
-// Meter's lifetime: bind it once per snapshot and call Add per request.
+// Counter creates the counter of a key in a plan. It lasts the Meter's lifetime and the caller
+// keeps it: the data plane's key state holds one per key and plan (snapshot.KeyStates) and
+// calls Add per request. The Meter keeps no index by ids, which at a million keys in use cost
+// as much as the counters; two counters of one key would both be flushed, adding up.
 func (m *Meter) Counter(region, planID, keyID string) *KeyCounter {
 	id := counterID{region, planID, keyID}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if k := m.byKey[id]; k != nil {
-		return k
-	}
 	var s *slot
 	if m.journal != nil {
 		var err error
@@ -262,10 +260,7 @@ func (m *Meter) register(id counterID, s *slot) {
 }
 
 func (m *Meter) registerLocked(id counterID, s *slot) *KeyCounter {
-	k := &KeyCounter{slot: s, id: id}
-	if m.byKey[id] == nil { // a torn file may name a counter twice: both are flushed
-		m.byKey[id] = k
-	}
+	k := &KeyCounter{slot: s, id: id} // a torn file may name a counter twice: both are flushed
 	p := planRef{id.region, id.planID}
 	m.byPlan[p] = append(m.byPlan[p], k)
 	m.all = append(m.all, k)

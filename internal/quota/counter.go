@@ -120,7 +120,7 @@ type Counter struct {
 	opt    Options
 
 	mu      sync.Mutex
-	entries map[entryID]*Entry
+	entries []*Entry // append-only: a prefix read under mu never changes
 
 	jobs    chan job
 	stop    chan struct{}
@@ -147,7 +147,6 @@ func New(l Ledger, opt Options) *Counter {
 		ledger:  counts,
 		counts:  counts,
 		opt:     opt,
-		entries: map[entryID]*Entry{},
 		jobs:    make(chan job, opt.Queue),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -164,20 +163,25 @@ func New(l Ledger, opt Options) *Counter {
 	return c
 }
 
-// Entry returns the counter of a key in a plan, creating it. The pointer is stable for the
-// Counter's lifetime — across periods, policy changes and snapshots — so the data plane binds it
-// once per snapshot and never looks it up per request.
+// Entry creates the counter of a key in a plan. It lasts the Counter's lifetime — across
+// periods, policy changes and snapshots — and the caller keeps it: the data plane's key state
+// holds one per key and plan (snapshot.KeyStates), and never looks it up per request. The
+// Counter keeps no index by ids, which at a million keys in use cost more than the entries
+// themselves; two entries of one key are still exact, as each leases from the ledger.
 func (c *Counter) Entry(region, planID, keyID string) *Entry {
-	id := entryID{region, planID, keyID}
+	e := &Entry{c: c, id: entryID{region, planID, keyID}, lastTotal: -1}
+	e.low.Store(-1)
+	c.mu.Lock()
+	c.entries = append(c.entries, e)
+	c.mu.Unlock()
+	return e
+}
+
+// all returns every entry created so far.
+func (c *Counter) all() []*Entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[id]
-	if e == nil {
-		e = &Entry{c: c, id: id, lastTotal: -1}
-		e.low.Store(-1)
-		c.entries[id] = e
-	}
-	return e
+	return c.entries
 }
 
 // Close stops the background goroutine, finishes queued releases and gives back every unused
@@ -202,13 +206,7 @@ func (c *Counter) Close(ctx context.Context) error {
 			drained = true
 		}
 	}
-	c.mu.Lock()
-	entries := make([]*Entry, 0, len(c.entries))
-	for _, e := range c.entries {
-		entries = append(entries, e)
-	}
-	c.mu.Unlock()
-	for _, e := range entries {
+	for _, e := range c.all() {
 		if err := e.releaseAll(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -290,19 +288,17 @@ const rolloverWorkers = 16
 // went back as idle are left to lease on their next request. Exported for the rollover test.
 func (c *Counter) PrepareRollover(boundary time.Time) {
 	end := boundary.UnixNano()
-	c.mu.Lock()
 	type item struct {
 		e *Entry
 		s *entryState
 	}
 	var due []item
-	for _, e := range c.entries {
+	for _, e := range c.all() {
 		s := e.state.Load()
 		if s != nil && s.end == end && (e.avail.Load() > 0 || e.exhausted.Load() == s) {
 			due = append(due, item{e, s})
 		}
 	}
-	c.mu.Unlock()
 	work := make(chan item)
 	var wg sync.WaitGroup
 	for range min(rolloverWorkers, len(due)) {
@@ -330,13 +326,7 @@ func (c *Counter) PrepareRollover(boundary time.Time) {
 // at least IdleRelease/2 without a single take or refill). It reads each entry's lease without
 // touching the request path, which keeps no activity stamp of its own.
 func (c *Counter) releaseIdle() {
-	c.mu.Lock()
-	entries := make([]*Entry, 0, len(c.entries))
-	for _, e := range c.entries {
-		entries = append(entries, e)
-	}
-	c.mu.Unlock()
-	for _, e := range entries {
+	for _, e := range c.all() {
 		a := e.avail.Load()
 		if a > 0 && a == e.idleSeen {
 			ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)

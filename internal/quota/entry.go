@@ -29,10 +29,8 @@ type Entry struct {
 
 	// next is the lease reserved ahead for the period after state's (Counter.PrepareRollover),
 	// taken over by the first request of that period without a ledger call; guarded by mu.
-	next      *entryState
-	nextAvail int64
-	nextTotal int64
-	hasNext   atomic.Bool // next != nil, readable without mu (idle release)
+	next    *nextLease
+	hasNext atomic.Bool // next != nil, readable without mu (idle release)
 
 	// exhausted remembers that the ledger granted nothing for that state, until exhaustedUntil
 	// (Unix ns): requests of a spent key are rejected without a store round trip, and the ledger
@@ -43,13 +41,26 @@ type Entry struct {
 	idleSeen int64 // the lease at the previous idle check; only the Counter's goroutine uses it
 }
 
-// entryState is the period and allowance the lease in avail was reserved for. Immutable.
+// entryState is the period and allowance the lease in avail was reserved for. Immutable. It
+// holds no ledger Key (Entry.key makes one on the slow paths that need it): every key in use has
+// one, and the Key's strings and time made it 128 bytes instead of 48.
 type entryState struct {
 	policy     *Policy
 	period     string
-	key        Key
 	start, end int64 // the period, [start, end) in Unix ns
 	allowance  int64
+}
+
+// nextLease is a lease reserved ahead: its period and allowance, the grant and the total
+// reservation the ledger reported with it.
+type nextLease struct {
+	entryState
+	avail, total int64
+}
+
+// key is the ledger's key of the period of s.
+func (e *Entry) key(s *entryState) Key {
+	return Key{Region: e.id.region, PlanID: e.id.planID, KeyID: e.id.keyID, PeriodStart: time.Unix(0, s.start).UTC()}
 }
 
 // Take admits one request at time now under policy p, or reports that the key's quota for the
@@ -154,63 +165,61 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 		return nil, ErrBadPolicy
 	}
 	start := PeriodStart(p.Quota.Period, now)
-	if s != nil && s.period == p.Quota.Period && start.Before(s.key.PeriodStart) {
-		start = s.key.PeriodStart // never step back into a finished period
+	if s != nil && s.period == p.Quota.Period && start.UnixNano() < s.start {
+		start = time.Unix(0, s.start).UTC() // never step back into a finished period
 	}
 	allowance := p.AllowanceAt(start)
-	samePeriod := s != nil && s.key.PeriodStart.Equal(start)
+	sn := start.UnixNano()
+	samePeriod := s != nil && s.start == sn
 	if samePeriod && s.allowance == allowance {
 		ns := *s
 		ns.policy, ns.period = p, p.Quota.Period
 		e.state.Store(&ns)
 		return &ns, nil
 	}
-	if nx := e.next; nx != nil && !nx.key.PeriodStart.After(start) {
+	if nx := e.next; nx != nil && nx.start <= sn {
 		e.takeNext()
-		if nx.key.PeriodStart.Equal(start) && nx.period == p.Quota.Period && nx.allowance == allowance {
+		if nx.start == sn && nx.period == p.Quota.Period && nx.allowance == allowance {
 			// The period this request starts was leased ahead: take that lease over.
 			if n := e.avail.Swap(0); n > 0 && s != nil {
-				e.c.releaseLater(s.key, n)
+				e.c.releaseLater(e.key(s), n)
 			}
-			ns := *nx
+			ns := nx.entryState
 			ns.policy = p
-			e.lastTotal = e.nextTotal
+			e.lastTotal = nx.total
 			e.low.Store(-1)
-			if e.nextAvail >= 4 {
-				e.low.Store(e.nextAvail / 4)
+			if nx.avail >= 4 {
+				e.low.Store(nx.avail / 4)
 			}
-			e.avail.Add(e.nextAvail)
-			e.nextAvail = 0
+			e.avail.Add(nx.avail)
 			e.state.Store(&ns)
 			return &ns, nil
 		}
 		// Leased for an allowance that changed since, or for a period long gone: give it back,
 		// at once if it is this period's, so the reservation below counts without it.
-		if n := e.nextAvail; n > 0 {
-			e.nextAvail = 0
-			if !nx.key.PeriodStart.Equal(start) {
-				e.c.releaseLater(nx.key, n)
-			} else if err := e.c.ledger.ReleaseQuota(ctx, nx.key, n); err != nil {
-				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, nx.key, err))
-				e.c.releaseLater(nx.key, n)
+		if n, k := nx.avail, e.key(&nx.entryState); n > 0 {
+			if nx.start != sn {
+				e.c.releaseLater(k, n)
+			} else if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, k, err))
+				e.c.releaseLater(k, n)
 			}
 		}
 	}
 	if s != nil {
-		if n := e.avail.Swap(0); n > 0 {
+		if n, k := e.avail.Swap(0), e.key(s); n > 0 {
 			if !samePeriod {
-				e.c.releaseLater(s.key, n)
-			} else if err := e.c.ledger.ReleaseQuota(ctx, s.key, n); err != nil {
-				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, s.key, err))
-				e.c.releaseLater(s.key, n)
+				e.c.releaseLater(k, n)
+			} else if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, k, err))
+				e.c.releaseLater(k, n)
 			}
 		}
 	}
 	ns := &entryState{
 		policy:    p,
 		period:    p.Quota.Period,
-		key:       Key{Region: e.id.region, PlanID: e.id.planID, KeyID: e.id.keyID, PeriodStart: start},
-		start:     start.UnixNano(),
+		start:     sn,
 		end:       PeriodEnd(p.Quota.Period, start).UnixNano(),
 		allowance: allowance,
 	}
@@ -222,10 +231,10 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 
 // reserve leases more of s's allowance from the ledger (e.mu held) and returns the grant.
 func (e *Entry) reserve(ctx context.Context, s *entryState) (int64, error) {
-	want := e.c.leaseSize(s.allowance, e.lastTotal)
-	g, total, err := e.c.ledger.ReserveQuota(ctx, s.key, want, s.allowance)
+	want, k := e.c.leaseSize(s.allowance, e.lastTotal), e.key(s)
+	g, total, err := e.c.ledger.ReserveQuota(ctx, k, want, s.allowance)
 	if err != nil {
-		return 0, fmt.Errorf("quota: reserve %d of %v: %w", want, s.key, err)
+		return 0, fmt.Errorf("quota: reserve %d of %v: %w", want, k, err)
 	}
 	e.lastTotal = total
 	if g > 0 {
@@ -241,9 +250,8 @@ func (e *Entry) reserve(ctx context.Context, s *entryState) (int64, error) {
 	return g, nil
 }
 
-// takeNext removes and returns the lease reserved ahead (nil if none); e.nextAvail still holds
-// its grant for the caller (e.mu held).
-func (e *Entry) takeNext() *entryState {
+// takeNext removes and returns the lease reserved ahead (nil if none) (e.mu held).
+func (e *Entry) takeNext() *nextLease {
 	nx := e.next
 	e.next = nil
 	e.hasNext.Store(false)
@@ -261,20 +269,20 @@ func (e *Entry) prepareNext(ctx context.Context, s *entryState) error {
 	}
 	start := time.Unix(0, s.end).UTC()
 	allowance := s.policy.AllowanceAt(start)
-	ns := &entryState{
+	ns := &nextLease{entryState: entryState{
 		policy:    s.policy,
 		period:    s.period,
-		key:       Key{Region: e.id.region, PlanID: e.id.planID, KeyID: e.id.keyID, PeriodStart: start},
 		start:     s.end,
 		end:       PeriodEnd(s.period, start).UnixNano(),
 		allowance: allowance,
-	}
-	want := e.c.leaseSize(allowance, -1)
-	g, total, err := e.c.ledger.ReserveQuota(ctx, ns.key, want, allowance)
+	}}
+	want, k := e.c.leaseSize(allowance, -1), e.key(&ns.entryState)
+	g, total, err := e.c.ledger.ReserveQuota(ctx, k, want, allowance)
 	if err != nil {
-		return fmt.Errorf("quota: reserve %d of %v ahead: %w", want, ns.key, err)
+		return fmt.Errorf("quota: reserve %d of %v ahead: %w", want, k, err)
 	}
-	e.next, e.nextAvail, e.nextTotal = ns, g, total
+	ns.avail, ns.total = g, total
+	e.next = ns
 	e.hasNext.Store(true)
 	return nil
 }
@@ -289,11 +297,9 @@ func (e *Entry) releaseStaleNext(ctx context.Context, now time.Time, idle time.D
 		return nil
 	}
 	e.takeNext()
-	n := e.nextAvail
-	e.nextAvail = 0
-	if n > 0 {
-		if err := e.c.ledger.ReleaseQuota(ctx, nx.key, n); err != nil {
-			return fmt.Errorf("quota: idle release %d of %v: %w", n, nx.key, err)
+	if n, k := nx.avail, e.key(&nx.entryState); n > 0 {
+		if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+			return fmt.Errorf("quota: idle release %d of %v: %w", n, k, err)
 		}
 	}
 	return nil
@@ -322,8 +328,9 @@ func (e *Entry) releaseIfUnchanged(ctx context.Context, seen int64) error {
 		return nil
 	}
 	e.lastTotal = -1
-	if err := e.c.ledger.ReleaseQuota(ctx, s.key, seen); err != nil {
-		return fmt.Errorf("quota: idle release %d of %v: %w", seen, s.key, err)
+	k := e.key(s)
+	if err := e.c.ledger.ReleaseQuota(ctx, k, seen); err != nil {
+		return fmt.Errorf("quota: idle release %d of %v: %w", seen, k, err)
 	}
 	return nil
 }
@@ -337,16 +344,16 @@ func (e *Entry) releaseAll(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	if n := e.avail.Swap(0); n > 0 {
-		if err := e.c.ledger.ReleaseQuota(ctx, s.key, n); err != nil {
-			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", n, s.key, err))
+	if n, k := e.avail.Swap(0), e.key(s); n > 0 {
+		if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", n, k, err))
 		}
 	}
-	if nx := e.takeNext(); nx != nil && e.nextAvail > 0 {
-		if err := e.c.ledger.ReleaseQuota(ctx, nx.key, e.nextAvail); err != nil {
-			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", e.nextAvail, nx.key, err))
+	if nx := e.takeNext(); nx != nil && nx.avail > 0 {
+		k := e.key(&nx.entryState)
+		if err := e.c.ledger.ReleaseQuota(ctx, k, nx.avail); err != nil {
+			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", nx.avail, k, err))
 		}
-		e.nextAvail = 0
 	}
 	return errors.Join(errs...)
 }

@@ -114,7 +114,7 @@ func TestLazyBinding(t *testing.T) {
 	if q := onB.Quota(); q == nil || q != entries["pq/k1"] {
 		t.Errorf("quota entry %p, want %p", q, entries["pq/k1"])
 	}
-	want := []call{{"usage", "us-east-1", "pa", "k1"}, {"quota", "us-east-1", "pq", "k1"}, {"usage", "us-east-1", "pq", "k1"}}
+	want := []call{{"usage", "us-east-1", "pa", "k1"}, {"usage", "us-east-1", "pq", "k1"}, {"quota", "us-east-1", "pq", "k1"}}
 	if fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Fatalf("binder calls %v, want %v", calls, want)
 	}
@@ -159,25 +159,97 @@ type nopUsage struct{}
 
 func (nopUsage) Add(time.Time) {}
 
-// TestConcurrentFirstUse races first requests on one binding: they all see the same state.
+// TestConcurrentFirstUse races first requests on one key, through one binding and through the
+// bindings of two snapshots: they all see the same state.
 func TestConcurrentFirstUse(t *testing.T) {
 	counter := quota.New(nil, quota.Options{})
 	t.Cleanup(func() { _ = counter.Close(t.Context()) })
-	s := Build(multiInput(map[string][]string{"pq": {"k1"}}, nil), Binder{QuotaEntry: counter.Entry})
-	api := s.API("api1")
-	b := api.Region.Key(HashKey("v1")).Binding(api.Stage("b"))
+	binder := Binder{States: NewKeyStates(), QuotaEntry: counter.Entry}
+	var bs []*Binding
+	for range 2 {
+		s := Build(multiInput(map[string][]string{"pq": {"k1"}}, nil), binder)
+		api := s.API("api1")
+		bs = append(bs, api.Region.Key(HashKey("v1")).Binding(api.Stage("b")))
+	}
 	const n = 8
 	got := make(chan *quota.Entry, n)
-	for range n {
-		go func() { got <- b.Quota() }()
+	for i := range n {
+		go func() { got <- bs[i%2].Quota() }()
 	}
-	want := counter.Entry("us-east-1", "pq", "k1")
-	for range n {
-		if e := <-got; e != want {
+	want := <-got
+	for range n - 1 {
+		if e := <-got; e != want || e == nil {
 			t.Fatalf("entry %p, want %p", e, want)
 		}
 	}
 }
+
+// TestKeyStatesOutliveSnapshots: with a KeyStates table, a key's quota entry, usage counter and
+// plan bucket are made once per key and plan and found again by every later snapshot; other
+// keys and plans get their own. Without one, each snapshot starts afresh.
+func TestKeyStatesOutliveSnapshots(t *testing.T) {
+	counter := quota.New(nil, quota.Options{})
+	t.Cleanup(func() { _ = counter.Close(t.Context()) })
+	made := map[string]int{}
+	binder := Binder{
+		States: NewKeyStates(),
+		QuotaEntry: func(region, planID, keyID string) *quota.Entry {
+			made["quota "+planID+"/"+keyID]++
+			return counter.Entry(region, planID, keyID)
+		},
+		Usage: func(region, planID, keyID string) UsageCounter {
+			made["usage "+planID+"/"+keyID]++
+			return &countingUsage{}
+		},
+		Bucket: limit.NewLocal().Bucket,
+	}
+	type state struct {
+		q *quota.Entry
+		u UsageCounter
+		b *limit.Bucket
+	}
+	use := func(binder Binder) map[string]state {
+		in := multiInput(map[string][]string{"pa": {"k1", "k2"}, "pq": {"k1"}}, nil)
+		for i := range in.Regions[0].Plans {
+			in.Regions[0].Plans[i].Throttle = &apigw.Throttle{RateLimit: 1, BurstLimit: 5}
+		}
+		s := Build(in, binder)
+		api := s.API("api1")
+		got := map[string]state{}
+		for _, c := range []struct{ name, value, stage string }{{"pa/k1", "v1", "a"}, {"pa/k2", "v2", "a"}, {"pq/k1", "v1", "b"}} {
+			b := api.Region.Key(HashKey(c.value)).Binding(api.Stage(c.stage))
+			got[c.name] = state{b.Quota(), b.Usage(), b.Throttle(t0.UnixNano())}
+		}
+		return got
+	}
+	first, second := use(binder), use(binder)
+	if fmt.Sprint(first) != fmt.Sprint(second) {
+		t.Errorf("a later snapshot found other state:\n%v\n%v", first, second)
+	}
+	if first["pa/k1"] == first["pa/k2"] || first["pa/k1"] == first["pq/k1"] {
+		t.Errorf("two keys or two plans share state: %v", first)
+	}
+	for _, s := range first {
+		if s.u == nil || s.b == nil {
+			t.Errorf("state not bound: %+v", s)
+		}
+	}
+	want := map[string]int{"usage pa/k1": 1, "usage pa/k2": 1, "usage pq/k1": 1, "quota pq/k1": 1}
+	if fmt.Sprint(made) != fmt.Sprint(want) {
+		t.Errorf("made %v, want %v", made, want)
+	}
+	if n := binder.States.Len(); n != 3 {
+		t.Errorf("KeyStates holds %d states, want 3", n)
+	}
+	binder.States = nil
+	if a, b := use(binder), use(binder); a["pq/k1"] == b["pq/k1"] {
+		t.Error("without KeyStates two snapshots shared state")
+	}
+}
+
+type countingUsage struct{ n int }
+
+func (u *countingUsage) Add(time.Time) { u.n++ }
 
 // TestBoundBucketsFollowSnapshots: a key's plan bucket and the account bucket are bound from the
 // in-process limiter on first use; a later snapshot with other limits binds the same bucket,
@@ -185,7 +257,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 // once.
 func TestBoundBucketsFollowSnapshots(t *testing.T) {
 	lim := limit.NewLocal()
-	binder := Binder{Bucket: lim.Bucket}
+	binder := Binder{Bucket: lim.Bucket, States: NewKeyStates()}
 	build := func(burst int64) (*Binding, *Region) {
 		in := keyedInput(1)
 		in.Regions[0].Throttle = apigw.Throttle{RateLimit: 0, BurstLimit: burst + 1}

@@ -182,9 +182,9 @@ type Key struct {
 }
 
 // Binding is a key's membership in a plan that covers a stage. The per-key state that outlives
-// snapshots (quota entry, usage counter) is bound on the key's first request through the
-// snapshot's Binder and cached, so a build does not create state for a million idle keys and
-// later requests do no lookups for it.
+// snapshots (quota entry, usage counter, throttle bucket) is found on the key's first request in
+// the Binder's KeyStates and cached, so a build does not create state for a million idle keys
+// and later requests do no lookups for it.
 type Binding struct {
 	Plan  *Plan
 	KeyID string
@@ -192,56 +192,74 @@ type Binding struct {
 	// own when an UpdateUsage override applies. The pointer is stable for the life of this
 	// snapshot, which lets the quota entry skip its period maths.
 	Policy *quota.Policy
-	state  atomic.Pointer[boundState]
-}
-
-// boundState is what a Binding binds on first use.
-type boundState struct {
-	quota    *quota.Entry
-	usage    UsageCounter
-	throttle atomic.Pointer[limit.Bucket] // the key's plan-level bucket, bound by Throttle
+	state  atomic.Pointer[keyState]
 }
 
 // Quota returns the key's quota counter (nil without a quota or without a binder). The first
-// call binds it; later calls only load a pointer and do not allocate.
-func (b *Binding) Quota() *quota.Entry { return b.bound().quota }
+// call binds it; later calls only load pointers and do not allocate.
+func (b *Binding) Quota() *quota.Entry {
+	if b.Policy == nil {
+		return nil
+	}
+	st := b.bound()
+	if q := st.quota.Load(); q != nil {
+		return q
+	}
+	p := b.Plan
+	if p.binder.QuotaEntry == nil {
+		return nil
+	}
+	st.quota.CompareAndSwap(nil, p.binder.QuotaEntry(p.Region, p.ID, b.KeyID))
+	return st.quota.Load()
+}
 
 // Usage returns the counter of the key's admitted requests (nil without a binder), bound like
 // Quota.
 func (b *Binding) Usage() UsageCounter { return b.bound().usage }
 
-// Throttle returns the key's plan-level bucket with the plan's limits, bound on first use at
-// time now (Unix ns, the request's: a bucket reconfigured to new limits converts the tokens it
-// holds at that instant); nil when the plan has no throttle or the binder keeps no buckets in
-// process.
+// Throttle returns the key's plan-level bucket with the plan's limits, made on first use at
+// time now (Unix ns, the request's); nil when the plan has no throttle or the binder keeps no
+// buckets in process. The bucket outlives snapshots with the key's state: a snapshot with other
+// limits reconfigures it, at that request's instant, keeping the tokens it holds. (While an
+// older snapshot still serves a request, the two may reconfigure it back and forth; each change
+// keeps the tokens, capped at the smaller burst, so none are granted.)
 func (b *Binding) Throttle(now int64) *limit.Bucket {
-	st := b.bound()
-	if bk := st.throttle.Load(); bk != nil {
-		return bk
-	}
 	p := b.Plan
 	t := p.Throttle
 	if t == nil || p.binder.Bucket == nil {
 		return nil
 	}
-	st.throttle.CompareAndSwap(nil, p.binder.Bucket(limit.BucketID{Region: p.Region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit, now))
-	return st.throttle.Load()
+	st := b.bound()
+	bk := st.throttle.Load()
+	if bk == nil {
+		st.throttle.CompareAndSwap(nil, limit.NewBucket(t.RateLimit, t.BurstLimit, now))
+		bk = st.throttle.Load()
+	}
+	if r, burst := bk.Limits(); r != t.RateLimit || burst != t.BurstLimit {
+		bk.Configure(t.RateLimit, t.BurstLimit, now)
+	}
+	return bk
 }
 
-// bound returns the binding's state, binding it on first use. Concurrent first requests may
-// both call the Binder; its functions return the same entry and counter for the same ids, so
-// whichever pointer wins holds the same state.
-func (b *Binding) bound() *boundState {
+// bound returns the binding's state, finding or making it on first use. Without a KeyStates
+// table (tests) each binding has its own.
+func (b *Binding) bound() *keyState {
 	if st := b.state.Load(); st != nil {
 		return st
 	}
 	p := b.Plan
-	st := &boundState{}
-	if b.Policy != nil && p.binder.QuotaEntry != nil {
-		st.quota = p.binder.QuotaEntry(p.Region, p.ID, b.KeyID)
+	newState := func() *keyState {
+		st := &keyState{}
+		if p.binder.Usage != nil {
+			st.usage = p.binder.Usage(p.Region, p.ID, b.KeyID)
+		}
+		return st
 	}
-	if p.binder.Usage != nil {
-		st.usage = p.binder.Usage(p.Region, p.ID, b.KeyID)
+	var st *keyState
+	if p.binder.States != nil {
+		st = p.binder.States.get(stateID{p.Region, p.ID, b.KeyID}, newState)
+	} else {
+		st = newState()
 	}
 	if !b.state.CompareAndSwap(nil, st) {
 		return b.state.Load()
@@ -255,18 +273,21 @@ type UsageCounter interface {
 }
 
 // Binder attaches state that outlives snapshots: quota entries, usage counters and throttle
-// buckets. Any function may be nil (tests). They are called on a binding's first request, from
-// request goroutines and possibly concurrently, so they must be safe for that and return the
-// same object for the same ids (quota.Counter.Entry, meter.Meter.Counter and limit.Local.Bucket
-// are get-or-create).
+// buckets. Any function may be nil (tests). They are called on a key's first request, from
+// request goroutines and possibly concurrently, so they must be safe for that.
 type Binder struct {
+	// States is where each key's state is kept across snapshots; give every Build the same one.
+	// Without it (tests) each binding makes its own state, and a new snapshot starts afresh.
+	States *KeyStates
+	// QuotaEntry and Usage make a key's quota entry and usage counter (quota.Counter.Entry and
+	// meter.Meter.Counter): once per key and plan with States, which keeps them.
 	QuotaEntry func(region, planID, keyID string) *quota.Entry
 	Usage      func(region, planID, keyID string) UsageCounter
 	// Bucket returns the in-process bucket of id set to these limits at time now (Unix ns, the
 	// request's: the bucket is created full, or reconfigured keeping its tokens). Only an in-process
 	// limiter has one (limit.Local); with a shared or split limiter it stays nil and every
-	// request asks the Limiter. A binding holds its bucket for the life of its snapshot, whose
-	// limits cannot change; a new snapshot binds again, which reconfigures the same bucket.
+	// request asks the Limiter. The region's account bucket comes from it; a key's plan bucket,
+	// when it is set, is made with the key's state (see Binding.Throttle).
 	Bucket func(id limit.BucketID, rate float64, burst int64, now int64) *limit.Bucket
 	// Stats, if set, gives every method, stage and plan of a build its statistics objects, the
 	// same ones as the previous build's for the same labels.

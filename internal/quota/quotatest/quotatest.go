@@ -241,8 +241,10 @@ func rolloverAhead(t *testing.T, c store.Counters) {
 	p, small := policy(1000, apigw.PeriodDay), policy(2, apigw.PeriodDay)
 	const keys = 40
 	before, after := boundary.Add(-time.Minute), boundary.Add(time.Second)
+	entries := make([]*quota.Entry, keys) // the caller keeps one entry per key, as the data plane does
 	for i := range keys {
-		if ok, err := qc.Entry(region, plan, fmt.Sprint("k", i)).Take(context.Background(), p, before); !ok || err != nil {
+		entries[i] = qc.Entry(region, plan, fmt.Sprint("k", i))
+		if ok, err := entries[i].Take(context.Background(), p, before); !ok || err != nil {
 			t.Fatalf("Take before midnight = %v, %v", ok, err)
 		}
 	}
@@ -252,7 +254,7 @@ func rolloverAhead(t *testing.T, c store.Counters) {
 
 	reserves, waits := l.n.Load(), qc.Stats().Waits
 	for i := range keys {
-		if ok, err := qc.Entry(region, plan, fmt.Sprint("k", i)).Take(context.Background(), p, after); !ok || err != nil {
+		if ok, err := entries[i].Take(context.Background(), p, after); !ok || err != nil {
 			t.Fatalf("Take after midnight = %v, %v", ok, err)
 		}
 	}
@@ -266,7 +268,7 @@ func rolloverAhead(t *testing.T, c store.Counters) {
 		t.Errorf("%d requests after midnight waited for the ledger, want 0", w)
 	}
 	// Exact in the new day: each key admits its allowance and no more.
-	want(t, "admitted on day 2 to k0", 1+drain(t, qc.Entry(region, plan, "k0"), p, after), 1000)
+	want(t, "admitted on day 2 to k0", 1+drain(t, entries[0], p, after), 1000)
 	want(t, "admitted on day 2 to the spent key", 1+drain(t, spent, small, after), 2)
 	got, err := c.QuotaReserved(context.Background(), store.QuotaKey{Region: region, PlanID: plan, KeyID: "k0", PeriodStart: day2})
 	want(t, "reserved on day 2 for k0", got, 1000)
@@ -278,11 +280,12 @@ func rolloverAhead(t *testing.T, c store.Counters) {
 	cold := quota.New(quotastore.Ledger(c), quota.Options{Ahead: -1})
 	t.Cleanup(func() { cold.Close(context.Background()) })
 	for i := range keys {
-		cold.Entry(region, "cold", fmt.Sprint("k", i)).Take(context.Background(), p, before)
+		entries[i] = cold.Entry(region, "cold", fmt.Sprint("k", i))
+		entries[i].Take(context.Background(), p, before)
 	}
 	waits = cold.Stats().Waits
 	for i := range keys {
-		cold.Entry(region, "cold", fmt.Sprint("k", i)).Take(context.Background(), p, after)
+		entries[i].Take(context.Background(), p, after)
 	}
 	want(t, "waits after midnight without the pass", int64(cold.Stats().Waits-waits), keys)
 }
