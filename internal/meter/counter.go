@@ -195,7 +195,7 @@ func (m *Meter) settle(applied, scanFile bool) {
 	clear(m.inflight)
 	m.inflight = m.inflight[:0]
 	if scanFile {
-		m.journal.each(func(s *slot, _ counterID) {
+		m.journal.each(func(s *slot) {
 			for i := range s.days {
 				fix(&s.days[i])
 			}

@@ -55,12 +55,11 @@ func (j *journal) slotAt(i int) *slot {
 	return (*slot)(unsafe.Pointer(&j.chunks[i/chunkSlots][(i%chunkSlots)*slotSize]))
 }
 
-// each calls fn for every slot in use, with its name.
-func (j *journal) each(fn func(*slot, counterID)) {
+// each calls fn for every slot in use (named; getID reads the name).
+func (j *journal) each(fn func(*slot)) {
 	for i := 1; i < len(j.chunks)*chunkSlots; i++ {
-		s := j.slotAt(i)
-		if id, ok := s.getID(); ok {
-			fn(s, id)
+		if s := j.slotAt(i); s.named() {
+			fn(s)
 		}
 	}
 }

@@ -398,3 +398,40 @@ func BenchmarkAddJournal(b *testing.B) {
 		k.Add(now)
 	}
 }
+
+// BenchmarkReopen measures a restart's look at the journal a clean stop left: every slot
+// named, every count flushed, so nothing to recover. TOLLGATE_BENCH_JOURNAL_KEYS sets the
+// number of counters (default 100,000; a million keys in use leave a million slots).
+func BenchmarkReopen(b *testing.B) {
+	if !journalSupported {
+		b.Skip("no usage journal on this system")
+	}
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("TOLLGATE_BENCH_JOURNAL_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := context.Background()
+	sink := &flakySink{Counters: quotamem.New()}
+	path := filepath.Join(b.TempDir(), "usage.journal")
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		m, _, err := Open(ctx, sink, path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k := range n {
+			m.Counter("us-east-1", "plan01", "key"+strconv.Itoa(k)).AddN(day1, 1)
+		}
+		if err := m.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+		b.StartTimer()
+		m, rec, err := Open(ctx, sink, path, Options{})
+		if err != nil || rec.Counters != 0 {
+			b.Fatalf("Open: %v, %+v", err, rec)
+		}
+		b.StopTimer()
+		m.Close()
+	}
+}

@@ -176,12 +176,13 @@ func Open(ctx context.Context, sink JournalSink, path string, opt Options) (*Met
 			rec.Discarded = "the store has batches of this journal it does not know of (a copy of an older file?)"
 		} else {
 			m.settle(stored == pending, true)
-			j.each(func(s *slot, id counterID) {
+			j.each(func(s *slot) {
 				var n uint64
 				for i := range s.days {
 					n += unflushed(s.days[i].word.Load(), s.days[i].flushed.Load())
 				}
 				if n > 0 {
+					id, _ := s.getID()
 					m.register(id, s)
 					rec.Counters++
 					rec.Requests += int64(n)

@@ -97,21 +97,35 @@ func (s *slot) setID(id counterID) bool {
 // getID reads the name a slot holds: false for an unused slot or one that does not hold a
 // name Tollgate could have written (a torn or foreign file).
 func (s *slot) getID() (counterID, bool) {
+	if !s.named() {
+		return counterID{}, false
+	}
+	b := s.id[:]
+	lr, lp := int(b[0]), int(b[1])
+	rest := b[3 : 3+lr+lp+int(b[2])]
+	return counterID{region: string(rest[:lr]), planID: string(rest[lr : lr+lp]), keyID: string(rest[lr+lp:])}, true
+}
+
+// named reports whether getID can read the slot's name, without making its strings: a restart
+// looks at every slot of the journal (a million at a million keys in use) and names only those
+// with requests the store lacks.
+func (s *slot) named() bool {
 	b := s.id[:]
 	lr, lp, lk := int(b[0]), int(b[1]), int(b[2])
 	if lr == 0 || lp == 0 || lk == 0 || lr+lp+lk > maxID {
-		return counterID{}, false
+		return false
 	}
-	rest := b[3 : 3+lr+lp+lk]
-	if !idString(string(rest)) {
-		return counterID{}, false
+	for _, c := range b[3 : 3+lr+lp+lk] {
+		if !idByte(c) {
+			return false
+		}
 	}
 	for _, c := range b[3+lr+lp+lk:] {
 		if c != 0 {
-			return counterID{}, false
+			return false
 		}
 	}
-	return counterID{region: string(rest[:lr]), planID: string(rest[lr : lr+lp]), keyID: string(rest[lr+lp:])}, true
+	return true
 }
 
 // idString reports whether getID can read s back.
