@@ -31,8 +31,7 @@ func Load(ctx context.Context, st store.Store, counters store.Counters, throttle
 	}
 	for _, region := range regions {
 		ri := snapshot.RegionInput{Region: region, Throttle: throttle, PlanKeys: map[string][]string{}}
-		err := st.View(ctx, region, func(tx store.Tx) error { return loadRegion(tx, &ri) })
-		if err != nil {
+		if err := loadRegion(ctx, st, &ri); err != nil {
 			return in, err
 		}
 		if counters != nil {
@@ -51,7 +50,38 @@ func changeSeq(ctx context.Context, st store.Store) (int64, <-chan struct{}, err
 	return st.Changes(c)
 }
 
-func loadRegion(tx store.Tx, ri *snapshot.RegionInput) error {
+// loadRegion reads a region's configuration, then its key index and its plans' key lists side
+// by side, each in a read transaction of its own: at a million keys the two are 2 s and 0.3 s
+// of a start, and the second is hidden behind the first. Three transactions may see three
+// states of the store, which a snapshot may do: Load read the change sequence before them, so
+// the next sync applies every write any of them missed (a key a plan lists that the index
+// lacks is left out until then, as a key the index has without its plan is).
+func loadRegion(ctx context.Context, st store.Store, ri *snapshot.RegionInput) error {
+	if err := st.View(ctx, ri.Region, func(tx store.Tx) error { return loadConfig(tx, ri) }); err != nil {
+		return err
+	}
+	var planKeysErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		planKeysErr = st.View(ctx, ri.Region, func(tx store.Tx) error {
+			for _, p := range ri.Plans {
+				ids, err := tx.ListPlanKeyIDs(p.ID)
+				if err != nil {
+					return err
+				}
+				ri.PlanKeys[p.ID] = ids
+			}
+			return nil
+		})
+	}()
+	keysErr := st.View(ctx, ri.Region, func(tx store.Tx) error { return loadKeyIndex(tx, ri) })
+	<-done
+	return errors.Join(keysErr, planKeysErr)
+}
+
+// loadConfig reads the region's APIs, deployed stages and usage plans.
+func loadConfig(tx store.Tx, ri *snapshot.RegionInput) error {
 	var err error
 	if ri.Apis, err = all(func(p store.Page) ([]*apigw.RestApi, string, error) { return tx.ListRestApis(p) }); err != nil {
 		return err
@@ -73,9 +103,12 @@ func loadRegion(tx store.Tx, ri *snapshot.RegionInput) error {
 			ri.Stages = append(ri.Stages, s)
 		}
 	}
-	if ri.Plans, err = all(func(p store.Page) ([]*apigw.UsagePlan, string, error) { return tx.ListUsagePlans("", p) }); err != nil {
-		return err
-	}
+	ri.Plans, err = all(func(p store.Page) ([]*apigw.UsagePlan, string, error) { return tx.ListUsagePlans("", p) })
+	return err
+}
+
+// loadKeyIndex reads every key's id, value hash and enabled flag.
+func loadKeyIndex(tx store.Tx, ri *snapshot.RegionInput) error {
 	// The key index and plan memberships are read from columns: decoding a million key documents
 	// only to keep their id, value and enabled flag dominated loading.
 	// Pages are kept apart and copied once into a slice of the final size: growing one slice to
@@ -100,11 +133,6 @@ func loadRegion(tx store.Tx, ri *snapshot.RegionInput) error {
 			ri.Keys = append(ri.Keys, snapshot.KeyInput{ID: k.ID, Hash: k.Hash, Enabled: k.Enabled})
 		}
 		pages[i] = nil // let the page go as soon as it is copied
-	}
-	for _, p := range ri.Plans {
-		if ri.PlanKeys[p.ID], err = tx.ListPlanKeyIDs(p.ID); err != nil {
-			return err
-		}
 	}
 	return nil
 }
