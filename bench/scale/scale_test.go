@@ -126,7 +126,7 @@ func settle(t *testing.T, pid int, debugAddr string) {
 	body, _ := io.ReadAll(resp.Body)
 	var stats []string
 	for _, line := range strings.Split(string(body), "\n") {
-		for _, f := range []string{"HeapInuse", "HeapIdle", "HeapReleased", "Stacks", "GCSys", "OtherSys", "NextGC"} {
+		for _, f := range []string{"HeapAlloc", "HeapInuse", "HeapIdle", "HeapReleased", "Stack", "GCSys", "OtherSys", "NextGC"} {
 			if v, ok := strings.CutPrefix(line, "# "+f+" = "); ok {
 				n, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
 				stats = append(stats, fmt.Sprintf("%s %.0f MB", f, n/(1<<20)))
