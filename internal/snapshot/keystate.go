@@ -15,7 +15,10 @@ import (
 // they are asked for and keep no map of their own, so a key in use costs one map entry here
 // instead of one in each (at a million keys in use the three maps, keyed by up to six strings,
 // were most of the memory a called key cost). A Binding finds its keyState here on its first
-// request and caches the pointer for the life of its snapshot.
+// request and caches the pointer for the life of its snapshot. Nothing is evicted, as nothing
+// was from the registries before it: a deleted key's state stays until the process ends (the
+// meter and the quota counter, which list what they made, still flush its usage and give its
+// lease back).
 type KeyStates struct {
 	seed   maphash.Seed
 	shards [stateShards]stateShard
