@@ -257,7 +257,7 @@ func (b *Binding) bound() *keyState {
 	}
 	var st *keyState
 	if p.binder.States != nil {
-		st = p.binder.States.get(stateID{p.Region, p.ID, b.KeyID}, newState)
+		st = p.binder.States.get(p.Region, p.ID, b.KeyID, newState)
 	} else {
 		st = newState()
 	}
