@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,6 +265,101 @@ func TestIncrementalReadsTheKeysOverride(t *testing.T) {
 		has := !b.Policy.OverrideStart.IsZero()
 		if has != tc.has || b.Policy.Override != tc.override || (has && !b.Policy.OverrideStart.Equal(start)) {
 			t.Errorf("%s: override %d from %v, want %d (%v)", tc.value, b.Policy.Override, b.Policy.OverrideStart, tc.override, tc.has)
+		}
+	}
+}
+
+// racingStore is a store whose hook runs once, inside Load, just before the first read of the
+// key index or of a plan's key list (on), when that read's transaction has not read anything
+// yet: a write that lands between Load's transactions.
+type racingStore struct {
+	*sqlite.Store
+	on   string // "keys" or "plankeys"
+	hook func()
+	once sync.Once
+}
+
+func (r *racingStore) View(ctx context.Context, region string, fn func(store.Tx) error) error {
+	return r.Store.View(ctx, region, func(tx store.Tx) error { return fn(&racingTx{Tx: tx, r: r}) })
+}
+
+type racingTx struct {
+	store.Tx
+	r *racingStore
+}
+
+func (t *racingTx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
+	if t.r.on == "keys" {
+		t.r.once.Do(t.r.hook)
+	}
+	return t.Tx.ListKeyIndex(p)
+}
+
+func (t *racingTx) ListPlanKeyIDs(planID string) ([]string, error) {
+	if t.r.on == "plankeys" {
+		t.r.once.Do(t.r.hook)
+	}
+	return t.Tx.ListPlanKeyIDs(planID)
+}
+
+// TestLoadSeesWritesBetweenItsReads: Load reads the key index and the plans' key lists in
+// transactions of their own, so a write may land in one and not the other. Whichever it lands
+// in, the sync after the full build brings the snapshot to what a build of the store says.
+func TestLoadSeesWritesBetweenItsReads(t *testing.T) {
+	const old, late = "value-old-0123456789abcdef", "value-late-0123456789abcdef"
+	for _, on := range []string{"keys", "plankeys"} {
+		for _, tc := range []struct {
+			name  string
+			write func(tx store.Tx) error
+		}{
+			{"a key created in a plan", func(tx store.Tx) error {
+				if err := tx.PutApiKey(&apigw.ApiKey{ID: "klate", Value: late, Enabled: true}); err != nil {
+					return err
+				}
+				return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p2", KeyID: "klate"})
+			}},
+			{"a key deleted", func(tx store.Tx) error { return tx.DeleteApiKey("kold") }},
+			{"a key leaving its plan", func(tx store.Tx) error { return tx.DeleteUsagePlanKey("p2", "kold") }},
+			{"a key joining a plan", func(tx store.Tx) error {
+				return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p1", KeyID: "kold"})
+			}},
+		} {
+			t.Run(on+"/"+tc.name, func(t *testing.T) {
+				st, s, tg := fixture(t)
+				ctx := context.Background()
+				err := st.Update(ctx, "us-east-1", func(tx store.Tx) error {
+					if err := tx.PutApiKey(&apigw.ApiKey{ID: "kold", Value: old, Enabled: true}); err != nil {
+						return err
+					}
+					return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p2", KeyID: "kold"})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := &racingStore{Store: st, on: on}
+				r.hook = func() {
+					if err := st.Update(ctx, "us-east-1", tc.write); err != nil {
+						t.Error(err)
+					}
+				}
+				s.Store = r
+				if err := s.Rebuild(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Sync(ctx); err != nil {
+					t.Fatal(err)
+				}
+				in, err := Load(ctx, st, nil, apigw.Throttle{}, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				full := snapshot.Build(in, snapshot.Binder{})
+				for _, v := range []string{old, late} {
+					if got, want := describe(tg.snap, v), describe(full, v); got != want {
+						t.Errorf("%s: after the sync %q, a build of the store %q", v, got, want)
+					}
+				}
+			})
 		}
 	}
 }
