@@ -67,6 +67,16 @@ func fixture(t *testing.T) (*sqlite.Store, *Syncer, *target) {
 	return st, s, tg
 }
 
+// buildOf is a full build of what st holds now: what an incremental snapshot must agree with.
+func buildOf(t *testing.T, st store.Store) *snapshot.Snapshot {
+	t.Helper()
+	in, err := Load(context.Background(), st, nil, apigw.Throttle{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snapshot.Build(in, snapshot.Binder{})
+}
+
 // describe renders what the data plane decides for a key value: absent, disabled, or the plan
 // that admits it on each stage.
 func describe(snap *snapshot.Snapshot, value string) string {
@@ -130,11 +140,7 @@ func TestIncrementalMatchesBuild(t *testing.T) {
 		if err := s.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		in, err := Load(ctx, st, nil, apigw.Throttle{}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		full := snapshot.Build(in, snapshot.Binder{})
+		full := buildOf(t, st)
 		for id, v := range values {
 			if got, want := describe(tg.snap, v), describe(full, v); got != want {
 				t.Fatalf("step %d, key %s: incremental %q, full build %q", step, id, got, want)
@@ -349,11 +355,7 @@ func TestLoadSeesWritesBetweenItsReads(t *testing.T) {
 				if err := s.Sync(ctx); err != nil {
 					t.Fatal(err)
 				}
-				in, err := Load(ctx, st, nil, apigw.Throttle{}, time.Now())
-				if err != nil {
-					t.Fatal(err)
-				}
-				full := snapshot.Build(in, snapshot.Binder{})
+				full := buildOf(t, st)
 				for _, v := range []string{old, late} {
 					if got, want := describe(tg.snap, v), describe(full, v); got != want {
 						t.Errorf("%s: after the sync %q, a build of the store %q", v, got, want)
