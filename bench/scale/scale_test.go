@@ -96,6 +96,23 @@ func commCPU(comm string) time.Duration {
 	return sum
 }
 
+// call makes one GET of url with an API key and returns its status, the body read and closed
+// so that the connection is reused.
+func call(hc *http.Client, url, key string) (int, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("x-api-key", key)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
 // settle brings the server to its steady state after a burst of work: it runs a collection
 // (the heap profile's gc=1) and waits, up to 30 s, until the runtime's scavenger has given back
 // what the collection freed, that is until RSS stops falling. A long-running server gets there
@@ -245,14 +262,11 @@ func TestScale(t *testing.T) {
 	}
 	gw := s.Endpoint + "/restapis/" + *api.Id + "/dev/_user_request_/"
 	status := func(key string) int {
-		req, _ := http.NewRequest("GET", gw, nil)
-		req.Header.Set("x-api-key", key)
-		resp, err := http.DefaultClient.Do(req)
+		code, err := call(http.DefaultClient, gw, key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return code
 	}
 	until := func(key string, want int) {
 		for end := time.Now().Add(30 * time.Second); status(key) != want; {
@@ -338,15 +352,10 @@ func TestScale(t *testing.T) {
 			key := fmt.Sprintf("scale-key-value-%09d-abcdefgh", i+1) // a key each: the daily quota lasts
 			wg.Go(func() {
 				for time.Now().Before(end) {
-					req, _ := http.NewRequest("GET", gw, nil)
-					req.Header.Set("x-api-key", key)
-					resp, err := hc.Do(req)
-					if err != nil {
+					if _, err := call(hc, gw, key); err != nil {
 						t.Error(err)
 						return
 					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
 					n.Add(1)
 				}
 			})
@@ -419,16 +428,12 @@ func TestScale(t *testing.T) {
 	for range 64 {
 		callers.Go(func() {
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				req, _ := http.NewRequest("GET", gw, nil)
-				req.Header.Set("x-api-key", fmt.Sprintf("scale-key-value-%09d-abcdefgh", i))
-				resp, err := calls.Do(req)
+				code, err := call(calls, gw, fmt.Sprintf("scale-key-value-%09d-abcdefgh", i))
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if code != 200 {
 					refused.Add(1) // the keys the write rows disabled or deleted
 				}
 			}
