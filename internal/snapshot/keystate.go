@@ -64,15 +64,15 @@ func NewKeyStates() *KeyStates {
 	return t
 }
 
-// get returns the state of a key in a plan, making it with make the first time.
-func (t *KeyStates) get(region, planID, keyID string, make func() *keyState) *keyState {
+// get returns the state of a key in a plan, making it with newState the first time.
+func (t *KeyStates) get(region, planID, keyID string, newState func() *keyState) *keyState {
 	id := stateID{t.plan(region, planID), keyID}
 	sh := &t.shards[maphash.String(t.seed, keyID)%stateShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	st := sh.m[id]
 	if st == nil {
-		st = make()
+		st = newState()
 		sh.m[id] = st
 	}
 	return st
