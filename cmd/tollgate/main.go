@@ -108,7 +108,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		slog.SetDefault(log)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := serve(ctx, cfg, log, getenv("GOGC") != ""); err != nil {
+		if err := serve(ctx, cfg, log, runtimeEnv{gogc: getenv("GOGC") != "", gomaxprocs: getenv("GOMAXPROCS") != ""}); err != nil {
 			log.Error("tollgate stopped", "err", err)
 			return 1
 		}
@@ -207,7 +207,13 @@ func versionString() string {
 
 // serve runs the server until ctx ends, then shuts down gracefully: in-flight requests finish,
 // usage counts are flushed, unused quota leases are returned and the store is closed cleanly.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, gogcSet bool) error {
+// runtimeEnv says which of the Go runtime's settings the operator chose in the environment:
+// Tollgate tunes only the others.
+type runtimeEnv struct {
+	gogc, gomaxprocs bool
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtimeEnv) error {
 	if cfg.DefaultCredentials {
 		log.Warn("no management credentials configured: accepting access key id 'test' with secret 'test' (loopback only); set TOLLGATE_ACCESS_KEY_ID and TOLLGATE_SECRET_ACCESS_KEY")
 	}
@@ -362,7 +368,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, gogcSet boo
 	if err := syncer.Rebuild(ctx); err != nil {
 		return fmt.Errorf("loading the data-plane configuration: %w", err)
 	}
-	if !gogcSet {
+	if !env.gogc {
 		// After the first load, which allocates the whole snapshot at once: under the tighter
 		// setting a million keys took 0.2–0.3 s longer to load.
 		debug.SetGCPercent(gcPercent)
@@ -417,7 +423,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, gogcSet boo
 			mainHandler = consoleSrv.Wrap(mainHandler)
 		}
 	}
-	servers, addrs := listeners(cfg, dp, mainHandler, log, connLog, certs != nil, &src)
+	servers, addrs := listeners(cfg, dp, mainHandler, log, connLog, certs != nil, &src, !env.gomaxprocs)
 	if consoleSrv != nil && cfg.ConsoleAddr != "" {
 		cs := newServer(obs.WithRequestID(consoleSrv.Wrap(http.NotFoundHandler())), connLog)
 		if certs != nil {
@@ -516,6 +522,20 @@ func recheck(cfg config.Config) time.Duration {
 	return 0 // the default, a second
 }
 
+// spareProcessor gives the Go scheduler one processor (P) more than the loops event loops that
+// run on them. A loop spends its idle moments blocked in epoll_wait, a system call; when no P
+// is idle, the runtime's monitor (sysmon) takes the P from a thread that has sat in a system
+// call for 20 µs or more and starts another thread to run it, and the loop, woken by its next
+// packet, must then get a P back: thread wake-ups through futexes and context switches, for
+// every idle moment, while sysmon itself keeps waking every 20 µs. With one P idle, sysmon leaves
+// a P in a system call alone for 10 ms, and backs off to sleeping 10 ms itself. Measured with
+// bench at 10,000 keys on 2 cores, in the same runs: 5–8% less CPU per request (34.6 against
+// 37.7 µs; 33.6 against 35.3 µs), 1.05–1.06× the requests/s, sched system calls 0.19 → 0.11 a
+// request. The extra P costs nothing while idle: the loops still use one core each.
+func spareProcessor(loops int) {
+	runtime.GOMAXPROCS(loops + 1)
+}
+
 // server is a listener's server: net/http's, or the fasthttp or event-loop engine's.
 type server interface {
 	Serve(net.Listener) error
@@ -525,14 +545,21 @@ type server interface {
 // listeners builds the main listener's server (data plane and management API) and, with
 // --gateway-addr, a data-plane-only one, on the configured engine. The management API is
 // net/http on either engine: with fasthttp, non-invocation requests are handed to it.
-func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger, connLog *obs.ConnLog, tlsOn bool, src *metrics.Sources) ([]server, []string) {
+//
+// With the event loops and GOMAXPROCS unset (tuneProcs), the runtime gets one processor more
+// than there are loops: see spareProcessor.
+func listeners(cfg config.Config, dp *dataplane.Core, api http.Handler, log *slog.Logger, connLog *obs.ConnLog, tlsOn bool, src *metrics.Sources, tuneProcs bool) ([]server, []string) {
 	addrs := []string{cfg.Addr}
 	if cfg.GatewayAddr != "" {
 		addrs = append(addrs, cfg.GatewayAddr)
 	}
 	if cfg.Engine == "gnet" {
+		loops := runtime.GOMAXPROCS(0)
+		if tuneProcs {
+			spareProcessor(loops)
+		}
 		fe := fastengine.New(dp, fastengine.Options{Log: log, ConnLog: connLog})
-		le := loopengine.New(dp, loopengine.Options{Log: log, ConnLog: connLog, Fast: fe,
+		le := loopengine.New(dp, loopengine.Options{Log: log, ConnLog: connLog, Fast: fe, Loops: loops,
 			OffLoop: cfg.Counters != ""}) // a Redis limiter answers over the network: no loop may wait for it
 		src.EventLoops = func() (map[string]uint64, uint64) {
 			st := le.Stats()
