@@ -47,6 +47,7 @@ import (
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/quota/quotastore"
 	"github.com/tollgate/tollgate/internal/reqstats"
+	"github.com/tollgate/tollgate/internal/residency"
 	"github.com/tollgate/tollgate/internal/sigv4"
 	"github.com/tollgate/tollgate/internal/snapshot"
 	"github.com/tollgate/tollgate/internal/store"
@@ -462,6 +463,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 		default:
 			log.Info("tollgate data plane listening", "gateway-addr", ln.Addr().String())
 		}
+	}
+	// Start-up is over: the code and tables only it ran through leave the resident set
+	// (internal/residency; 27 of 61 MB at 10,000 keys were the binary's pages).
+	if n, err := residency.Release(); err != nil {
+		log.Debug("start-up pages of the executable kept", "err", err)
+	} else {
+		log.Debug("start-up pages of the executable released", "bytes", n)
 	}
 
 	select {
