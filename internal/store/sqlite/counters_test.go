@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tollgate/tollgate/internal/quota/quotatest"
 	"github.com/tollgate/tollgate/internal/store"
@@ -104,4 +106,22 @@ func BenchmarkAddUsage10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(deltas)), "ns/row")
+}
+
+// FuzzAppendJSONString: the usage flush's JSON strings decode to the id they encode (ids are
+// valid UTF-8; encoding/json replaces invalid bytes, as it must for JSON).
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"k1", "", `q"\é` + "\x01,]", "\u2028", "plan-01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc := appendJSONString([]byte("x"), s)[1:]
+		var got string
+		if err := json.Unmarshal(enc, &got); err != nil {
+			t.Fatalf("%q encoded as %s: %v", s, enc, err)
+		}
+		if utf8.ValidString(s) && got != s {
+			t.Fatalf("%q encoded as %s decodes to %q", s, enc, got)
+		}
+	})
 }

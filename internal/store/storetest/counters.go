@@ -300,6 +300,8 @@ func ctrUsage(t *testing.T, c store.Counters) {
 			ctrDelta("p1", "k1", ctrDay14, 3),
 			ctrDelta("p2", "k1", ctrDay13, 9),
 			{Region: "us-west-2", PlanID: "p1", KeyID: "k1", Day: ctrDay13, Count: 9},
+			// an id a backend must quote or escape, and a count past 2^53
+			ctrDelta("p1", "q\"\\é\x01,]", ctrDay13, 1<<60),
 		},
 		{ctrDelta("p1", "k1", ctrDay13, 10), ctrDelta("p1", "k1", ctrDay12, 4)},
 		nil,
@@ -315,8 +317,8 @@ func ctrUsage(t *testing.T, c store.Counters) {
 		from, to     time.Time
 		want         map[string]days
 	}{
-		{ctrRegion, "p1", ctrDay13, ctrDay13, map[string]days{"k1": {ctrDay13: 17}, "k2": {ctrDay13: 1}}},
-		{ctrRegion, "p1", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay12: 4, ctrDay13: 17, ctrDay14: 3}, "k2": {ctrDay13: 1}}},
+		{ctrRegion, "p1", ctrDay13, ctrDay13, map[string]days{"k1": {ctrDay13: 17}, "k2": {ctrDay13: 1}, "q\"\\é\x01,]": {ctrDay13: 1 << 60}}},
+		{ctrRegion, "p1", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay12: 4, ctrDay13: 17, ctrDay14: 3}, "k2": {ctrDay13: 1}, "q\"\\é\x01,]": {ctrDay13: 1 << 60}}},
 		{ctrRegion, "p1", ctrDay14, ctrDay14.Add(15 * time.Hour), map[string]days{"k1": {ctrDay14: 3}}},
 		{ctrRegion, "p1", ctrDay14.AddDate(0, 0, 1), ctrDay14.AddDate(0, 0, 9), map[string]days{}},
 		{ctrRegion, "p2", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}},
