@@ -142,12 +142,24 @@ func (s *Syncer) incremental(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// writtenViewer is a store that can read on the connection its writes go through (the embedded
+// store's ViewWritten): loadKeys runs right after a write, and there its reads found the pages
+// the write touched in that connection's cache, where a reader connection had just dropped its
+// own (BenchmarkReadAfterWrite: 0.13–0.16 against 0.67–0.81 ms for one key at 100,000 keys).
+type writtenViewer interface {
+	ViewWritten(ctx context.Context, region string, fn func(store.Tx) error) error
+}
+
 // loadKeys reads what the snapshot needs of each key: its value's hash, whether it is enabled,
 // its plans and its UpdateUsage allowances for their current periods.
 func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now time.Time) ([]snapshot.KeyUpdate, error) {
 	ups := make([]snapshot.KeyUpdate, 0, len(ids))
 	quotas := map[string]*apigw.Quota{}
-	err := s.Store.View(ctx, region, func(tx store.Tx) error {
+	view := s.Store.View
+	if w, ok := s.Store.(writtenViewer); ok {
+		view = w.ViewWritten
+	}
+	err := view(ctx, region, func(tx store.Tx) error {
 		ups = ups[:0]
 		for _, id := range ids {
 			k, err := tx.GetKeyIndex(id)

@@ -320,3 +320,25 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) ([]store.C
 	}
 	return out, last, complete, rows.Err()
 }
+
+// ViewWritten runs fn in a read transaction on the writer's connection, which sees every
+// committed write. It is for the small reads that follow a write at once (the data plane's
+// syncer reloading the keys a write touched): a reader connection drops its whole page cache
+// whenever another connection has written since its last transaction, so there every such read
+// walked its indexes cold, through system calls past the memory map; the writer's cache holds
+// the pages the write just touched. It queues behind the writes in progress like one.
+func (s *Store) ViewWritten(ctx context.Context, region string, fn func(store.Tx) error) error {
+	done, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite store: begin: %w", err)
+	}
+	t := newTx(ctx, sqlTx, s.writerStmts, s.keys, region, false)
+	defer t.close()
+	defer sqlTx.Rollback()
+	return fn(t.Tx)
+}
