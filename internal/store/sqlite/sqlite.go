@@ -211,16 +211,22 @@ func (s *Store) enter() (func(), error) {
 
 // View runs fn in a read-only transaction over one consistent snapshot.
 func (s *Store) View(ctx context.Context, region string, fn func(store.Tx) error) error {
+	return s.view(ctx, s.reader, &sql.TxOptions{ReadOnly: true}, s.readerStmts, region, fn)
+}
+
+// view runs fn in a transaction of db that it rolls back: no statement of fn writes (the Tx
+// refuses them).
+func (s *Store) view(ctx context.Context, db *sql.DB, opts *sql.TxOptions, stmts *stmtCache, region string, fn func(store.Tx) error) error {
 	done, err := s.enter()
 	if err != nil {
 		return err
 	}
 	defer done()
-	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	sqlTx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
-	t := newTx(ctx, sqlTx, s.readerStmts, s.keys, region, false)
+	t := newTx(ctx, sqlTx, stmts, s.keys, region, false)
 	defer t.close()
 	defer sqlTx.Rollback()
 	return fn(t.Tx)
@@ -328,17 +334,5 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) ([]store.C
 // walked its indexes cold, through system calls past the memory map; the writer's cache holds
 // the pages the write just touched. It queues behind the writes in progress like one.
 func (s *Store) ViewWritten(ctx context.Context, region string, fn func(store.Tx) error) error {
-	done, err := s.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	sqlTx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite store: begin: %w", err)
-	}
-	t := newTx(ctx, sqlTx, s.writerStmts, s.keys, region, false)
-	defer t.close()
-	defer sqlTx.Rollback()
-	return fn(t.Tx)
+	return s.view(ctx, s.writer, nil, s.writerStmts, region, fn)
 }
