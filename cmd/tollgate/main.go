@@ -206,14 +206,14 @@ func versionString() string {
 	return "(devel)"
 }
 
-// serve runs the server until ctx ends, then shuts down gracefully: in-flight requests finish,
-// usage counts are flushed, unused quota leases are returned and the store is closed cleanly.
 // runtimeEnv says which of the Go runtime's settings the operator chose in the environment:
 // Tollgate tunes only the others.
 type runtimeEnv struct {
 	gogc, gomaxprocs bool
 }
 
+// serve runs the server until ctx ends, then shuts down gracefully: in-flight requests finish,
+// usage counts are flushed, unused quota leases are returned and the store is closed cleanly.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtimeEnv) error {
 	if cfg.DefaultCredentials {
 		log.Warn("no management credentials configured: accepting access key id 'test' with secret 'test' (loopback only); set TOLLGATE_ACCESS_KEY_ID and TOLLGATE_SECRET_ACCESS_KEY")
@@ -530,8 +530,8 @@ func recheck(cfg config.Config) time.Duration {
 	return 0 // the default, a second
 }
 
-// spareProcessor gives the Go scheduler one processor (P) more than the loops event loops that
-// run on them. A loop spends its idle moments blocked in epoll_wait, a system call; when no P
+// spareProcessor gives the Go scheduler one processor (P) more than the event loops (loops)
+// that run on them. A loop spends its idle moments blocked in epoll_wait, a system call; when no P
 // is idle, the runtime's monitor (sysmon) takes the P from a thread that has sat in a system
 // call for 20 µs or more and starts another thread to run it, and the loop, woken by its next
 // packet, must then get a P back: thread wake-ups through futexes and context switches, for

@@ -238,9 +238,9 @@ const addUsageSQL = `INSERT INTO usage_days (region, plan_id, day, key_id, count
 SELECT ?1, ?2, ?3, value ->> 0, value ->> 1 FROM json_each(?4) WHERE true
 ON CONFLICT (region, plan_id, day, key_id) DO UPDATE SET count = count + excluded.count`
 
-// appendJSONString appends s as a JSON string. Ids and regions are plain ASCII (Tollgate makes
-// the ids, and validates the region); a string with anything else (quotes, backslashes, control
-// characters, non-ASCII) goes through encoding/json.
+// appendJSONString appends s as a JSON string. Key ids are plain ASCII (Tollgate makes them); a
+// string with anything else (quotes, backslashes, control characters, non-ASCII) goes through
+// encoding/json.
 func appendJSONString(buf []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
