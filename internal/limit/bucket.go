@@ -143,6 +143,15 @@ func (b *Bucket) Limits() (rate float64, burst int64) {
 	return s.rate, s.burst
 }
 
+// Follow makes the bucket's limits rate and burst, as Configure does, for a caller that passes
+// its current limits with every request (a key's plan bucket under a new snapshot): while they
+// are the bucket's it only reads them, without the lock.
+func (b *Bucket) Follow(rate float64, burst int64, now int64) {
+	if s := b.cur.Load(); s.rate != normRate(rate) || s.burst != burst {
+		b.Configure(rate, burst, now)
+	}
+}
+
 // Configure changes the limits of a live bucket at time now, keeping the tokens it holds: a
 // bucket with k tokens (fractions included) holds min(k, newBurst) afterwards and refills at the
 // new rate. So a drained bucket stays drained and a raised burst fills up over time rather than

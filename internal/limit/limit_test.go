@@ -1,6 +1,7 @@
 package limit_test
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -108,6 +109,46 @@ func TestLocalBindsOneBucketPerID(t *testing.T) {
 	}
 	if l.Len() != 1 {
 		t.Fatalf("Len() = %d", l.Len())
+	}
+}
+
+// Follow reconfigures a bucket only when the limits differ, keeping its tokens, as Configure
+// does; with its own limits (a NaN rate included, which the bucket holds as 0) it changes nothing.
+func TestFollow(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		rate             float64
+		burst            int64
+		wantRate         float64
+		wantBurst        int64
+		wantAllowedAfter int // of 5 requests at the same instant
+	}{
+		{"same limits", 1, 2, 1, 2, 1},
+		{"lower burst", 1, 1, 1, 1, 1},
+		{"higher burst keeps the tokens", 1, 4, 1, 4, 1},
+		{"NaN rate", math.NaN(), 2, 0, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rate := 1.0
+			if tc.rate != tc.rate {
+				rate = math.NaN()
+			}
+			b := limit.NewBucket(rate, 2, t0)
+			b.Allow(t0) // one of its two tokens is spent
+			b.Follow(tc.rate, tc.burst, t0)
+			if r, bu := b.Limits(); r != tc.wantRate || bu != tc.wantBurst {
+				t.Fatalf("Limits() = %v, %d; want %v, %d", r, bu, tc.wantRate, tc.wantBurst)
+			}
+			n := 0
+			for range 5 {
+				if b.Allow(t0) {
+					n++
+				}
+			}
+			if n != tc.wantAllowedAfter {
+				t.Fatalf("%d requests allowed after Follow, want %d", n, tc.wantAllowedAfter)
+			}
+		})
 	}
 }
 

@@ -82,9 +82,7 @@ func (l *Local) Bucket(id BucketID, rate float64, burst int64, now int64) *Bucke
 		}
 		sh.mu.Unlock()
 	}
-	if r, bu := b.Limits(); r != normRate(rate) || bu != burst {
-		b.Configure(rate, burst, now)
-	}
+	b.Follow(rate, burst, now)
 	return b
 }
 

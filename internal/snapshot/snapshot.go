@@ -235,9 +235,7 @@ func (b *Binding) Throttle(now int64) *limit.Bucket {
 		st.throttle.CompareAndSwap(nil, limit.NewBucket(t.RateLimit, t.BurstLimit, now))
 		bk = st.throttle.Load()
 	}
-	if r, burst := bk.Limits(); r != t.RateLimit || burst != t.BurstLimit {
-		bk.Configure(t.RateLimit, t.BurstLimit, now)
-	}
+	bk.Follow(t.RateLimit, t.BurstLimit, now)
 	return bk
 }
 
