@@ -5,36 +5,66 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 )
 
-// keyShards splits a region's key index so that an incremental update copies the shards it
-// touches (about 250 entries each at a million keys), never the whole index. Fewer, larger
-// shards made a key write at a million keys copy 4,000-entry maps, and the garbage made the
-// collector scan the whole heap more often (10 ms median with 256 shards).
-const keyShards = 4096
+// A region's key index is split into shards so that an incremental update copies the shards
+// it touches, never the whole index. The shard count follows the key count: about
+// keysPerShard keys a shard, from minShardBits up to maxShardBits (4,096 shards, about 250
+// keys each at a million). Fewer, larger shards made a key write at a million keys copy
+// 4,000-entry maps, and the garbage made the collector scan the whole heap more often (10 ms
+// median with 256 shards); a fixed 4,096 at 10,000 keys made 8,192 maps of two or three
+// entries each, whose empty slots and headers cost 2.5 MB, more than the keys they held.
+const (
+	keysPerShard = 256
+	minShardBits = 4
+	maxShardBits = 12 // hashShard takes at most the hash's first 12 bits
+	// regrowAt is how many times keysPerShard a table's shards may hold on average before an
+	// update re-shards it: a region that grows key by key from empty re-shards a few times, each
+	// time copying every entry once, so a key's share of that work stays constant.
+	regrowAt = 4
+)
 
-// hashShard is the shard of a key value's hash.
-func hashShard(h *[sha256.Size]byte) int { return int(h[0])<<4 | int(h[1]>>4) }
+// shardBits returns the log2 of the shard count for n keys.
+func shardBits(n int) uint8 {
+	b := uint8(minShardBits)
+	for b < maxShardBits && n > keysPerShard<<b {
+		b++
+	}
+	return b
+}
 
 // keyTable is a region's key index, immutable once published: readers load it with one atomic
 // read and look a key up without a lock; UpdateKeys publishes a new table that shares every
 // shard it did not touch.
 type keyTable struct {
-	byHash [keyShards]map[[sha256.Size]byte]*Key
-	byID   [keyShards]map[string]*Key
+	bits   uint8 // 1<<bits shards
+	n      int   // keys in the table
+	byHash []map[[sha256.Size]byte]*Key
+	byID   []map[string]*Key
 }
 
 var idSeed = maphash.MakeSeed()
 
-func idShard(id string) int { return int(maphash.String(idSeed, id) % keyShards) }
+// hashShard is the shard of a key value's hash: its first bits.
+func (t *keyTable) hashShard(h *[sha256.Size]byte) int {
+	return int((uint16(h[0])<<8 | uint16(h[1])) >> (16 - t.bits))
+}
 
+// idShard is the shard of a key id.
+func (t *keyTable) idShard(id string) int { return int(maphash.String(idSeed, id) >> (64 - t.bits)) }
+
+// newKeyTable returns an empty table sized for n keys.
 func newKeyTable(n int) *keyTable {
-	t := &keyTable{}
-	per := n / keyShards
+	t := &keyTable{bits: shardBits(n)}
+	shards := 1 << t.bits
+	t.byHash = make([]map[[sha256.Size]byte]*Key, shards)
+	t.byID = make([]map[string]*Key, shards)
+	per := n / shards
 	for i := range t.byHash {
 		t.byHash[i] = make(map[[sha256.Size]byte]*Key, per)
 		t.byID[i] = make(map[string]*Key, per)
@@ -42,9 +72,11 @@ func newKeyTable(n int) *keyTable {
 	return t
 }
 
+// put adds k to shards the caller owns (a new table's, or ones cloned for an update).
 func (t *keyTable) put(k *Key) {
-	t.byHash[hashShard(&k.hash)][k.hash] = k
-	t.byID[idShard(k.ID)][k.ID] = k
+	t.byHash[t.hashShard(&k.hash)][k.hash] = k
+	t.byID[t.idShard(k.ID)][k.ID] = k
+	t.n++
 }
 
 // parallelFill is the key count from which fill builds the two indexes side by side.
@@ -64,19 +96,32 @@ func (t *keyTable) fill(block []Key) {
 	wg.Go(func() {
 		for i := range block {
 			k := &block[i]
-			t.byHash[hashShard(&k.hash)][k.hash] = k
+			t.byHash[t.hashShard(&k.hash)][k.hash] = k
 		}
 	})
 	for i := range block {
 		k := &block[i]
-		t.byID[idShard(k.ID)][k.ID] = k
+		t.byID[t.idShard(k.ID)][k.ID] = k
 	}
 	wg.Wait()
+	t.n += len(block)
+}
+
+// resharded returns a table holding t's keys in as many shards as their number calls for.
+func (t *keyTable) resharded() *keyTable {
+	next := newKeyTable(t.n)
+	for _, m := range t.byID {
+		for _, k := range m {
+			next.put(k)
+		}
+	}
+	return next
 }
 
 // Key looks an API key up by the hash of its value.
 func (r *Region) Key(hash [sha256.Size]byte) *Key {
-	return r.keys.Load().byHash[hashShard(&hash)][hash]
+	t := r.keys.Load()
+	return t.byHash[t.hashShard(&hash)][hash]
 }
 
 // KeyUpdate is a key's state after a write, for UpdateKeys.
@@ -109,9 +154,11 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 			}
 		}
 	}
-	next := *reg.keys.Load() // copies the shard pointers only
-	// Each touched shard is cloned once, then written freely: the published table never changes.
-	var ownHash, ownID [keyShards]bool
+	cur := reg.keys.Load()
+	// A copy of the shard lists only; each touched shard is cloned once, then written freely:
+	// the published table never changes.
+	next := keyTable{bits: cur.bits, n: cur.n, byHash: slices.Clone(cur.byHash), byID: slices.Clone(cur.byID)}
+	ownHash, ownID := make([]bool, len(next.byHash)), make([]bool, len(next.byID))
 	cloneHash := func(i int) {
 		if !ownHash[i] {
 			next.byHash[i], ownHash[i] = maps.Clone(next.byHash[i]), true
@@ -123,13 +170,14 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 		}
 	}
 	for _, u := range ups {
-		is := idShard(u.ID)
+		is := next.idShard(u.ID)
 		if prev := next.byID[is][u.ID]; prev != nil {
-			hs := hashShard(&prev.hash)
+			hs := next.hashShard(&prev.hash)
 			cloneHash(hs)
 			delete(next.byHash[hs], prev.hash)
 			cloneID(is)
 			delete(next.byID[is], u.ID)
+			next.n--
 		}
 		if u.Deleted {
 			continue
@@ -149,9 +197,13 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 				bindKey(k, p, u.ID, ov)
 			}
 		}
-		cloneHash(hashShard(&k.hash))
+		cloneHash(next.hashShard(&k.hash))
 		cloneID(is)
 		next.put(k)
+	}
+	if next.bits < maxShardBits && next.n > regrowAt*keysPerShard<<next.bits {
+		reg.keys.Store(next.resharded())
+		return true
 	}
 	reg.keys.Store(&next)
 	return true
