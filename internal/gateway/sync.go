@@ -186,31 +186,36 @@ func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now 
 			}
 			ups = append(ups, snapshot.KeyUpdate{ID: id, Hash: k.Hash, Enabled: k.Enabled, PlanIDs: plans})
 		}
-		return nil
-	})
-	if err != nil || s.Counters == nil {
-		return ups, err
-	}
-	// Each changed key's override in each of its plans, for the plan's current period: one
-	// lookup each, whatever else the plan holds.
-	for i := range ups {
-		for _, p := range ups[i].PlanIDs {
-			q := quotas[p]
-			if q == nil {
-				continue
-			}
-			start := quota.PeriodStart(q.Period, now)
-			a, ok, err := s.Counters.Allowance(ctx, store.QuotaKey{Region: region, PlanID: p, KeyID: ups[i].ID, PeriodStart: start})
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				if ups[i].Overrides == nil {
-					ups[i].Overrides = map[string]snapshot.Override{}
+		if s.Counters == nil {
+			return nil
+		}
+		// Each changed key's override in each of its plans, for the plan's current period: one
+		// lookup each, whatever else the plan holds, in the same transaction (on the embedded
+		// store, the writer's connection, whose cache holds what the write touched: on a reader
+		// connection these lookups were 7% of the server's CPU while 16 clients created keys).
+		for i := range ups {
+			for _, p := range ups[i].PlanIDs {
+				q := quotas[p]
+				if q == nil {
+					continue
 				}
-				ups[i].Overrides[p] = snapshot.Override{PeriodStart: start, Allowance: a}
+				start := quota.PeriodStart(q.Period, now)
+				a, ok, err := tx.QuotaAllowance(p, ups[i].ID, start)
+				if err != nil {
+					return err
+				}
+				if ok {
+					if ups[i].Overrides == nil {
+						ups[i].Overrides = map[string]snapshot.Override{}
+					}
+					ups[i].Overrides[p] = snapshot.Override{PeriodStart: start, Allowance: a}
+				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ups, nil
 }

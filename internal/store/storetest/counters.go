@@ -284,6 +284,20 @@ func ctrAllowances(t *testing.T, c store.Counters) {
 		if err != nil || a != q.want || ok != q.ok {
 			t.Errorf("Allowance(%v) = %d, %v, %v; want %d, %v", q.key, a, ok, err, q.want, q.ok)
 		}
+		// A store's transactions read the same override (Tx.QuotaAllowance, in the key's region).
+		v, isStore := c.(interface {
+			View(ctx context.Context, region string, fn func(store.Tx) error) error
+		})
+		if !isStore {
+			continue
+		}
+		err = v.View(ctrCtx, q.key.Region, func(tx store.Tx) error {
+			a, ok, err = tx.QuotaAllowance(q.key.PlanID, q.key.KeyID, q.key.PeriodStart)
+			return err
+		})
+		if err != nil || a != q.want || ok != q.ok {
+			t.Errorf("Tx.QuotaAllowance(%v) = %d, %v, %v; want %d, %v", q.key, a, ok, err, q.want, q.ok)
+		}
 	}
 }
 
