@@ -40,13 +40,19 @@ func shardBits(n int) uint8 {
 
 // keyTable is a region's key index, immutable once published: readers load it with one atomic
 // read and look a key up without a lock; UpdateKeys publishes a new table that shares every
-// shard it did not touch.
+// shard it did not touch. The shards are reached through a directory of groups of up to 64, so
+// that an update copies the directory and the groups it touches (1.5 KB at a million keys),
+// not a list of every shard (64 KB, copied and later collected on every write).
 type keyTable struct {
 	bits   uint8 // 1<<bits shards
+	gbits  uint8 // 1<<gbits shards a group
 	n      int   // keys in the table
-	byHash []map[[sha256.Size]byte]*Key
-	byID   []map[string]*Key
+	byHash [][]map[[sha256.Size]byte]*Key
+	byID   [][]map[string]*Key
 }
+
+// groupBits is the log2 of the most shards a group holds.
+const groupBits = 6
 
 var idSeed = maphash.MakeSeed()
 
@@ -58,24 +64,39 @@ func (t *keyTable) hashShard(h *[sha256.Size]byte) int {
 // idShard is the shard of a key id.
 func (t *keyTable) idShard(id string) int { return int(maphash.String(idSeed, id) >> (64 - t.bits)) }
 
+// hashMap and idMap return a shard's map.
+func (t *keyTable) hashMap(s int) map[[sha256.Size]byte]*Key {
+	return t.byHash[s>>t.gbits][s&(1<<t.gbits-1)]
+}
+
+func (t *keyTable) idMap(s int) map[string]*Key { return t.byID[s>>t.gbits][s&(1<<t.gbits-1)] }
+
 // newKeyTable returns an empty table sized for n keys.
 func newKeyTable(n int) *keyTable {
 	t := &keyTable{bits: shardBits(n)}
-	shards := 1 << t.bits
-	t.byHash = make([]map[[sha256.Size]byte]*Key, shards)
-	t.byID = make([]map[string]*Key, shards)
+	t.gbits = min(t.bits, groupBits)
+	shards, group := 1<<t.bits, 1<<t.gbits
+	t.byHash = make([][]map[[sha256.Size]byte]*Key, shards/group)
+	t.byID = make([][]map[string]*Key, shards/group)
 	per := n / shards
-	for i := range t.byHash {
-		t.byHash[i] = make(map[[sha256.Size]byte]*Key, per)
-		t.byID[i] = make(map[string]*Key, per)
+	for g := range t.byHash {
+		t.byHash[g] = make([]map[[sha256.Size]byte]*Key, group)
+		t.byID[g] = make([]map[string]*Key, group)
+		for i := range group {
+			t.byHash[g][i] = make(map[[sha256.Size]byte]*Key, per)
+			t.byID[g][i] = make(map[string]*Key, per)
+		}
 	}
 	return t
 }
 
+// shards returns the number of shards.
+func (t *keyTable) shards() int { return 1 << t.bits }
+
 // put adds k to shards the caller owns (a new table's, or ones cloned for an update).
 func (t *keyTable) put(k *Key) {
-	t.byHash[t.hashShard(&k.hash)][k.hash] = k
-	t.byID[t.idShard(k.ID)][k.ID] = k
+	t.hashMap(t.hashShard(&k.hash))[k.hash] = k
+	t.idMap(t.idShard(k.ID))[k.ID] = k
 	t.n++
 }
 
@@ -96,12 +117,12 @@ func (t *keyTable) fill(block []Key) {
 	wg.Go(func() {
 		for i := range block {
 			k := &block[i]
-			t.byHash[t.hashShard(&k.hash)][k.hash] = k
+			t.hashMap(t.hashShard(&k.hash))[k.hash] = k
 		}
 	})
 	for i := range block {
 		k := &block[i]
-		t.byID[t.idShard(k.ID)][k.ID] = k
+		t.idMap(t.idShard(k.ID))[k.ID] = k
 	}
 	wg.Wait()
 	t.n += len(block)
@@ -110,9 +131,11 @@ func (t *keyTable) fill(block []Key) {
 // resharded returns a table holding t's keys in as many shards as their number calls for.
 func (t *keyTable) resharded() *keyTable {
 	next := newKeyTable(t.n)
-	for _, m := range t.byID {
-		for _, k := range m {
-			next.put(k)
+	for _, g := range t.byID {
+		for _, m := range g {
+			for _, k := range m {
+				next.put(k)
+			}
 		}
 	}
 	return next
@@ -121,7 +144,7 @@ func (t *keyTable) resharded() *keyTable {
 // Key looks an API key up by the hash of its value.
 func (r *Region) Key(hash [sha256.Size]byte) *Key {
 	t := r.keys.Load()
-	return t.byHash[t.hashShard(&hash)][hash]
+	return t.hashMap(t.hashShard(&hash))[hash]
 }
 
 // KeyUpdate is a key's state after a write, for UpdateKeys.
@@ -155,28 +178,17 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 		}
 	}
 	cur := reg.keys.Load()
-	// A copy of the shard lists only; each touched shard is cloned once, then written freely:
-	// the published table never changes.
-	next := keyTable{bits: cur.bits, n: cur.n, byHash: slices.Clone(cur.byHash), byID: slices.Clone(cur.byID)}
-	ownHash, ownID := make([]bool, len(next.byHash)), make([]bool, len(next.byID))
-	cloneHash := func(i int) {
-		if !ownHash[i] {
-			next.byHash[i], ownHash[i] = maps.Clone(next.byHash[i]), true
-		}
-	}
-	cloneID := func(i int) {
-		if !ownID[i] {
-			next.byID[i], ownID[i] = maps.Clone(next.byID[i]), true
-		}
-	}
+	// A copy of the group directories only; each touched group, then each touched shard, is
+	// cloned once and then written freely: the published table never changes.
+	next := keyTable{bits: cur.bits, gbits: cur.gbits, n: cur.n, byHash: slices.Clone(cur.byHash), byID: slices.Clone(cur.byID)}
+	hashes := cow[[sha256.Size]byte]{dir: next.byHash, gbits: next.gbits}
+	ids := cow[string]{dir: next.byID, gbits: next.gbits}
+	cloneHash, cloneID := hashes.shard, ids.shard
 	for _, u := range ups {
 		is := next.idShard(u.ID)
-		if prev := next.byID[is][u.ID]; prev != nil {
-			hs := next.hashShard(&prev.hash)
-			cloneHash(hs)
-			delete(next.byHash[hs], prev.hash)
-			cloneID(is)
-			delete(next.byID[is], u.ID)
+		if prev := next.idMap(is)[u.ID]; prev != nil {
+			delete(cloneHash(next.hashShard(&prev.hash)), prev.hash)
+			delete(cloneID(is), u.ID)
 			next.n--
 		}
 		if u.Deleted {
@@ -207,6 +219,29 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 	}
 	reg.keys.Store(&next)
 	return true
+}
+
+// cow clones, once per update, the groups and shards of one of a new table's indexes that the
+// update writes (dir is the new table's copy of the directory).
+type cow[K comparable] struct {
+	dir            [][]map[K]*Key
+	gbits          uint8
+	groups, shards map[int]bool // cloned already
+}
+
+// shard returns shard s, cloned (with its group) if this update has not written it yet.
+func (c *cow[K]) shard(s int) map[K]*Key {
+	g, i := s>>c.gbits, s&(1<<c.gbits-1)
+	if !c.shards[s] {
+		if c.shards == nil {
+			c.groups, c.shards = map[int]bool{}, map[int]bool{}
+		}
+		if !c.groups[g] {
+			c.dir[g], c.groups[g] = slices.Clone(c.dir[g]), true
+		}
+		c.dir[g][i], c.shards[s] = maps.Clone(c.dir[g][i]), true
+	}
+	return c.dir[g][i]
 }
 
 // PlanSignature is what of a usage plan the data plane enforces: its stages with their method

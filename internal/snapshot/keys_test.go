@@ -7,9 +7,9 @@ import (
 
 // count returns the keys a table holds by hash and by id, walking every shard.
 func (t *keyTable) count() (byHash, byID int) {
-	for i := range t.byHash {
-		byHash += len(t.byHash[i])
-		byID += len(t.byID[i])
+	for i := range t.shards() {
+		byHash += len(t.hashMap(i))
+		byID += len(t.idMap(i))
 	}
 	return byHash, byID
 }
@@ -32,10 +32,10 @@ func TestKeyTableFill(t *testing.T) {
 				break
 			}
 			h := HashKey(fmt.Sprint("value-", i))
-			if k := table.byHash[table.hashShard(&h)][h]; k != &block[i] {
+			if k := table.hashMap(table.hashShard(&h))[h]; k != &block[i] {
 				t.Errorf("%d keys: key %d by hash = %v", n, i, k)
 			}
-			if k := table.byID[table.idShard(block[i].ID)][block[i].ID]; k != &block[i] {
+			if k := table.idMap(table.idShard(block[i].ID))[block[i].ID]; k != &block[i] {
 				t.Errorf("%d keys: key %d by id = %v", n, i, k)
 			}
 		}
@@ -62,8 +62,13 @@ func TestShardBits(t *testing.T) {
 			continue // newKeyTable would allocate room for them all
 		}
 		table := newKeyTable(tc.keys)
-		if len(table.byHash) != 1<<tc.bits || len(table.byID) != 1<<tc.bits {
-			t.Errorf("%d keys: %d and %d shards, want %d", tc.keys, len(table.byHash), len(table.byID), 1<<tc.bits)
+		hashShards, idShards := 0, 0
+		for g := range table.byHash {
+			hashShards += len(table.byHash[g])
+			idShards += len(table.byID[g])
+		}
+		if hashShards != 1<<tc.bits || idShards != 1<<tc.bits || table.shards() != 1<<tc.bits {
+			t.Errorf("%d keys: %d and %d shards, want %d", tc.keys, hashShards, idShards, 1<<tc.bits)
 		}
 		// Every hash and id lands in a shard of the table: the first and last possible hashes.
 		lo, hi := [32]byte{}, [32]byte{0: 0xff, 1: 0xff}
@@ -124,8 +129,27 @@ func TestUpdateKeysReshards(t *testing.T) {
 		if k == nil || k.ID != fmt.Sprint("g", i) || k.Binding(api.Stage("dev")) == nil {
 			t.Fatalf("key %d: %+v", i, k)
 		}
-		if byID := table.byID[table.idShard(k.ID)][k.ID]; byID != k {
+		if byID := table.idMap(table.idShard(k.ID))[k.ID]; byID != k {
 			t.Fatalf("key %d by id: %v", i, byID)
 		}
+	}
+}
+
+// BenchmarkUpdateKeys times one management write's update of the key index (one key re-bound,
+// as CreateApiKey and CreateUsagePlanKey each make) at 10,000 and 1,000,000 keys: the bytes it
+// allocates are what the collector pays for on every write.
+func BenchmarkUpdateKeys(b *testing.B) {
+	for _, n := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprint("keys=", n), func(b *testing.B) {
+			s := Build(keyedInput(n), Binder{})
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				id := fmt.Sprintf("key%06d", (i*7919)%n)
+				up := KeyUpdate{ID: id, Hash: HashKey(fmt.Sprintf("value-%020d", (i*7919)%n)), Enabled: i%2 == 0, PlanIDs: []string{"p1"}}
+				if !s.UpdateKeys("us-east-1", []KeyUpdate{up}) {
+					b.Fatal("full build wanted")
+				}
+			}
+		})
 	}
 }

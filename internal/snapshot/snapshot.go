@@ -474,7 +474,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 		}
 		overrides := in.Overrides[p.ID]
 		for _, keyID := range in.PlanKeys[p.ID] {
-			k := table.byID[table.idShard(keyID)][keyID]
+			k := table.idMap(table.idShard(keyID))[keyID]
 			if k == nil {
 				continue
 			}
