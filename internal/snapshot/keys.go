@@ -14,15 +14,17 @@ import (
 
 // A region's key index is split into shards so that an incremental update copies the shards
 // it touches, never the whole index. The shard count follows the key count: about
-// keysPerShard keys a shard, from minShardBits up to maxShardBits (4,096 shards, about 250
-// keys each at a million). Fewer, larger shards made a key write at a million keys copy
-// 4,000-entry maps, and the garbage made the collector scan the whole heap more often (10 ms
-// median with 256 shards); a fixed 4,096 at 10,000 keys made 8,192 maps of two or three
-// entries each, whose empty slots and headers cost 2.5 MB, more than the keys they held.
+// keysPerShard keys a shard, from minShardBits up to maxShardBits (16,384 shards, about 61
+// keys each at a million). A write clones the maps of the shards it touches, so their size is
+// what a write allocates (BenchmarkUpdateKeys at a million keys: 15.7 KB a write with 64 keys a
+// shard, 41 KB with 256); larger shards made a key write at a million keys copy 4,000-entry
+// maps, and the garbage made the collector scan the whole heap more often. Small maps cost
+// more than their keys, though: a fixed 4,096 shards at 10,000 keys made 8,192 maps of two or
+// three entries each, whose empty slots and headers cost 2.5 MB.
 const (
-	keysPerShard = 256
+	keysPerShard = 64
 	minShardBits = 4
-	maxShardBits = 12 // hashShard takes at most the hash's first 12 bits
+	maxShardBits = 14 // hashShard takes at most the hash's first 16 bits
 	// regrowAt is how many times keysPerShard a table's shards may hold on average before an
 	// update re-shards it: a region that grows key by key from empty re-shards a few times, each
 	// time copying every entry once, so a key's share of that work stays constant.
@@ -40,18 +42,19 @@ func shardBits(n int) uint8 {
 
 // keyTable is a region's key index, immutable once published: readers load it with one atomic
 // read and look a key up without a lock; UpdateKeys publishes a new table that shares every
-// shard it did not touch. The shards are reached through a directory of groups of up to 64, so
-// that an update copies the directory and the groups it touches (1.5 KB at a million keys),
-// not a list of every shard (64 KB, copied and later collected on every write).
+// shard it did not touch. The shards are reached through a directory of groups of 64, so that
+// an update copies the directory and the groups it touches, not a list of every shard.
 type keyTable struct {
 	bits   uint8 // 1<<bits shards
-	gbits  uint8 // 1<<gbits shards a group
 	n      int   // keys in the table
-	byHash [][]map[[sha256.Size]byte]*Key
-	byID   [][]map[string]*Key
+	byHash []*group[[sha256.Size]byte]
+	byID   []*group[string]
 }
 
-// groupBits is the log2 of the most shards a group holds.
+// group holds 64 consecutive shards of an index (a table of fewer shards uses the first ones of
+// its one group).
+type group[K comparable] [1 << groupBits]map[K]*Key
+
 const groupBits = 6
 
 var idSeed = maphash.MakeSeed()
@@ -66,26 +69,25 @@ func (t *keyTable) idShard(id string) int { return int(maphash.String(idSeed, id
 
 // hashMap and idMap return a shard's map.
 func (t *keyTable) hashMap(s int) map[[sha256.Size]byte]*Key {
-	return t.byHash[s>>t.gbits][s&(1<<t.gbits-1)]
+	return t.byHash[s>>groupBits][s&(1<<groupBits-1)]
 }
 
-func (t *keyTable) idMap(s int) map[string]*Key { return t.byID[s>>t.gbits][s&(1<<t.gbits-1)] }
+func (t *keyTable) idMap(s int) map[string]*Key { return t.byID[s>>groupBits][s&(1<<groupBits-1)] }
 
 // newKeyTable returns an empty table sized for n keys.
 func newKeyTable(n int) *keyTable {
 	t := &keyTable{bits: shardBits(n)}
-	t.gbits = min(t.bits, groupBits)
-	shards, group := 1<<t.bits, 1<<t.gbits
-	t.byHash = make([][]map[[sha256.Size]byte]*Key, shards/group)
-	t.byID = make([][]map[string]*Key, shards/group)
+	shards := 1 << t.bits
+	groups := max(1, shards>>groupBits)
+	t.byHash = make([]*group[[sha256.Size]byte], groups)
+	t.byID = make([]*group[string], groups)
+	for g := range groups {
+		t.byHash[g], t.byID[g] = new(group[[sha256.Size]byte]), new(group[string])
+	}
 	per := n / shards
-	for g := range t.byHash {
-		t.byHash[g] = make([]map[[sha256.Size]byte]*Key, group)
-		t.byID[g] = make([]map[string]*Key, group)
-		for i := range group {
-			t.byHash[g][i] = make(map[[sha256.Size]byte]*Key, per)
-			t.byID[g][i] = make(map[string]*Key, per)
-		}
+	for s := range shards {
+		t.byHash[s>>groupBits][s&(1<<groupBits-1)] = make(map[[sha256.Size]byte]*Key, per)
+		t.byID[s>>groupBits][s&(1<<groupBits-1)] = make(map[string]*Key, per)
 	}
 	return t
 }
@@ -131,11 +133,9 @@ func (t *keyTable) fill(block []Key) {
 // resharded returns a table holding t's keys in as many shards as their number calls for.
 func (t *keyTable) resharded() *keyTable {
 	next := newKeyTable(t.n)
-	for _, g := range t.byID {
-		for _, m := range g {
-			for _, k := range m {
-				next.put(k)
-			}
+	for s := range t.shards() {
+		for _, k := range t.idMap(s) {
+			next.put(k)
 		}
 	}
 	return next
@@ -180,9 +180,9 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 	cur := reg.keys.Load()
 	// A copy of the group directories only; each touched group, then each touched shard, is
 	// cloned once and then written freely: the published table never changes.
-	next := keyTable{bits: cur.bits, gbits: cur.gbits, n: cur.n, byHash: slices.Clone(cur.byHash), byID: slices.Clone(cur.byID)}
-	hashes := cow[[sha256.Size]byte]{dir: next.byHash, gbits: next.gbits}
-	ids := cow[string]{dir: next.byID, gbits: next.gbits}
+	next := keyTable{bits: cur.bits, n: cur.n, byHash: slices.Clone(cur.byHash), byID: slices.Clone(cur.byID)}
+	hashes := cow[[sha256.Size]byte]{dir: next.byHash}
+	ids := cow[string]{dir: next.byID}
 	cloneHash, cloneID := hashes.shard, ids.shard
 	for _, u := range ups {
 		is := next.idShard(u.ID)
@@ -224,20 +224,20 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 // cow clones, once per update, the groups and shards of one of a new table's indexes that the
 // update writes (dir is the new table's copy of the directory).
 type cow[K comparable] struct {
-	dir            [][]map[K]*Key
-	gbits          uint8
+	dir            []*group[K]
 	groups, shards map[int]bool // cloned already
 }
 
 // shard returns shard s, cloned (with its group) if this update has not written it yet.
 func (c *cow[K]) shard(s int) map[K]*Key {
-	g, i := s>>c.gbits, s&(1<<c.gbits-1)
+	g, i := s>>groupBits, s&(1<<groupBits-1)
 	if !c.shards[s] {
 		if c.shards == nil {
 			c.groups, c.shards = map[int]bool{}, map[int]bool{}
 		}
 		if !c.groups[g] {
-			c.dir[g], c.groups[g] = slices.Clone(c.dir[g]), true
+			clone := *c.dir[g]
+			c.dir[g], c.groups[g] = &clone, true
 		}
 		c.dir[g][i], c.shards[s] = maps.Clone(c.dir[g][i]), true
 	}
