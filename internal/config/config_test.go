@@ -111,6 +111,29 @@ func TestLoad(t *testing.T) {
 		{name: "gateway on all interfaces, same port", args: []string{"--addr", "127.0.0.1:4566", "--gateway-addr", ":4566"}, wantErr: "is --addr"},
 		{name: "gateway on another port", args: []string{"--addr", "127.0.0.1:4566", "--gateway-addr", "127.0.0.1:4567"}},
 		{name: "both on port 0", args: []string{"--addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0"}},
+		// The usage flush interval defaults by store, and an explicit one is used as given.
+		{name: "flush interval, embedded default", check: func(t *testing.T, c Config) {
+			if c.FlushInterval != 5*time.Second {
+				t.Errorf("flush interval %v, want 5s", c.FlushInterval)
+			}
+		}},
+		{name: "flush interval, PostgreSQL default", args: []string{"--store", "postgres://u@127.0.0.1:5432/db", "--master-key-file", "/nonexistent/master.key"}, check: func(t *testing.T, c Config) {
+			if c.FlushInterval != time.Second {
+				t.Errorf("flush interval %v, want 1s", c.FlushInterval)
+			}
+		}},
+		{name: "flush interval given", args: []string{"--usage-flush-interval", "250ms"}, check: func(t *testing.T, c Config) {
+			if c.FlushInterval != 250*time.Millisecond {
+				t.Errorf("flush interval %v", c.FlushInterval)
+			}
+		}},
+		{name: "flush interval from env on PostgreSQL", args: []string{"--store", "postgres://u@127.0.0.1:5432/db", "--master-key-file", "/nonexistent/master.key"}, env: map[string]string{"TOLLGATE_USAGE_FLUSH_INTERVAL": "3s"}, check: func(t *testing.T, c Config) {
+			if c.FlushInterval != 3*time.Second {
+				t.Errorf("flush interval %v", c.FlushInterval)
+			}
+		}},
+		{name: "flush interval zero", args: []string{"--usage-flush-interval", "0s"}, wantErr: "must be positive"},
+		{name: "flush interval negative", env: map[string]string{"TOLLGATE_USAGE_FLUSH_INTERVAL": "-1s"}, wantErr: "must be positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
