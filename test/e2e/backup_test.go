@@ -64,7 +64,9 @@ func (s storeState) json() string {
 // store, changing nothing; backup refuses a PostgreSQL store.
 func TestBackupRestore(t *testing.T) {
 	src := t.TempDir()
-	s := &server{harness.Start(t, harness.Options{DataDir: src})}
+	// A flush every second, so that the backup under load below holds some usage (the embedded
+	// store's default is 5 s).
+	s := &server{harness.Start(t, harness.Options{DataDir: src, Args: []string{"--usage-flush-interval", "1s"}})}
 	c := s.client("us-east-1")
 	g := buildGatewayAPI(t, c, "prod")
 	plan, _, key := planWithKey(t, c, g, apigateway.CreateUsagePlanInput{
