@@ -41,14 +41,12 @@ type Counters interface {
 	QuotaReserved(ctx context.Context, k QuotaKey) (int64, error)
 
 	// SetAllowance records an UpdateUsage override: the key's allowance for that period becomes
-	// allowance (used-so-far + the new remaining). HasAllowance/Allowance read it back.
+	// allowance (used-so-far + the new remaining). Allowances reads it back, and a store's
+	// Tx.QuotaAllowance reads one key's (what the data plane reads after a write that touched the
+	// key: a write must cost its change, not the plan's size).
 	SetAllowance(ctx context.Context, k QuotaKey, allowance int64) error
 	// Allowances returns every override of a plan for periods starting at or after since.
 	Allowances(ctx context.Context, region, planID string, since time.Time) (map[QuotaKey]int64, error)
-	// Allowance returns one key's override for one period, ok false when it has none: what the
-	// data plane reads after a write that touched the key, where Allowances would read every
-	// override of the key's plans (a write must cost its change, not the plan's size).
-	Allowance(ctx context.Context, k QuotaKey) (allowance int64, ok bool, err error)
 
 	// AddUsage adds deltas in one transaction. It must not keep deltas after it returns (the
 	// meter reuses the slice for its next flush).

@@ -91,14 +91,6 @@ func (c *Counters) SetAllowance(_ context.Context, k store.QuotaKey, allowance i
 	return nil
 }
 
-// Allowance implements store.Counters.
-func (c *Counters) Allowance(_ context.Context, k store.QuotaKey) (int64, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a, ok := c.allowances[toQ(k)]
-	return a, ok, nil
-}
-
 // Allowances implements store.Counters.
 func (c *Counters) Allowances(_ context.Context, region, planID string, since time.Time) (map[store.QuotaKey]int64, error) {
 	c.mu.Lock()

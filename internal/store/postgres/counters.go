@@ -26,7 +26,6 @@ var (
 	quotaReservedSQL = sqlstore.Numbered(sqlstore.QuotaReservedSQL)
 	setAllowanceSQL  = sqlstore.Numbered(sqlstore.SetAllowanceSQL)
 	allowancesSQL    = sqlstore.Numbered(sqlstore.AllowancesSQL)
-	allowanceSQL     = sqlstore.Numbered(sqlstore.AllowanceSQL)
 	usageSQL         = sqlstore.Numbered(sqlstore.UsageSQL)
 	usageEpochSQL    = sqlstore.Numbered(sqlstore.UsageEpochSQL)
 )
@@ -100,11 +99,6 @@ func (s *Store) keyInt(ctx context.Context, what, query string, k store.QuotaKey
 // SetAllowance implements store.Counters.
 func (s *Store) SetAllowance(ctx context.Context, k store.QuotaKey, allowance int64) error {
 	return s.counterExec(ctx, "set allowance", setAllowanceSQL, sqlstore.AllowanceArgs(k, allowance)...)
-}
-
-// Allowance implements store.Counters.
-func (s *Store) Allowance(ctx context.Context, k store.QuotaKey) (int64, bool, error) {
-	return s.keyInt(ctx, "allowance", allowanceSQL, k)
 }
 
 // Allowances implements store.Counters.

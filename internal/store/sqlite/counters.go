@@ -49,11 +49,6 @@ func (s *Store) QuotaReserved(ctx context.Context, k store.QuotaKey) (int64, err
 	return n, err
 }
 
-// Allowance implements store.Counters.
-func (s *Store) Allowance(ctx context.Context, k store.QuotaKey) (int64, bool, error) {
-	return s.keyInt(ctx, "allowance", sqlstore.AllowanceSQL, k)
-}
-
 // keyInt reads the one integer query selects for k (its arguments are QuotaArgs); ok is false
 // when there is no row.
 func (s *Store) keyInt(ctx context.Context, what, query string, k store.QuotaKey) (n int64, ok bool, err error) {

@@ -244,7 +244,7 @@ func (t *Tx) PlanIDsOfKey(keyID string) ([]string, error) {
 	return out, nil
 }
 
-// QuotaAllowance reads one override with AllowanceSQL, as the stores' Counters.Allowance does.
+// QuotaAllowance reads one key's UpdateUsage override for one period (AllowanceSQL).
 func (t *Tx) QuotaAllowance(planID, keyID string, periodStart time.Time) (int64, bool, error) {
 	var n int64
 	err := t.q.QueryRow([]any{&n}, AllowanceSQL, QuotaArgs(store.QuotaKey{Region: t.region, PlanID: planID, KeyID: keyID, PeriodStart: periodStart})...)
