@@ -118,8 +118,8 @@ type Tx interface {
 	// PlanIDsOfKey lists the ids of the plans that contain the key.
 	PlanIDsOfKey(keyID string) ([]string, error)
 	// QuotaAllowance reads the key's UpdateUsage allowance in the plan for the quota period
-	// starting at periodStart (ok false without one): Counters.Allowance, read in this
-	// transaction, so that a reader of a write's keys needs no second one.
+	// starting at periodStart (ok false without one), as Counters.SetAllowance wrote it: read in
+	// this transaction, so that a reader of a write's keys needs no second one.
 	QuotaAllowance(planID, keyID string, periodStart time.Time) (allowance int64, ok bool, err error)
 	// ListKeyIndex lists the region's keys newest first (as ListApiKeys) with only what the data
 	// plane indexes. It reads columns, not documents, so loading a million keys into a snapshot
