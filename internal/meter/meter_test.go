@@ -3,6 +3,7 @@ package meter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -296,4 +297,54 @@ func BenchmarkAddParallel(b *testing.B) {
 			k.Add(now)
 		}
 	})
+}
+
+// TestFlushBuffersNotKeptWhenLarge: a flush reuses its batch buffers while they are small, and
+// does not keep a large batch's for the life of the process; either way every count arrives.
+func TestFlushBuffersNotKeptWhenLarge(t *testing.T) {
+	for _, tc := range []struct {
+		keys int
+		kept bool
+	}{
+		{keys: 10, kept: true},
+		{keys: keepBatch, kept: true},
+		{keys: keepBatch + 1, kept: false},
+		{keys: 5000, kept: false},
+	} {
+		sink := newFakeSink()
+		m := New(sink, Options{})
+		now := day1.Add(time.Hour)
+		for i := range tc.keys {
+			m.Counter("r", "p", fmt.Sprintf("k%d", i)).AddN(now, 2)
+		}
+		if err := m.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := cap(m.deltas) > 0 && cap(m.inflight) > 0; got != tc.kept {
+			t.Errorf("%d keys: buffers kept = %v (cap %d, %d), want %v", tc.keys, got, cap(m.deltas), cap(m.inflight), tc.kept)
+		}
+		if sink.rows() != tc.keys || sink.total("p", "k0", day1) != 2 || sink.total("p", fmt.Sprintf("k%d", tc.keys-1), day1) != 2 {
+			t.Errorf("%d keys: sink has %d rows, k0 %d", tc.keys, sink.rows(), sink.total("p", "k0", day1))
+		}
+	}
+}
+
+// BenchmarkFlush10k: one flush of 10,000 keys, each called since the last. Its allocation is the
+// batch (a delta and a slot pointer a key), made at its final size.
+func BenchmarkFlush10k(b *testing.B) {
+	m := New(newFakeSink(), Options{})
+	now := day1.Add(time.Hour)
+	ks := make([]*KeyCounter, 10000)
+	for i := range ks {
+		ks[i] = m.Counter("r", "p", fmt.Sprintf("k%05d", i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, k := range ks {
+			k.Add(now)
+		}
+		if err := m.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

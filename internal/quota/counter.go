@@ -121,6 +121,7 @@ type Counter struct {
 
 	mu      sync.Mutex
 	entries []*Entry // append-only: a prefix read under mu never changes
+	plans   map[planRef]*planRef
 
 	jobs    chan job
 	stop    chan struct{}
@@ -130,7 +131,9 @@ type Counter struct {
 	counts  *countingLedger // ledger, with its counts reachable without a type assertion
 }
 
-type entryID struct{ region, planID, keyID string }
+// planRef is a region's plan. The Counter keeps one copy of each, and every entry of the plan
+// points at it: 8 bytes an entry instead of two strings' 32.
+type planRef struct{ region, planID string }
 
 // job is background work: refill e ahead when e is set, otherwise release n of key.
 type job struct {
@@ -147,6 +150,7 @@ func New(l Ledger, opt Options) *Counter {
 		ledger:  counts,
 		counts:  counts,
 		opt:     opt,
+		plans:   map[planRef]*planRef{},
 		jobs:    make(chan job, opt.Queue),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -169,9 +173,14 @@ func New(l Ledger, opt Options) *Counter {
 // Counter keeps no index by ids, which at a million keys in use cost more than the entries
 // themselves; two entries of one key are still exact, as each leases from the ledger.
 func (c *Counter) Entry(region, planID, keyID string) *Entry {
-	e := &Entry{c: c, id: entryID{region, planID, keyID}, lastTotal: -1}
+	e := &Entry{c: c, keyID: keyID, lastTotal: -1}
 	e.low.Store(-1)
 	c.mu.Lock()
+	ref := planRef{region, planID}
+	if e.plan = c.plans[ref]; e.plan == nil {
+		e.plan = &ref
+		c.plans[ref] = e.plan
+	}
 	c.entries = append(c.entries, e)
 	c.mu.Unlock()
 	return e

@@ -20,17 +20,18 @@ type Entry struct {
 	low     atomic.Int64 // refill ahead when avail drops to this (-1: never)
 	state   atomic.Pointer[entryState]
 	pending atomic.Bool // a refill ahead is queued or running
+	hasNext atomic.Bool // next != nil, readable without mu (idle release)
 
-	c  *Counter
-	id entryID
+	c     *Counter
+	plan  *planRef // the Counter's one copy of the region and plan id
+	keyID string
 
 	mu        sync.Mutex // serialises ledger calls and state changes
 	lastTotal int64      // total reservation the ledger last reported (-1: unknown); guarded by mu
 
 	// next is the lease reserved ahead for the period after state's (Counter.PrepareRollover),
 	// taken over by the first request of that period without a ledger call; guarded by mu.
-	next    *nextLease
-	hasNext atomic.Bool // next != nil, readable without mu (idle release)
+	next *nextLease
 
 	// exhausted remembers that the ledger granted nothing for that state, until exhaustedUntil
 	// (Unix ns): requests of a spent key are rejected without a store round trip, and the ledger
@@ -41,9 +42,10 @@ type Entry struct {
 	idleSeen int64 // the lease at the previous idle check; only the Counter's goroutine uses it
 }
 
-// entryState is the period and allowance the lease in avail was reserved for. Immutable. It
-// holds no ledger Key (Entry.key makes one on the slow paths that need it): every key in use has
-// one, and the Key's strings and time made it 128 bytes instead of 48.
+// entryState is the period and allowance the lease in avail was reserved for. Immutable, and
+// shared: every entry under one policy in one period holds the policy's one state for that
+// period (Policy.state), so a key in use costs no state of its own (48 bytes a key before). It
+// holds no ledger Key (Entry.key makes one on the slow paths that need it).
 type entryState struct {
 	policy     *Policy
 	period     string
@@ -60,7 +62,7 @@ type nextLease struct {
 
 // key is the ledger's key of the period of s.
 func (e *Entry) key(s *entryState) Key {
-	return Key{Region: e.id.region, PlanID: e.id.planID, KeyID: e.id.keyID, PeriodStart: time.Unix(0, s.start).UTC()}
+	return Key{Region: e.plan.region, PlanID: e.plan.planID, KeyID: e.keyID, PeriodStart: time.Unix(0, s.start).UTC()}
 }
 
 // Take admits one request at time now under policy p, or reports that the key's quota for the
@@ -172,10 +174,9 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 	sn := start.UnixNano()
 	samePeriod := s != nil && s.start == sn
 	if samePeriod && s.allowance == allowance {
-		ns := *s
-		ns.policy, ns.period = p, p.Quota.Period
-		e.state.Store(&ns)
-		return &ns, nil
+		ns := p.state(start)
+		e.state.Store(ns)
+		return ns, nil
 	}
 	if nx := e.next; nx != nil && nx.start <= sn {
 		e.takeNext()
@@ -184,16 +185,15 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 			if n := e.avail.Swap(0); n > 0 && s != nil {
 				e.c.releaseLater(e.key(s), n)
 			}
-			ns := nx.entryState
-			ns.policy = p
+			ns := p.state(start) // the same period and allowance
 			e.lastTotal = nx.total
 			e.low.Store(-1)
 			if nx.avail >= 4 {
 				e.low.Store(nx.avail / 4)
 			}
 			e.avail.Add(nx.avail)
-			e.state.Store(&ns)
-			return &ns, nil
+			e.state.Store(ns)
+			return ns, nil
 		}
 		// Leased for an allowance that changed since, or for a period long gone: give it back,
 		// at once if it is this period's, so the reservation below counts without it.
@@ -216,13 +216,7 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 			}
 		}
 	}
-	ns := &entryState{
-		policy:    p,
-		period:    p.Quota.Period,
-		start:     sn,
-		end:       PeriodEnd(p.Quota.Period, start).UnixNano(),
-		allowance: allowance,
-	}
+	ns := p.state(start)
 	e.lastTotal = -1
 	e.low.Store(-1)
 	e.state.Store(ns)

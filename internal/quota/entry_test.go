@@ -264,3 +264,47 @@ func TestRecheckOfSpentKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestEntriesSharePeriodState: the keys of one policy hold one state for a period (no state a
+// key), a new period or an override makes another, and each key still counts on its own.
+func TestEntriesSharePeriodState(t *testing.T) {
+	l := newFakeLedger()
+	c := New(l, Options{})
+	defer c.Close(context.Background())
+	p := &Policy{Quota: apigw.Quota{Limit: 3, Period: apigw.PeriodDay}}
+	a, b := c.Entry("r", "p", "a"), c.Entry("r", "p", "b")
+	take := func(e *Entry, p *Policy, at time.Time) int {
+		n := 0
+		for {
+			ok, err := e.Take(context.Background(), p, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				return n
+			}
+			n++
+		}
+	}
+	if na, nb := take(a, p, now), take(b, p, now); na != 3 || nb != 3 {
+		t.Fatalf("admitted %d and %d, want 3 each", na, nb)
+	}
+	if a.state.Load() != b.state.Load() {
+		t.Error("two keys of one policy in one period hold different states")
+	}
+	if a.plan != b.plan {
+		t.Error("two keys of one plan hold different copies of its ids")
+	}
+	today := a.state.Load()
+	take(a, p, now.AddDate(0, 0, 1))
+	if s := a.state.Load(); s == today || s.start != PeriodStart(apigw.PeriodDay, now.AddDate(0, 0, 1)).UnixNano() {
+		t.Errorf("the next day's state is %+v", s)
+	}
+	o := p.WithOverride(PeriodStart(apigw.PeriodDay, now), 5)
+	if n := take(b, o, now); n != 2 {
+		t.Errorf("admitted %d after an override to 5, want 2", n)
+	}
+	if b.state.Load().allowance != 5 || p.state(PeriodStart(apigw.PeriodDay, now)).allowance != 3 {
+		t.Error("the override's state is shared with the policy it was made from")
+	}
+}

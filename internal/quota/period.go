@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -58,7 +59,8 @@ func Allowance(q apigw.Quota, quotaSince, periodStart time.Time) int64 {
 
 // Policy is everything a Counter needs to know about one key's quota in one plan, as a
 // configuration snapshot sees it. Snapshots build Policies once and never modify them: an Entry
-// recognises an unchanged policy by its pointer, so the hot path does no period maths.
+// recognises an unchanged policy by its pointer, so the hot path does no period maths. Copy one
+// with WithOverride, not by value: the copy must not share the original's period state.
 type Policy struct {
 	Quota apigw.Quota
 	// Since is when the plan's quota took effect (apigw.UsagePlan.QuotaSince).
@@ -68,6 +70,34 @@ type Policy struct {
 	// computed one. A zero OverrideStart means no override.
 	OverrideStart time.Time
 	Override      int64
+
+	// cur is the state of the period entries under this policy were last in, shared by all of
+	// them (see entryState).
+	cur atomic.Pointer[entryState]
+}
+
+// WithOverride returns a copy of p whose period starting at start has the allowance n.
+func (p *Policy) WithOverride(start time.Time, n int64) *Policy {
+	return &Policy{Quota: p.Quota, Since: p.Since, OverrideStart: start, Override: n}
+}
+
+// state returns the policy's state of the period starting at start, making it if the period is
+// not the last one asked for. Entries that race to make one may keep different but equal
+// states: each entry compares only its own states by pointer.
+func (p *Policy) state(start time.Time) *entryState {
+	sn := start.UnixNano()
+	if s := p.cur.Load(); s != nil && s.start == sn {
+		return s
+	}
+	s := &entryState{
+		policy:    p,
+		period:    p.Quota.Period,
+		start:     sn,
+		end:       PeriodEnd(p.Quota.Period, start).UnixNano(),
+		allowance: p.AllowanceAt(start),
+	}
+	p.cur.Store(s)
+	return s
 }
 
 // AllowanceAt returns the allowance of the period starting at periodStart.

@@ -505,9 +505,7 @@ func bindKey(k *Key, p *Plan, keyID string, overrides map[string]Override) {
 	}
 	b.Plan, b.KeyID, b.Policy = p, keyID, p.policy
 	if o, ok := overrides[keyID]; ok && p.policy != nil {
-		own := *p.policy
-		own.OverrideStart, own.Override = o.PeriodStart, o.Allowance
-		b.Policy = &own
+		b.Policy = p.policy.WithOverride(o.PeriodStart, o.Allowance)
 	}
 }
 

@@ -199,10 +199,9 @@ func override(t *testing.T, c store.Counters) {
 	e := newCounter(t, c).Entry(region, plan, key)
 	p := policy(10, apigw.PeriodDay)
 	want(t, "admitted under limit 10", drain(t, e, p, now), 10)
-	o := *p
-	o.OverrideStart, o.Override = quota.PeriodStart(apigw.PeriodDay, now), 15
-	want(t, "admitted after the override to 15", drain(t, e, &o, now.Add(time.Minute)), 5)
-	want(t, "admitted the next day", drain(t, e, &o, now.AddDate(0, 0, 1)), 10)
+	o := p.WithOverride(quota.PeriodStart(apigw.PeriodDay, now), 15)
+	want(t, "admitted after the override to 15", drain(t, e, o, now.Add(time.Minute)), 5)
+	want(t, "admitted the next day", drain(t, e, o, now.AddDate(0, 0, 1)), 10)
 }
 
 func rollover(t *testing.T, c store.Counters) {
