@@ -7,7 +7,8 @@
 //
 // The headroom never goes below minHeadroom: on a small heap a quarter is a few megabytes, and an
 // import that collected every few megabytes spent half its CPU in the collector (a 100,000-key
-// import on PostgreSQL, 30 MB live) to save memory nobody was short of.
+// import on PostgreSQL, 30 MB live) to save memory nobody was short of. For that reason a window
+// may also loosen a tight serving setting the server chose itself, up to AllowLooser's bound.
 package gcwindow
 
 import (
@@ -22,10 +23,21 @@ const (
 )
 
 var (
-	mu    sync.Mutex
-	depth int // windows open
-	prev  int // the setting to restore when the last one closes
+	mu      sync.Mutex
+	depth   int // windows open
+	prev    int // the setting to restore when the last one closes
+	loosest int // a window may loosen the setting up to this (0: never looser)
 )
+
+// AllowLooser lets windows loosen the setting up to GOGC=n where the heap is small. The server
+// calls it when it chose the serving setting itself (GOGC unset): that setting is tight because
+// serving allocates next to nothing, not to make a bulk operation on a small heap collect every
+// few megabytes. An operator's own GOGC is never loosened.
+func AllowLooser(n int) {
+	mu.Lock()
+	loosest = n
+	mu.Unlock()
+}
 
 // Open opens a window and returns the function that closes it (idempotent). Windows may overlap:
 // the setting is restored when the last one closes. A setting already tighter (or GC off) is
@@ -35,7 +47,7 @@ func Open() (close func()) {
 	if depth == 0 {
 		// Read the setting by setting one (not -1: turning GC off waits for a running cycle).
 		prev = debug.SetGCPercent(percent)
-		debug.SetGCPercent(windowPercent(liveHeap(), prev))
+		debug.SetGCPercent(windowPercent(liveHeap(), prev, loosest))
 	}
 	depth++
 	mu.Unlock()
@@ -52,13 +64,13 @@ func Open() (close func()) {
 }
 
 // windowPercent is the GOGC for a window opened on a live heap of live bytes under the setting
-// prev: a quarter of the heap but at least minHeadroom, and never looser than prev (GC off, -1,
-// stays off).
-func windowPercent(live uint64, prev int) int {
+// prev: a quarter of the heap but at least minHeadroom, and never looser than prev or loosest,
+// whichever is looser (GC off, -1, stays off).
+func windowPercent(live uint64, prev, loosest int) int {
 	if prev < 0 || live == 0 {
 		return prev
 	}
-	return min(max(percent, int(min(minHeadroom*100/live, 1<<20))), prev)
+	return min(max(percent, int(min(minHeadroom*100/live, 1<<20))), max(prev, loosest))
 }
 
 // liveHeap is the heap the last collection marked live (0 before the first).

@@ -12,12 +12,12 @@ func current() int {
 }
 
 // A window collects at a quarter of a large heap, lets a small heap grow by minHeadroom, and
-// never loosens the operator's setting.
+// never loosens the setting beyond the server's allowance.
 func TestWindowPercent(t *testing.T) {
 	const mb = 1 << 20
 	for _, tc := range []struct {
-		live       uint64
-		prev, want int
+		live                uint64
+		prev, loosest, want int
 	}{
 		{live: 400 * mb, prev: 100, want: 25},   // a million keys: a quarter
 		{live: 256 * mb, prev: 100, want: 25},   // where a quarter is minHeadroom
@@ -28,9 +28,15 @@ func TestWindowPercent(t *testing.T) {
 		{live: 400 * mb, prev: -1, want: -1},    // GC off stays off
 		{live: 0, prev: 100, want: 100},         // before the first collection
 		{live: 1, prev: 1 << 30, want: 1 << 20}, // no overflow
+		// The server's own tight serving setting, which windows may loosen up to 50.
+		{live: 400 * mb, prev: 25, loosest: 50, want: 25}, // a quarter
+		{live: 128 * mb, prev: 25, loosest: 50, want: 50}, // 64 MB of headroom
+		{live: 30 * mb, prev: 25, loosest: 50, want: 50},  // small heap: the bound
+		{live: 30 * mb, prev: 25, want: 25},               // not allowed: the setting
+		{live: 30 * mb, prev: -1, loosest: 50, want: -1},  // GC off stays off
 	} {
-		if got := windowPercent(tc.live, tc.prev); got != tc.want {
-			t.Errorf("windowPercent(%d MB, %d) = %d, want %d", tc.live/mb, tc.prev, got, tc.want)
+		if got := windowPercent(tc.live, tc.prev, tc.loosest); got != tc.want {
+			t.Errorf("windowPercent(%d MB, %d, %d) = %d, want %d", tc.live/mb, tc.prev, tc.loosest, got, tc.want)
 		}
 	}
 }
@@ -41,7 +47,7 @@ func TestWindows(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	for _, before := range []int{100, 400, 10, -1} {
 		debug.SetGCPercent(before)
-		want := windowPercent(liveHeap(), before)
+		want := windowPercent(liveHeap(), before, 0)
 		a := Open()
 		b := Open()
 		if got := current(); got != want {
