@@ -229,10 +229,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 	if cfg.InsecureSkipAuth {
 		log.Warn("INSECURE: --insecure-skip-auth is on; any well-formed signature is accepted")
 	}
+	// Start-up phases, logged with the listening line: where a slow start goes (a large store's
+	// load, a usage journal left with counts to flush) is the first thing an operator asks.
+	var startup startupTimes
+	phase := startup.begin()
 	st, release, err := openStore(ctx, cfg, nil, log)
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
+	startup.store = phase()
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error("closing store", "err", err)
@@ -298,6 +303,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 	// Data plane: counters that outlive snapshots, the handler, and the syncer that feeds it.
 	quotas := quota.New(quotastore.Ledger(st), quota.Options{Deadline: cfg.StoreDeadline, IdleRelease: idleRelease(cfg), Recheck: recheck(cfg),
 		OnError: func(err error) { log.Warn("quota lease", "err", err) }})
+	phase = startup.begin()
 	usage, err := openMeter(ctx, cfg, st, log, meter.Options{Interval: cfg.FlushInterval, OnError: func(err error) {
 		mets.StoreError("usage_flush")
 		log.Warn("usage flush", "err", err)
@@ -305,6 +311,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 	if err != nil {
 		return err
 	}
+	startup.journal = phase()
 	defer usage.Close() // after the final Flush below
 	src.QuotaLeases = func() (uint64, uint64, uint64, uint64) {
 		s := quotas.Stats()
@@ -374,9 +381,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 			// Authorizer results outlive snapshots: a management write must not flush them.
 			AuthorizerCache: authCache,
 		}}
+	phase = startup.begin()
 	if err := syncer.Rebuild(ctx); err != nil {
 		return fmt.Errorf("loading the data-plane configuration: %w", err)
 	}
+	startup.load = phase()
 	if !env.gogc {
 		// After the first load, which allocates the whole snapshot at once: under the tighter
 		// setting a million keys took 0.2–0.3 s longer to load.
@@ -464,7 +473,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 		}
 		switch {
 		case i == 0:
-			log.Info("tollgate listening", "addr", ln.Addr().String(), "tls", certs != nil, "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString())
+			log.Info("tollgate listening", "addr", ln.Addr().String(), "tls", certs != nil, "data-dir", cfg.DataDir, "region", cfg.Region, "engine", cfg.Engine, "version", versionString(),
+				"started-in", startup.total(), "store-open", startup.store, "usage-journal", startup.journal, "load", startup.load)
 		case addrs[i] == cfg.DebugAddr:
 			log.Info("tollgate profiler listening", "debug-addr", ln.Addr().String())
 		case addrs[i] == cfg.ConsoleAddr:
@@ -507,6 +517,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 	}
 	return errors.Join(errs...)
 }
+
+// startupTimes are the durations of the start-up phases: opening the store (and migrating it),
+// opening the usage journal (flushing what a previous process left in it), and loading the
+// data plane's configuration (a full build).
+type startupTimes struct {
+	start                time.Time
+	store, journal, load time.Duration
+}
+
+// begin starts timing a phase and returns the function that ends it.
+func (s *startupTimes) begin() func() time.Duration {
+	t := time.Now()
+	if s.start.IsZero() {
+		s.start = t
+	}
+	return func() time.Duration { return time.Since(t).Round(time.Millisecond) }
+}
+
+// total is the time since the first phase began.
+func (s *startupTimes) total() time.Duration { return time.Since(s.start).Round(time.Millisecond) }
 
 // gcPercent is the collector's headroom once serving, when GOGC is not set: the heap may grow by
 // a quarter of its live size between collections instead of Go's default doubling. The data
