@@ -13,9 +13,11 @@ package limit
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 )
 
 const (
@@ -82,10 +84,51 @@ func (p *params) clock(now int64) int64 {
 // state is one configuration of a bucket with its TAT. Configure never edits a state: it seals
 // the old one (TAT := sealed, after publishing next) so in-flight Allow calls fail their CAS and
 // move on to the successor, which carries the translated TAT.
+//
+// Every bucket with the same limits (a plan's keys, all of them) points at one copy of them
+// (intern), so a bucket costs 40 bytes instead of 96.
 type state struct {
-	params
+	p    *params
 	tat  atomic.Int64
 	next atomic.Pointer[state]
+}
+
+// newState returns a state of the given limits with a zero TAT.
+func newState(rate float64, burst, now int64) *state {
+	return &state{p: intern(newParams(rate, burst, now))}
+}
+
+// interned holds the one copy of each set of limits in use. Its entries are weak: a copy no
+// bucket points at any more is collected and its entry deleted, so limits that come and go (a
+// plan's throttle edited again and again) do not accumulate. (unique.Handle does the same, but
+// its Value copies the 56-byte params on every request: 11.4 against 4.6 ns an Allow.)
+var interned = struct {
+	mu sync.Mutex
+	m  map[params]weak.Pointer[params]
+}{m: map[params]weak.Pointer[params]{}}
+
+// intern returns the shared copy of p.
+func intern(p params) *params {
+	interned.mu.Lock()
+	defer interned.mu.Unlock()
+	if v := interned.m[p].Value(); v != nil {
+		return v
+	}
+	v := new(params)
+	*v = p
+	interned.m[p] = weak.Make(v)
+	runtime.AddCleanup(v, forget, p)
+	return v
+}
+
+// forget deletes the entry of limits p once its copy has been collected (unless a new copy has
+// taken its place).
+func forget(p params) {
+	interned.mu.Lock()
+	defer interned.mu.Unlock()
+	if interned.m[p].Value() == nil {
+		delete(interned.m, p)
+	}
 }
 
 // Bucket is a token bucket safe for concurrent use. Create it with NewBucket.
@@ -98,8 +141,8 @@ type Bucket struct {
 // ≤ 0 never refills (burst B admits B requests, then none); a burst ≤ 0 admits nothing.
 func NewBucket(rate float64, burst int64, now int64) *Bucket {
 	b := &Bucket{}
-	s := &state{params: newParams(rate, burst, now)}
-	s.tat.Store(s.clock(now)) // debt 0: full
+	s := newState(rate, burst, now)
+	s.tat.Store(s.p.clock(now)) // debt 0: full
 	b.cur.Store(s)
 	return b
 }
@@ -126,9 +169,10 @@ func (b *Bucket) take(now int64) (bool, *state, int64) {
 			b.cur.CompareAndSwap(s, s.next.Load()) // help a Configure in progress
 			continue
 		}
-		n := s.clock(now)
-		nt := max(t, n) + s.t
-		if nt-n > s.tau {
+		p := s.p
+		n := p.clock(now)
+		nt := max(t, n) + p.t
+		if nt-n > p.tau {
 			return false, s, t // rejections write nothing: a flood of them causes no contention
 		}
 		if s.tat.CompareAndSwap(t, nt) {
@@ -139,15 +183,15 @@ func (b *Bucket) take(now int64) (bool, *state, int64) {
 
 // Limits returns the rate and burst the bucket was last configured with.
 func (b *Bucket) Limits() (rate float64, burst int64) {
-	s := b.cur.Load()
-	return s.rate, s.burst
+	p := b.cur.Load().p
+	return p.rate, p.burst
 }
 
 // Follow makes the bucket's limits rate and burst, as Configure does, for a caller that passes
 // its current limits with every request (a key's plan bucket under a new snapshot): while they
 // are the bucket's it only reads them, without the lock.
 func (b *Bucket) Follow(rate float64, burst int64, now int64) {
-	if s := b.cur.Load(); s.rate != normRate(rate) || s.burst != burst {
+	if p := b.cur.Load().p; p.rate != normRate(rate) || p.burst != burst {
 		b.Configure(rate, burst, now)
 	}
 }
@@ -161,13 +205,13 @@ func (b *Bucket) Configure(rate float64, burst int64, now int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.cur.Load()
-	if s.rate == normRate(rate) && s.burst == burst {
+	if s.p.rate == normRate(rate) && s.p.burst == burst {
 		return
 	}
-	s2 := &state{params: newParams(rate, burst, now)}
+	s2 := newState(rate, burst, now)
 	for {
 		t := s.tat.Load()
-		s2.tat.Store(translate(&s.params, t, &s2.params, now))
+		s2.tat.Store(translate(s.p, t, s2.p, now))
 		s.next.Store(s2)
 		if s.tat.CompareAndSwap(t, sealed) {
 			break
@@ -206,16 +250,17 @@ type Decision struct {
 
 // report describes s after a decision that left its TAT at tat.
 func (s *state) report(ok bool, tat, now int64) Decision {
-	debt := max(tat-s.clock(now), 0)
-	d := Decision{Allowed: ok, Limit: s.cap, Remaining: max((s.tau-debt)/s.t, 0), Reset: time.Duration(debt)}
+	p := s.p
+	debt := max(tat-p.clock(now), 0)
+	d := Decision{Allowed: ok, Limit: p.cap, Remaining: max((p.tau-debt)/p.t, 0), Reset: time.Duration(debt)}
 	switch {
 	case d.Remaining > 0:
-	case s.frozen || s.cap == 0:
+	case p.frozen || p.cap == 0:
 		d.RetryAfter = Forever
 	default:
-		d.RetryAfter = time.Duration(debt + s.t - s.tau)
+		d.RetryAfter = time.Duration(debt + p.t - p.tau)
 	}
-	if s.frozen && debt > 0 {
+	if p.frozen && debt > 0 {
 		d.Reset = Forever
 	}
 	return d
