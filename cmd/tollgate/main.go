@@ -541,8 +541,9 @@ func (s *startupTimes) total() time.Duration { return time.Since(s.start).Round(
 // gcPercent is the collector's headroom once serving, when GOGC is not set: the heap may grow by
 // a quarter of its live size between collections instead of Go's default doubling. The data
 // plane allocates nothing per request, so collections come only from management work and usage
-// flushes. Measured with bench at 10,000 keys under load (gnet engine, one run): RSS 51.6 →
-// 49.7 MB against GOGC=50, CPU per request 37.5 → 35.8 µs (within the noise). When the data
+// flushes. Measured with bench at 10,000 keys under load (gnet engine, two A/B runs with the
+// builds' order swapped): RSS 48.5 and 49.2 MB against 51.7 and 51.1 with GOGC=50, CPU per
+// request 33.5 against 32.2 and 34.0 against 34.1 µs. When the data
 // plane still allocated per request, GOGC=50 took RSS from 85.4 to 74.7 MB at the same CPU and
 // GOGC=25 cost 5% more CPU; it no longer does. Bulk work (imports, large builds) runs in a
 // gcwindow, which may loosen this up to gcWindowPercent on a small heap, where a quarter is a

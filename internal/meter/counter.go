@@ -111,9 +111,9 @@ func (m *Meter) Flush(ctx context.Context) error {
 	m.mu.Lock()
 	all := m.all // append-only: this prefix never changes
 	m.mu.Unlock()
-	// Reused while small (see keepBatch); otherwise sized by a count of the halves to send, so
-	// that a large batch is allocated once rather than grown by doubling. Requests that arrive
-	// between the count and the batch may add a few.
+	// Sized by a count of the halves to send, so that a large batch is allocated once rather
+	// than grown by doubling (a small one reuses the last batch's buffers, see keepBatch).
+	// Requests that arrive between the count and the batch may add a few.
 	n := len(m.retry)
 	for _, k := range all {
 		for i := range k.slot.days {
