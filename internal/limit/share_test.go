@@ -38,21 +38,21 @@ func TestBucketsShareLimits(t *testing.T) {
 // whose throttle is edited again and again does not grow it.
 func TestUnusedLimitsForgotten(t *testing.T) {
 	const now = int64(1e18)
-	key := func() params {
-		b := NewBucket(12345.5, 77, now)
-		b.Configure(12345.5, 78, now) // the first limits are now held by nothing
-		return params{rate: 12345.5, burst: 77, t: b.cur.Load().p.t, tau: 77 * b.cur.Load().p.t, cap: 77}
-	}()
-	if !func() bool { interned.mu.Lock(); defer interned.mu.Unlock(); _, ok := interned.m[key]; return ok }() {
-		t.Fatalf("the first limits %+v were never in the table", key)
-	}
-	held := func(p params) bool {
+	key := newParams(12345.5, 77, now)
+	held := func() bool {
 		interned.mu.Lock()
 		defer interned.mu.Unlock()
-		_, ok := interned.m[p]
+		_, ok := interned.m[key]
 		return ok
 	}
-	for deadline := time.Now().Add(5 * time.Second); held(key); {
+	func() {
+		b := NewBucket(12345.5, 77, now)
+		if !held() {
+			t.Fatalf("the limits %+v of a live bucket are not in the table", key)
+		}
+		b.Configure(12345.5, 78, now) // the first limits are now held by nothing
+	}()
+	for deadline := time.Now().Add(5 * time.Second); held(); {
 		if time.Now().After(deadline) {
 			t.Fatal("limits no bucket holds are still in the table")
 		}
