@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -294,11 +296,11 @@ type racingTx struct {
 	r *racingStore
 }
 
-func (t *racingTx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
+func (t *racingTx) ListKeyIndex(p store.Page, stop string) ([]store.KeyIndexEntry, string, error) {
 	if t.r.on == "keys" {
 		t.r.once.Do(t.r.hook)
 	}
-	return t.Tx.ListKeyIndex(p)
+	return t.Tx.ListKeyIndex(p, stop)
 }
 
 func (t *racingTx) ListPlanKeyIDs(planID string) ([]string, error) {
@@ -363,5 +365,61 @@ func TestLoadSeesWritesBetweenItsReads(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLoadReadsKeyIndexInParts: a key index read in parts, side by side, loads the same keys in
+// the same order as one read, and binds them to their plans the same.
+func TestLoadReadsKeyIndexInParts(t *testing.T) {
+	st, _, _ := fixture(t)
+	ctx := context.Background()
+	err := st.Update(ctx, "us-east-1", func(tx store.Tx) error {
+		for i := range 40 {
+			id := fmt.Sprintf("k%02d", i)
+			if err := tx.PutApiKey(&apigw.ApiKey{ID: id, Value: "value-" + id + "-0123456789abcdef", Enabled: i%3 != 0}); err != nil {
+				return err
+			}
+			if err := tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: []string{"p1", "p2", "p3"}[i%3], KeyID: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(partMin int) snapshot.RegionInput {
+		t.Helper()
+		defer func(prev int) { keyIndexPartMin = prev }(keyIndexPartMin)
+		keyIndexPartMin = partMin
+		in, err := Load(ctx, st, nil, apigw.Throttle{}, time.Now())
+		if err != nil || len(in.Regions) != 1 {
+			t.Fatalf("Load: %d regions, %v", len(in.Regions), err)
+		}
+		return in.Regions[0]
+	}
+	var cuts []string
+	if err := st.View(ctx, "us-east-1", func(tx store.Tx) (err error) {
+		cuts, err = tx.SplitKeyIndex(keyIndexParts, 5)
+		return err
+	}); err != nil || len(cuts) != keyIndexParts-1 {
+		t.Fatalf("the index splits into %d cursors (%v), want %d: the test reads no parts", len(cuts), err, keyIndexParts-1)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(keyIndexParts)) // Load reads no more parts than processors
+	whole, parts := load(1<<30), load(5)
+	if len(whole.Keys) != 40 {
+		t.Fatalf("%d keys loaded, want 40", len(whole.Keys))
+	}
+	if !reflect.DeepEqual(parts.Keys, whole.Keys) {
+		ids := func(ks []snapshot.KeyInput) (out []string) {
+			for _, k := range ks {
+				out = append(out, k.ID)
+			}
+			return out
+		}
+		t.Errorf("keys read in parts differ from one read:\n%v\n%v", ids(parts.Keys), ids(whole.Keys))
+	}
+	if !reflect.DeepEqual(parts.PlanKeys, whole.PlanKeys) {
+		t.Errorf("plan keys differ: %v against %v", parts.PlanKeys, whole.PlanKeys)
 	}
 }

@@ -206,7 +206,7 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 				if o, ok := u.Overrides[p.ID]; ok {
 					ov = map[string]Override{u.ID: o}
 				}
-				bindKey(k, p, u.ID, ov)
+				bindKey(k, p, ov)
 			}
 		}
 		cloneHash(next.hashShard(&k.hash))

@@ -123,8 +123,14 @@ type Tx interface {
 	QuotaAllowance(planID, keyID string, periodStart time.Time) (allowance int64, ok bool, err error)
 	// ListKeyIndex lists the region's keys newest first (as ListApiKeys) with only what the data
 	// plane indexes. It reads columns, not documents, so loading a million keys into a snapshot
-	// does not decode a million JSON documents.
-	ListKeyIndex(p Page) ([]KeyIndexEntry, string, error)
+	// does not decode a million JSON documents. A non-empty stop is a cursor of SplitKeyIndex:
+	// the list ends before the key it points at, where the next part begins.
+	ListKeyIndex(p Page, stop string) ([]KeyIndexEntry, string, error)
+	// SplitKeyIndex returns the cursors that cut ListKeyIndex's order into at most parts parts,
+	// each spanning at least minSpan insertion positions, so that a loader can read the parts
+	// side by side: part i is read from cursor i-1 ("" for the first) down to stop i ("" for
+	// the last). It returns none when the index is too short to split.
+	SplitKeyIndex(parts, minSpan int) ([]string, error)
 	// GetKeyIndex returns one key's entry of that index (ErrNotFound if none): what the data
 	// plane reads of a key after each write that changed it, without decoding its document or
 	// opening its sealed value.

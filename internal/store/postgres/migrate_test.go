@@ -47,7 +47,7 @@ func TestEnabledColumnBackfill(t *testing.T) {
 	var got []store.KeyIndexEntry
 	if err := s.View(ctx, "us-east-1", func(tx store.Tx) error {
 		var err error
-		got, _, err = tx.ListKeyIndex(store.Page{})
+		got, _, err = tx.ListKeyIndex(store.Page{}, "")
 		return err
 	}); err != nil {
 		t.Fatal(err)

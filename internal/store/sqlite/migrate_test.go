@@ -53,7 +53,7 @@ func TestEnabledColumnBackfill(t *testing.T) {
 	var got []store.KeyIndexEntry
 	if err := s.View(ctx, "us-east-1", func(tx store.Tx) error {
 		var err error
-		got, _, err = tx.ListKeyIndex(store.Page{})
+		got, _, err = tx.ListKeyIndex(store.Page{}, "")
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestKeyValuesSealedAtRest(t *testing.T) {
 					t.Fatalf("%s: GetApiKeyByValue(%s) = %v, %v", what, k.ID, got, err)
 				}
 			}
-			idx, _, err := tx.ListKeyIndex(store.Page{Limit: 1})
+			idx, _, err := tx.ListKeyIndex(store.Page{Limit: 1}, "")
 			if err != nil || idx[0].Hash != sha256.Sum256([]byte(keys[len(keys)-1].Value)) {
 				t.Fatalf("%s: ListKeyIndex = %v, %v", what, idx, err)
 			}

@@ -344,11 +344,18 @@ func decodeValueHash(e *store.KeyIndexEntry, hash string) error {
 	return nil
 }
 
-// ListKeyIndex lists newest first from the same columns as GetKeyIndex.
-func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
+// ListKeyIndex lists newest first from the same columns as GetKeyIndex, down to stop (a cursor
+// of SplitKeyIndex) when one is given.
+func (t *Tx) ListKeyIndex(p store.Page, stop string) ([]store.KeyIndexEntry, string, error) {
 	bound, limit, err := t.pageBounds(p, true)
 	if err != nil {
 		return nil, "", err
+	}
+	floor := int64(0) // every seq is positive
+	if stop != "" {
+		if floor, _, err = t.pageBounds(store.Page{Cursor: stop}, true); err != nil {
+			return nil, "", err
+		}
 	}
 	var out []store.KeyIndexEntry
 	if p.Limit > 0 {
@@ -366,8 +373,8 @@ func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 			lastKept = seq // the next page's cursor if a look-ahead row follows
 		}
 		return nil
-	}, "SELECT seq, id, value_hash, enabled FROM api_keys WHERE region = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-		t.region, bound, limit)
+	}, "SELECT seq, id, value_hash, enabled FROM api_keys WHERE region = ? AND seq < ? AND seq >= ? ORDER BY seq DESC LIMIT ?",
+		t.region, bound, floor, limit)
 	if err != nil {
 		return nil, "", t.d.Errorf("list key index: %w", err)
 	}
@@ -377,6 +384,29 @@ func (t *Tx) ListKeyIndex(p store.Page) ([]store.KeyIndexEntry, string, error) {
 		next = strconv.FormatInt(lastKept, 10)
 	}
 	return out, next, nil
+}
+
+// SplitKeyIndex cuts the span of insertion positions between the region's oldest and newest
+// key into equal parts: two index lookups, where counting the keys would scan them all. Keys
+// are not spread evenly over that span (other objects take positions from the same counter), so
+// the parts hold similar, not equal, numbers of keys.
+func (t *Tx) SplitKeyIndex(parts, minSpan int) ([]string, error) {
+	var lo, hi int64
+	if err := t.q.QueryRow([]any{&lo, &hi},
+		"SELECT COALESCE((SELECT MIN(seq) FROM api_keys WHERE region = ?), 0), COALESCE((SELECT MAX(seq) FROM api_keys WHERE region = ?), 0)",
+		t.region, t.region); err != nil {
+		return nil, t.d.Errorf("split key index: %w", err)
+	}
+	if hi == 0 || parts < 2 || minSpan < 1 {
+		return nil, nil
+	}
+	span := hi - lo + 1
+	parts = int(min(int64(parts), span/int64(minSpan)))
+	var cuts []string
+	for i := 1; i < parts; i++ {
+		cuts = append(cuts, strconv.FormatInt(hi+1-span*int64(i)/int64(parts), 10))
+	}
+	return cuts, nil
 }
 
 // SealAll runs batch (one SealKeys transaction of a backend, after the id it is given) until

@@ -40,7 +40,7 @@ func testKeyIndex(t *testing.T, open Opener) {
 				if pages > len(all) {
 					t.Fatalf("limit %d: more pages than keys", limit)
 				}
-				page, next, err := tx.ListKeyIndex(store.Page{Cursor: cursor, Limit: limit})
+				page, next, err := tx.ListKeyIndex(store.Page{Cursor: cursor, Limit: limit}, "")
 				wantErr(t, "ListKeyIndex", err, nil)
 				if limit > 0 && len(page) > limit {
 					t.Fatalf("limit %d: page of %d", limit, len(page))
@@ -54,6 +54,62 @@ func testKeyIndex(t *testing.T, open Opener) {
 		})
 		same(t, "key index", got, all)
 	}
+	// SplitKeyIndex's parts, each read down to its stop, hold every key once, in the list's order.
+	for _, tc := range []struct {
+		name           string
+		region         string
+		parts, minSpan int
+		cuts           int // how many cursors it returns
+		want           []store.KeyIndexEntry
+	}{
+		{"three parts", east, 3, 1, 2, all},
+		{"two parts", east, 2, 1, 1, all},
+		{"parts no shorter than minSpan", east, 3, 2, 0, all},
+		{"one part asked for", east, 1, 1, 0, all},
+		{"one key", west, 4, 1, 0, []store.KeyIndexEntry{{ID: "w1", Hash: sha256.Sum256([]byte("value-0000000000000000009")), Enabled: true}}},
+		{"no keys", "eu-west-1", 4, 1, 0, nil},
+	} {
+		t.Run("SplitKeyIndex "+tc.name, func(t *testing.T) {
+			view(t, s, tc.region, func(tx store.Tx) error {
+				cuts, err := tx.SplitKeyIndex(tc.parts, tc.minSpan)
+				wantErr(t, "SplitKeyIndex", err, nil)
+				if len(cuts) != tc.cuts {
+					t.Fatalf("%d cursors %q, want %d", len(cuts), cuts, tc.cuts)
+				}
+				for _, limit := range []int{0, 1} {
+					var got []store.KeyIndexEntry
+					for i := 0; i <= len(cuts); i++ {
+						from, stop := "", ""
+						if i > 0 {
+							from = cuts[i-1]
+						}
+						if i < len(cuts) {
+							stop = cuts[i]
+						}
+						for pages := 0; ; pages++ {
+							if pages > len(all) {
+								t.Fatalf("limit %d: more pages than keys", limit)
+							}
+							page, next, err := tx.ListKeyIndex(store.Page{Cursor: from, Limit: limit}, stop)
+							wantErr(t, "ListKeyIndex of a part", err, nil)
+							got = append(got, page...)
+							if next == "" {
+								break
+							}
+							from = next
+						}
+					}
+					same(t, "parts joined", got, tc.want)
+				}
+				return nil
+			})
+		})
+	}
+	view(t, s, east, func(tx store.Tx) error {
+		_, _, err := tx.ListKeyIndex(store.Page{Limit: 1}, "not-a-cursor")
+		wantErr(t, "ListKeyIndex with a foreign stop", err, store.ErrBadCursor)
+		return nil
+	})
 	// GetKeyIndex reads one entry, the same as the list's.
 	for _, tc := range []struct {
 		name, region, id string
@@ -77,12 +133,12 @@ func testKeyIndex(t *testing.T, open Opener) {
 		})
 	}
 	view(t, s, east, func(tx store.Tx) error {
-		_, _, err := tx.ListKeyIndex(store.Page{Cursor: "not-a-cursor", Limit: 1})
+		_, _, err := tx.ListKeyIndex(store.Page{Cursor: "not-a-cursor", Limit: 1}, "")
 		wantErr(t, "ListKeyIndex with a foreign cursor", err, store.ErrBadCursor)
 		return nil
 	})
 	view(t, s, west, func(tx store.Tx) error {
-		got, next, err := tx.ListKeyIndex(store.Page{Limit: 10})
+		got, next, err := tx.ListKeyIndex(store.Page{Limit: 10}, "")
 		wantErr(t, "ListKeyIndex west", err, nil)
 		same(t, "west key index", got, []store.KeyIndexEntry{{ID: "w1", Hash: sha256.Sum256([]byte("value-0000000000000000009")), Enabled: true}})
 		same(t, "west next", next, "")
@@ -114,7 +170,7 @@ func testKeyIndex(t *testing.T, open Opener) {
 	update(t, s, east, func(tx store.Tx) error { return tx.DeleteUsagePlanKey("p1", "k3") })
 	same(t, "plan key ids after deletes", planKeys(east, "p1"), []string{"k2"})
 	view(t, s, east, func(tx store.Tx) error {
-		got, _, err := tx.ListKeyIndex(store.Page{})
+		got, _, err := tx.ListKeyIndex(store.Page{}, "")
 		wantErr(t, "ListKeyIndex after delete", err, nil)
 		same(t, "key index after delete", got, all[:2])
 		return nil

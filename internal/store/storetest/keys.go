@@ -242,7 +242,7 @@ func testPutApiKeys(t *testing.T, open Opener) {
 			_, err := tx.GetApiKey(id)
 			wantErr(t, "GetApiKey "+id, err, store.ErrNotFound)
 		}
-		idx, _, err := tx.ListKeyIndex(store.Page{})
+		idx, _, err := tx.ListKeyIndex(store.Page{}, "")
 		wantErr(t, "ListKeyIndex", err, nil)
 		same(t, "keys in the index", len(idx), 598)
 		return nil
