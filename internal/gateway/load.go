@@ -32,6 +32,7 @@ func Load(ctx context.Context, st store.Store, counters store.Counters, throttle
 		return snapshot.Input{}, err
 	}
 	in := snapshot.Input{Seq: seq}
+	bulk := false
 	regions, err := st.Regions(ctx)
 	if err != nil {
 		return in, err
@@ -47,6 +48,12 @@ func Load(ctx context.Context, st store.Store, counters store.Counters, throttle
 			}
 		}
 		in.Regions = append(in.Regions, ri)
+		bulk = bulk || len(ri.Keys) >= keyIndexPartMin
+	}
+	// A large load leaves the store's connections holding what they read (the embedded store's
+	// maps of its file, one per connection): hand it back.
+	if r, ok := st.(store.MemoryReleaser); ok && bulk {
+		r.ReleaseMemory(ctx)
 	}
 	return in, nil
 }

@@ -35,6 +35,12 @@ var (
 	ErrBadCursor = errors.New("store: invalid cursor")
 )
 
+// MemoryReleaser is a Store that keeps memory from reads already done and can hand it back
+// (the embedded store's page caches and maps of its file). A loader calls it after a bulk read.
+type MemoryReleaser interface {
+	ReleaseMemory(ctx context.Context)
+}
+
 // Store is a configuration store.
 type Store interface {
 	// Update runs fn in a read-write transaction for region.
