@@ -8,8 +8,8 @@ import (
 // count returns the keys a table holds by hash and by id, walking every shard.
 func (t *keyTable) count() (byHash, byID int) {
 	for i := range t.shards() {
-		byHash += len(t.hashMap(i))
-		byID += len(t.idMap(i))
+		byHash += len(at(t.byHash, i))
+		byID += len(at(t.byID, i))
 	}
 	return byHash, byID
 }
@@ -32,10 +32,10 @@ func TestKeyTableFill(t *testing.T) {
 				break
 			}
 			h := HashKey(fmt.Sprint("value-", i))
-			if k := table.hashMap(table.hashShard(&h))[h]; k != &block[i] {
+			if k := table.byValue(&h); k != &block[i] {
 				t.Errorf("%d keys: key %d by hash = %v", n, i, k)
 			}
-			if k := table.idMap(table.idShard(block[i].ID))[block[i].ID]; k != &block[i] {
+			if k := table.key(block[i].ID); k != &block[i] {
 				t.Errorf("%d keys: key %d by id = %v", n, i, k)
 			}
 		}
@@ -62,26 +62,16 @@ func TestShardBits(t *testing.T) {
 			continue // newKeyTable would allocate room for them all
 		}
 		table := newKeyTable(tc.keys)
-		hashShards, idShards := 0, 0
-		for g := range table.byHash {
-			for i := range table.byHash[g] {
-				if table.byHash[g][i] != nil {
-					hashShards++
-				}
-				if table.byID[g][i] != nil {
-					idShards++
-				}
-			}
-		}
-		if hashShards != 1<<tc.bits || idShards != 1<<tc.bits || table.shards() != 1<<tc.bits {
-			t.Errorf("%d keys: %d and %d shards, want %d", tc.keys, hashShards, idShards, 1<<tc.bits)
+		groups := max(1, 1<<tc.bits>>groupBits)
+		if len(table.byHash) != groups || len(table.byID) != groups || table.shards() != 1<<tc.bits {
+			t.Errorf("%d keys: %d and %d groups for %d shards, want %d shards", tc.keys, len(table.byHash), len(table.byID), table.shards(), 1<<tc.bits)
 		}
 		// Every hash and id lands in a shard of the table: the first and last possible hashes.
 		lo, hi := [32]byte{}, [32]byte{0: 0xff, 1: 0xff}
-		if s := table.hashShard(&lo); s != 0 {
+		if s := table.shard(hashNum(&lo)); s != 0 {
 			t.Errorf("%d keys: zero hash in shard %d", tc.keys, s)
 		}
-		if s := table.hashShard(&hi); s != 1<<tc.bits-1 {
+		if s := table.shard(hashNum(&hi)); s != 1<<tc.bits-1 {
 			t.Errorf("%d keys: all-ones hash in shard %d, want %d", tc.keys, s, 1<<tc.bits-1)
 		}
 	}
@@ -113,6 +103,7 @@ func TestUpdateKeysReshards(t *testing.T) {
 	s.UpdateKeys("us-east-1", dels)
 
 	table := reg.keys.Load()
+	checkTable(t, table)
 	if table.bits <= minShardBits {
 		t.Errorf("%d keys in %d shards: never re-sharded", table.n, 1<<table.bits)
 	}
@@ -135,7 +126,7 @@ func TestUpdateKeysReshards(t *testing.T) {
 		if k == nil || k.ID != fmt.Sprint("g", i) || k.Binding(api.Stage("dev")) == nil {
 			t.Fatalf("key %d: %+v", i, k)
 		}
-		if byID := table.idMap(table.idShard(k.ID))[k.ID]; byID != k {
+		if byID := table.key(k.ID); byID != k {
 			t.Fatalf("key %d by id: %v", i, byID)
 		}
 	}
@@ -157,5 +148,70 @@ func BenchmarkUpdateKeys(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// checkTable fails unless every shard of both indexes is sorted, holds only entries of its own
+// number range, and the two indexes hold the same n keys under their right numbers.
+func checkTable(t *testing.T, table *keyTable) {
+	t.Helper()
+	byHash, byID := table.count()
+	if byHash != table.n || byID != table.n {
+		t.Fatalf("%d by hash, %d by id, n %d", byHash, byID, table.n)
+	}
+	for s := range table.shards() {
+		for _, ix := range []struct {
+			name string
+			dir  []*group
+			num  func(*Key) uint64
+		}{
+			{"hash", table.byHash, func(k *Key) uint64 { return hashNum(&k.hash) }},
+			{"id", table.byID, func(k *Key) uint64 { return idNum(k.ID) }},
+		} {
+			e := at(ix.dir, s)
+			for i := range e {
+				if e[i].n != ix.num(e[i].k) || table.shard(e[i].n) != s || (i > 0 && e[i-1].n > e[i].n) {
+					t.Fatalf("by %s, shard %d, entry %d of %d: number %x, key %s: out of place", ix.name, s, i, len(e), e[i].n, e[i].k.ID)
+				}
+			}
+		}
+	}
+}
+
+// Keys whose value hashes share their first eight bytes (the number a shard is sorted by) are
+// each found by their whole hash, through inserts and deletes; a value no key has, with the same
+// number, finds none.
+func TestKeysSharingAHashPrefix(t *testing.T) {
+	s := Build(keyedInput(200), Binder{})
+	api := s.API("api1")
+	hash := func(last byte) [32]byte {
+		h := HashKey("value-00000000000000000007") // the number of a key the table holds
+		h[31] = last
+		return h
+	}
+	var ups []KeyUpdate
+	for i := range 3 {
+		ups = append(ups, KeyUpdate{ID: fmt.Sprint("twin", i), Hash: hash(byte(i)), Enabled: true, PlanIDs: []string{"p1"}})
+	}
+	s.UpdateKeys("us-east-1", ups)
+	checkTable(t, api.Region.keys.Load())
+	for i := range 3 {
+		if k := api.Region.Key(hash(byte(i))); k == nil || k.ID != fmt.Sprint("twin", i) {
+			t.Fatalf("twin %d: %+v", i, k)
+		}
+	}
+	if k := api.Region.Key(hash(0xee)); k != nil {
+		t.Fatalf("a hash no key has found %s", k.ID)
+	}
+	s.UpdateKeys("us-east-1", []KeyUpdate{{ID: "twin1", Deleted: true}})
+	checkTable(t, api.Region.keys.Load())
+	for i, want := range []string{"twin0", "", "twin2"} {
+		k := api.Region.Key(hash(byte(i)))
+		if (want == "" && k != nil) || (want != "" && (k == nil || k.ID != want)) {
+			t.Fatalf("after deleting twin1, twin %d: %+v", i, k)
+		}
+	}
+	if k := api.Region.Key(HashKey("value-00000000000000000007")); k == nil || k.ID != "key000007" {
+		t.Fatalf("the key whose number the twins share: %+v", k)
 	}
 }

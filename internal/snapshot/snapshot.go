@@ -492,7 +492,7 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 func bindKeys(t *keyTable, p *Plan, ids []string, overrides map[string]Override) {
 	bind := func(ids []string) {
 		for _, id := range ids {
-			if k := t.idMap(t.idShard(id))[id]; k != nil {
+			if k := t.key(id); k != nil {
 				bindKey(k, p, overrides)
 			}
 		}

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"math/rand"
 	"testing"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -58,6 +59,26 @@ func BenchmarkKeyLookup(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		k := api.Region.Key(HashKey(value))
 		if k == nil || k.Binding(st) == nil {
+			b.Fatal("not found")
+		}
+	}
+}
+
+// BenchmarkKeyLookupMillion looks up keys in a random order among a million: what a request
+// pays for the key index when the keys called are many (each lookup a cache miss), where
+// BenchmarkKeyLookup's one key stays in the cache.
+func BenchmarkKeyLookupMillion(b *testing.B) {
+	const n = 1_000_000
+	s := Build(keyedInput(n), Binder{})
+	api := s.API("api1")
+	hashes := make([][32]byte, n)
+	for i, j := range rand.Perm(n) {
+		hashes[i] = HashKey(fmt.Sprintf("value-%020d", j))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if api.Region.Key(hashes[i%n]) == nil {
 			b.Fatal("not found")
 		}
 	}
