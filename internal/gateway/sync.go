@@ -247,13 +247,13 @@ func (s *Syncer) rebuild(ctx context.Context) error {
 		}
 		return err
 	}
+	keys := 0
+	for _, r := range in.Regions {
+		keys += r.KeyCount() // before Build, which drops the key pages it copies
+	}
 	snap := snapshot.Build(in, s.Binder)
 	s.Target.Swap(snap)
 	s.seq, s.ok, s.snap = in.Seq, true, snap
-	keys := 0
-	for _, r := range in.Regions {
-		keys += len(r.Keys)
-	}
 	s.builtKeys = keys
 	if keys >= bigBuild {
 		// The previous snapshot is garbage now, as is everything loading this one took: at a

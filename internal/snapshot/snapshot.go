@@ -38,9 +38,23 @@ type RegionInput struct {
 	Stages      []*apigw.Stage
 	Plans       []*apigw.UsagePlan
 	Keys        []KeyInput
-	PlanKeys    map[string][]string // plan id → key ids
+	// KeyPages are more keys, in the pages a loader read them in. Build takes them after Keys
+	// and drops each page from the input (sets it to nil) once it has copied it, so that the
+	// pages of a large load can be collected while the snapshot is built, rather than be joined
+	// into one more slice of every key first.
+	KeyPages [][]KeyInput
+	PlanKeys map[string][]string // plan id → key ids
 	// Overrides are UpdateUsage allowances for the current periods, by plan id then key id.
 	Overrides map[string]map[string]Override
+}
+
+// KeyCount is the number of keys in Keys and KeyPages.
+func (in *RegionInput) KeyCount() int {
+	n := len(in.Keys)
+	for _, p := range in.KeyPages {
+		n += len(p)
+	}
+	return n
 }
 
 // KeyInput is one API key as the snapshot needs it: its id, HashKey of its value (the store
@@ -445,17 +459,27 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	// and their headers.
 	// With many keys the table's empty maps are made on a second core while the block is
 	// filled: at a million keys each took about 0.3 s of a start.
-	block := make([]Key, len(in.Keys))
+	n := in.KeyCount()
+	block := make([]Key, n)
 	var table *keyTable
 	var made sync.WaitGroup
-	if len(in.Keys) >= parallelFill {
-		made.Go(func() { table = newKeyTable(len(in.Keys)) })
+	if n >= parallelFill {
+		made.Go(func() { table = newKeyTable(n) })
 	} else {
-		table = newKeyTable(len(in.Keys))
+		table = newKeyTable(n)
 	}
-	for i, k := range in.Keys {
-		ck := &block[i]
-		ck.ID, ck.Enabled, ck.hash = k.ID, k.Enabled, k.Hash
+	i := 0
+	copyKeys := func(keys []KeyInput) {
+		for _, k := range keys {
+			ck := &block[i]
+			ck.ID, ck.Enabled, ck.hash = k.ID, k.Enabled, k.Hash
+			i++
+		}
+	}
+	copyKeys(in.Keys)
+	for j, page := range in.KeyPages {
+		copyKeys(page)
+		in.KeyPages[j] = nil
 	}
 	made.Wait()
 	table.fill(block)

@@ -92,3 +92,28 @@ func BenchmarkBuild10k(b *testing.B) {
 		Build(in, Binder{})
 	}
 }
+
+// Build takes the keys of Keys and of KeyPages alike, binds them to their plans, and drops each
+// page from its input once copied.
+func TestBuildTakesKeyPages(t *testing.T) {
+	in := keyedInput(10)
+	ri := &in.Regions[0]
+	ri.KeyPages = [][]KeyInput{ri.Keys[2:5], ri.Keys[5:]}
+	ri.Keys = ri.Keys[:2]
+	if ri.KeyCount() != 10 {
+		t.Fatalf("KeyCount %d, want 10", ri.KeyCount())
+	}
+	s := Build(in, Binder{})
+	api := s.API("api1")
+	for i := range 10 {
+		k := api.Region.Key(HashKey(fmt.Sprintf("value-%020d", i)))
+		if k == nil || k.ID != fmt.Sprintf("key%06d", i) || k.Binding(api.Stage("dev")) == nil {
+			t.Fatalf("key %d: %+v", i, k)
+		}
+	}
+	for j, p := range ri.KeyPages {
+		if p != nil {
+			t.Errorf("page %d still in the input after the build", j)
+		}
+	}
+}
