@@ -121,7 +121,7 @@ type Counter struct {
 
 	mu      sync.Mutex
 	entries []*Entry // append-only: a prefix read under mu never changes
-	plans   map[planRef]*planRef
+	plans   map[planRef]*planInfo
 
 	jobs    chan job
 	stop    chan struct{}
@@ -134,6 +134,13 @@ type Counter struct {
 // planRef is a region's plan. The Counter keeps one copy of each, and every entry of the plan
 // points at it: 8 bytes an entry instead of two strings' 32.
 type planRef struct{ region, planID string }
+
+// planInfo is what an entry points at: its plan, and the Counter (8 bytes an entry less than a
+// pointer of its own).
+type planInfo struct {
+	planRef
+	c *Counter
+}
 
 // job is background work: refill e ahead when e is set, otherwise release n of key.
 type job struct {
@@ -150,7 +157,7 @@ func New(l Ledger, opt Options) *Counter {
 		ledger:  counts,
 		counts:  counts,
 		opt:     opt,
-		plans:   map[planRef]*planRef{},
+		plans:   map[planRef]*planInfo{},
 		jobs:    make(chan job, opt.Queue),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -173,12 +180,12 @@ func New(l Ledger, opt Options) *Counter {
 // Counter keeps no index by ids, which at a million keys in use cost more than the entries
 // themselves; two entries of one key are still exact, as each leases from the ledger.
 func (c *Counter) Entry(region, planID, keyID string) *Entry {
-	e := &Entry{c: c, keyID: keyID, lastTotal: -1}
+	e := &Entry{keyID: keyID, lastTotal: -1}
 	e.low.Store(-1)
 	c.mu.Lock()
 	ref := planRef{region, planID}
 	if e.plan = c.plans[ref]; e.plan == nil {
-		e.plan = &ref
+		e.plan = &planInfo{ref, c}
 		c.plans[ref] = e.plan
 	}
 	c.entries = append(c.entries, e)
@@ -304,7 +311,7 @@ func (c *Counter) PrepareRollover(boundary time.Time) {
 	var due []item
 	for _, e := range c.all() {
 		s := e.state.Load()
-		if s != nil && s.end == end && (e.avail.Load() > 0 || e.exhausted.Load() == s) {
+		if x := e.exhausted.Load(); s != nil && s.end == end && (e.avail.Load() > 0 || (x != nil && x.s == s)) {
 			due = append(due, item{e, s})
 		}
 	}

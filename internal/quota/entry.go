@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Entry counts one key's requests in one plan. Take is safe for concurrent use.
@@ -22,8 +23,7 @@ type Entry struct {
 	pending atomic.Bool // a refill ahead is queued or running
 	hasNext atomic.Bool // next != nil, readable without mu (idle release)
 
-	c     *Counter
-	plan  *planRef // the Counter's one copy of the region and plan id
+	plan  *planInfo // the Counter's one copy of the region and plan id, and the Counter
 	keyID string
 
 	mu        sync.Mutex // serialises ledger calls and state changes
@@ -33,11 +33,12 @@ type Entry struct {
 	// taken over by the first request of that period without a ledger call; guarded by mu.
 	next *nextLease
 
-	// exhausted remembers that the ledger granted nothing for that state, until exhaustedUntil
-	// (Unix ns): requests of a spent key are rejected without a store round trip, and the ledger
-	// is asked again at most once per Options.Recheck in case another node gave leases back.
-	exhausted      atomic.Pointer[entryState]
-	exhaustedUntil atomic.Int64
+	// exhausted remembers that the ledger granted nothing for a state, until when: requests of
+	// a spent key are rejected without a store round trip, and the ledger is asked again at most
+	// once per Options.Recheck in case another node gave leases back. One pointer (made when a
+	// key is found spent, at most once per recheck) rather than a pointer and a time: with the
+	// Counter reached through plan, an entry is 96 bytes instead of 112.
+	exhausted atomic.Pointer[exhaustion]
 
 	idleSeen int64 // the lease at the previous idle check; only the Counter's goroutine uses it
 }
@@ -51,6 +52,22 @@ type entryState struct {
 	period     string
 	start, end int64 // the period, [start, end) in Unix ns
 	allowance  int64
+}
+
+// An entry is made for every key in use, a million of them on a large store: it must stay
+// within the 96-byte size class (this fails to compile if it grows past it).
+var _ [96 - unsafe.Sizeof(Entry{})]byte
+
+// exhaustion is a spent state and when to ask the ledger again (Unix ns).
+type exhaustion struct {
+	s     *entryState
+	until int64
+}
+
+// spent reports whether the ledger said s was exhausted and ns is before the recheck.
+func (e *Entry) spent(s *entryState, ns int64) bool {
+	x := e.exhausted.Load()
+	return x != nil && x.s == s && ns < x.until
 }
 
 // nextLease is a lease reserved ahead: its period and allowance, the grant and the total
@@ -88,7 +105,7 @@ func (e *Entry) TryTake(p *Policy, now time.Time) (ok, decided bool) {
 			if e.takeLease(true) {
 				return true, true
 			}
-			if e.exhausted.Load() == s && ns < e.exhaustedUntil.Load() {
+			if e.spent(s, ns) {
 				return false, true
 			}
 		}
@@ -109,7 +126,7 @@ func (e *Entry) takeLease(kick bool) bool {
 		}
 		if e.avail.CompareAndSwap(a, a-1) {
 			if kick && a-1 == e.low.Load() {
-				e.c.kick(e)
+				e.plan.c.kick(e)
 			}
 			return true
 		}
@@ -118,11 +135,11 @@ func (e *Entry) takeLease(kick bool) bool {
 
 func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, error) {
 	// A request waits for the ledger at most Options.Deadline, however slow the store is.
-	ctx, cancel := context.WithTimeout(ctx, e.c.opt.Deadline)
+	ctx, cancel := context.WithTimeout(ctx, e.plan.c.opt.Deadline)
 	defer cancel()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.c.closed.Load() {
+	if e.plan.c.closed.Load() {
 		return false, ErrClosed
 	}
 	s, err := e.sync(ctx, p, now)
@@ -134,7 +151,7 @@ func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, e
 			return true, nil
 		}
 		if !waited {
-			e.c.waits.Add(1) // this request waits for the ledger
+			e.plan.c.waits.Add(1) // this request waits for the ledger
 		}
 		// Lock-free takers may drain a fresh grant before we get to it: reserve again until the
 		// ledger says the allowance is exhausted.
@@ -144,11 +161,10 @@ func (e *Entry) takeSlow(ctx context.Context, p *Policy, now time.Time) (bool, e
 		}
 		if g == 0 {
 			until := s.end
-			if e.c.opt.Recheck > 0 {
-				until = min(now.Add(e.c.opt.Recheck).UnixNano(), s.end)
+			if e.plan.c.opt.Recheck > 0 {
+				until = min(now.Add(e.plan.c.opt.Recheck).UnixNano(), s.end)
 			}
-			e.exhaustedUntil.Store(until)
-			e.exhausted.Store(s)
+			e.exhausted.Store(&exhaustion{s, until})
 			return false, nil
 		}
 	}
@@ -183,7 +199,7 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 		if nx.start == sn && nx.period == p.Quota.Period && nx.allowance == allowance {
 			// The period this request starts was leased ahead: take that lease over.
 			if n := e.avail.Swap(0); n > 0 && s != nil {
-				e.c.releaseLater(e.key(s), n)
+				e.plan.c.releaseLater(e.key(s), n)
 			}
 			ns := p.state(start) // the same period and allowance
 			e.lastTotal = nx.total
@@ -199,20 +215,20 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 		// at once if it is this period's, so the reservation below counts without it.
 		if n, k := nx.avail, e.key(&nx.entryState); n > 0 {
 			if nx.start != sn {
-				e.c.releaseLater(k, n)
-			} else if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
-				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, k, err))
-				e.c.releaseLater(k, n)
+				e.plan.c.releaseLater(k, n)
+			} else if err := e.plan.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+				e.plan.c.report(fmt.Errorf("quota: release %d of %v: %w", n, k, err))
+				e.plan.c.releaseLater(k, n)
 			}
 		}
 	}
 	if s != nil {
 		if n, k := e.avail.Swap(0), e.key(s); n > 0 {
 			if !samePeriod {
-				e.c.releaseLater(k, n)
-			} else if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
-				e.c.report(fmt.Errorf("quota: release %d of %v: %w", n, k, err))
-				e.c.releaseLater(k, n)
+				e.plan.c.releaseLater(k, n)
+			} else if err := e.plan.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+				e.plan.c.report(fmt.Errorf("quota: release %d of %v: %w", n, k, err))
+				e.plan.c.releaseLater(k, n)
 			}
 		}
 	}
@@ -225,8 +241,8 @@ func (e *Entry) sync(ctx context.Context, p *Policy, now time.Time) (*entryState
 
 // reserve leases more of s's allowance from the ledger (e.mu held) and returns the grant.
 func (e *Entry) reserve(ctx context.Context, s *entryState) (int64, error) {
-	want, k := e.c.leaseSize(s.allowance, e.lastTotal), e.key(s)
-	g, total, err := e.c.ledger.ReserveQuota(ctx, k, want, s.allowance)
+	want, k := e.plan.c.leaseSize(s.allowance, e.lastTotal), e.key(s)
+	g, total, err := e.plan.c.ledger.ReserveQuota(ctx, k, want, s.allowance)
 	if err != nil {
 		return 0, fmt.Errorf("quota: reserve %d of %v: %w", want, k, err)
 	}
@@ -258,7 +274,7 @@ func (e *Entry) takeNext() *nextLease {
 func (e *Entry) prepareNext(ctx context.Context, s *entryState) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.state.Load() != s || e.next != nil || e.c.closed.Load() {
+	if e.state.Load() != s || e.next != nil || e.plan.c.closed.Load() {
 		return nil
 	}
 	start := time.Unix(0, s.end).UTC()
@@ -270,8 +286,8 @@ func (e *Entry) prepareNext(ctx context.Context, s *entryState) error {
 		end:       PeriodEnd(s.period, start).UnixNano(),
 		allowance: allowance,
 	}}
-	want, k := e.c.leaseSize(allowance, -1), e.key(&ns.entryState)
-	g, total, err := e.c.ledger.ReserveQuota(ctx, k, want, allowance)
+	want, k := e.plan.c.leaseSize(allowance, -1), e.key(&ns.entryState)
+	g, total, err := e.plan.c.ledger.ReserveQuota(ctx, k, want, allowance)
 	if err != nil {
 		return fmt.Errorf("quota: reserve %d of %v ahead: %w", want, k, err)
 	}
@@ -292,7 +308,7 @@ func (e *Entry) releaseStaleNext(ctx context.Context, now time.Time, idle time.D
 	}
 	e.takeNext()
 	if n, k := nx.avail, e.key(&nx.entryState); n > 0 {
-		if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+		if err := e.plan.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
 			return fmt.Errorf("quota: idle release %d of %v: %w", n, k, err)
 		}
 	}
@@ -305,11 +321,11 @@ func (e *Entry) refillAhead(ctx context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.state.Load()
-	if s == nil || e.c.closed.Load() || e.avail.Load() > e.low.Load() {
+	if s == nil || e.plan.c.closed.Load() || e.avail.Load() > e.low.Load() {
 		return
 	}
 	if _, err := e.reserve(ctx, s); err != nil {
-		e.c.report(err)
+		e.plan.c.report(err)
 	}
 }
 
@@ -323,7 +339,7 @@ func (e *Entry) releaseIfUnchanged(ctx context.Context, seen int64) error {
 	}
 	e.lastTotal = -1
 	k := e.key(s)
-	if err := e.c.ledger.ReleaseQuota(ctx, k, seen); err != nil {
+	if err := e.plan.c.ledger.ReleaseQuota(ctx, k, seen); err != nil {
 		return fmt.Errorf("quota: idle release %d of %v: %w", seen, k, err)
 	}
 	return nil
@@ -339,13 +355,13 @@ func (e *Entry) releaseAll(ctx context.Context) error {
 	}
 	var errs []error
 	if n, k := e.avail.Swap(0), e.key(s); n > 0 {
-		if err := e.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
+		if err := e.plan.c.ledger.ReleaseQuota(ctx, k, n); err != nil {
 			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", n, k, err))
 		}
 	}
 	if nx := e.takeNext(); nx != nil && nx.avail > 0 {
 		k := e.key(&nx.entryState)
-		if err := e.c.ledger.ReleaseQuota(ctx, k, nx.avail); err != nil {
+		if err := e.plan.c.ledger.ReleaseQuota(ctx, k, nx.avail); err != nil {
 			errs = append(errs, fmt.Errorf("quota: release %d of %v: %w", nx.avail, k, err))
 		}
 	}
