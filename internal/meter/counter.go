@@ -108,36 +108,38 @@ func (m *Meter) Flush(ctx context.Context) error {
 	if err := m.resolve(ctx); err != nil {
 		return fmt.Errorf("meter: flush: %w", err)
 	}
-	m.mu.Lock()
-	all := m.all // append-only: this prefix never changes
-	m.mu.Unlock()
+	all := m.counters()
 	// Sized by a count of the halves to send, so that a large batch is allocated once rather
 	// than grown by doubling (a small one reuses the last batch's buffers, see keepBatch).
 	// Requests that arrive between the count and the batch may add a few.
 	n := len(m.retry)
-	for _, k := range all {
-		for i := range k.slot.days {
-			ds := &k.slot.days[i]
-			if unflushed(ds.word.Load(), ds.flushed.Load()) > 0 {
-				n++
+	for _, list := range all {
+		for _, k := range list {
+			for i := range k.slot.days {
+				ds := &k.slot.days[i]
+				if unflushed(ds.word.Load(), ds.flushed.Load()) > 0 {
+					n++
+				}
 			}
 		}
 	}
 	deltas := slices.Grow(m.deltas[:0], n)
 	m.inflight = slices.Grow(m.inflight, n)
-	for _, k := range all {
-		for i := range k.slot.days {
-			ds := &k.slot.days[i]
-			w := ds.word.Load()
-			if n := unflushed(w, ds.flushed.Load()); n > 0 {
-				ds.target.Store(w)
-				m.inflight = append(m.inflight, ds)
-				deltas = append(deltas, store.UsageDelta{Region: k.plan.region, PlanID: k.plan.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
+	for _, list := range all {
+		for _, k := range list {
+			for i := range k.slot.days {
+				ds := &k.slot.days[i]
+				w := ds.word.Load()
+				if n := unflushed(w, ds.flushed.Load()); n > 0 {
+					ds.target.Store(w)
+					m.inflight = append(m.inflight, ds)
+					deltas = append(deltas, store.UsageDelta{Region: k.plan.region, PlanID: k.plan.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
+				}
 			}
+			k.drainSpill(func(day, n uint64) {
+				m.retry[deltaKey{counterID{k.plan.region, k.plan.planID, k.keyID}, day}] += int64(n)
+			})
 		}
-		k.drainSpill(func(day, n uint64) {
-			m.retry[deltaKey{counterID{k.plan.region, k.plan.planID, k.keyID}, day}] += int64(n)
-		})
 	}
 	if len(deltas) == 0 && len(m.retry) == 0 {
 		m.flushed.Store(time.Now().UnixNano())
@@ -248,15 +250,14 @@ func (m *Meter) Discard() {
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
 	m.settle(false, false)
-	m.mu.Lock()
-	all := m.all
-	m.mu.Unlock()
-	for _, k := range all {
-		for i := range k.slot.days {
-			ds := &k.slot.days[i]
-			ds.flushed.Store(ds.word.Load())
+	for _, list := range m.counters() {
+		for _, k := range list {
+			for i := range k.slot.days {
+				ds := &k.slot.days[i]
+				ds.flushed.Store(ds.word.Load())
+			}
+			k.drainSpill(func(uint64, uint64) {})
 		}
-		k.drainSpill(func(uint64, uint64) {})
 	}
 	clear(m.retry)
 }
