@@ -143,8 +143,9 @@ type keyIndexPart struct {
 
 // read reads the part, each page of the store's turned into a page of the snapshot's input as
 // it comes (the store's page is garbage at once). The pages are handed to the build as they
-// are: joining a million keys into one slice cost 56 MB more at the peak of a rebuild, on top of
-// the snapshot being replaced.
+// are, and it drops each once copied: joining them into one slice first would hold a second
+// copy of every key (56 bytes a key) while the build runs. (At 1.7 million keys the rebuild's
+// peak RSS did not move measurably: the two snapshots live until the swap dominate it.)
 func (p *keyIndexPart) read(ctx context.Context, st store.Store, region string) {
 	p.err = st.View(ctx, region, func(tx store.Tx) error {
 		p.pages = nil

@@ -457,17 +457,9 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 	}
 	// Keys are allocated in one block: a million small objects would cost a million allocations
 	// and their headers.
-	// With many keys the table's empty maps are made on a second core while the block is
-	// filled: at a million keys each took about 0.3 s of a start.
 	n := in.KeyCount()
 	block := make([]Key, n)
-	var table *keyTable
-	var made sync.WaitGroup
-	if n >= parallelFill {
-		made.Go(func() { table = newKeyTable(n) })
-	} else {
-		table = newKeyTable(n)
-	}
+	table := newKeyTable(n)
 	i := 0
 	copyKeys := func(keys []KeyInput) {
 		for _, k := range keys {
@@ -481,7 +473,6 @@ func (s *Snapshot) buildRegion(in *RegionInput, bind *Binder) {
 		copyKeys(page)
 		in.KeyPages[j] = nil
 	}
-	made.Wait()
 	table.fill(block)
 	reg.keys.Store(table)
 	for _, p := range in.Plans {
