@@ -81,18 +81,7 @@ func TestLeasesShrinkNearTheLimit(t *testing.T) {
 	defer c.Close(context.Background())
 	e := c.Entry("r", "p", "k")
 	p := &Policy{Quota: apigw.Quota{Limit: 10000, Period: apigw.PeriodMonth}}
-	admitted := 0
-	for {
-		ok, err := e.Take(context.Background(), p, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		admitted++
-	}
-	if admitted != 10000 {
+	if admitted := drain(t, e, p, now); admitted != 10000 {
 		t.Fatalf("admitted %d, want 10000", admitted)
 	}
 	l.mu.Lock()
@@ -273,20 +262,7 @@ func TestEntriesSharePeriodState(t *testing.T) {
 	defer c.Close(context.Background())
 	p := &Policy{Quota: apigw.Quota{Limit: 3, Period: apigw.PeriodDay}}
 	a, b := c.Entry("r", "p", "a"), c.Entry("r", "p", "b")
-	take := func(e *Entry, p *Policy, at time.Time) int {
-		n := 0
-		for {
-			ok, err := e.Take(context.Background(), p, at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				return n
-			}
-			n++
-		}
-	}
-	if na, nb := take(a, p, now), take(b, p, now); na != 3 || nb != 3 {
+	if na, nb := drain(t, a, p, now), drain(t, b, p, now); na != 3 || nb != 3 {
 		t.Fatalf("admitted %d and %d, want 3 each", na, nb)
 	}
 	if a.state.Load() != b.state.Load() {
@@ -296,15 +272,31 @@ func TestEntriesSharePeriodState(t *testing.T) {
 		t.Error("two keys of one plan hold different copies of its ids")
 	}
 	today := a.state.Load()
-	take(a, p, now.AddDate(0, 0, 1))
+	drain(t, a, p, now.AddDate(0, 0, 1))
 	if s := a.state.Load(); s == today || s.start != PeriodStart(apigw.PeriodDay, now.AddDate(0, 0, 1)).UnixNano() {
 		t.Errorf("the next day's state is %+v", s)
 	}
 	o := p.WithOverride(PeriodStart(apigw.PeriodDay, now), 5)
-	if n := take(b, o, now); n != 2 {
+	if n := drain(t, b, o, now); n != 2 {
 		t.Errorf("admitted %d after an override to 5, want 2", n)
 	}
 	if b.state.Load().allowance != 5 || p.state(PeriodStart(apigw.PeriodDay, now)).allowance != 3 {
 		t.Error("the override's state is shared with the policy it was made from")
+	}
+}
+
+// drain takes from e one request at a time until it refuses, and returns how many it admitted.
+func drain(t *testing.T, e *Entry, p *Policy, at time.Time) int {
+	t.Helper()
+	n := 0
+	for {
+		ok, err := e.Take(context.Background(), p, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return n
+		}
+		n++
 	}
 }
