@@ -51,9 +51,17 @@ type Syncer struct {
 // bigBuild is the key count from which a full build returns its garbage to the system at once.
 const bigBuild = 100_000
 
-// maxIncremental is the most changes applied incrementally at once; more (an import) is a
-// full build.
+// maxIncremental is the most change rows applied incrementally at once; more is a full build.
 const maxIncremental = 256
+
+// minIncrementalKeys is the most keys an incremental update reloads whatever the snapshot's
+// size; beyond it, up to as many keys as the snapshot holds (an import into a region of a
+// million keys is a delta: a full build would hold two snapshots at once).
+const minIncrementalKeys = 4096
+
+// writtenKeys is the most keys loadKeys reads on the embedded store's writer connection; more
+// (an import's) are read on a reader, which does not hold up the writes queued meanwhile.
+const writtenKeys = 256
 
 // Sync rebuilds and installs the snapshot if the store changed since the last one. The
 // management API calls it after every write, so a change (a disabled key, a detached plan) holds
@@ -82,9 +90,10 @@ func (s *Syncer) Sync(ctx context.Context) error {
 
 // incremental applies the key writes since the installed snapshot to it in place, without a
 // full build: API keys created, changed or deleted, and keys added to or removed from plans —
-// the writes a service makes all day as customers sign up. It reports false when the changes
-// need a full build (anything else changed, too many changes, a store without an ordered
-// change log, an update the snapshot cannot take).
+// the writes a service makes all day as customers sign up, and an import's keys, which the
+// change log lists in one row. It reports false when the changes need a full build (anything
+// else changed, too many changes, a store without an ordered change log, an update the snapshot
+// cannot take).
 func (s *Syncer) incremental(ctx context.Context) (bool, error) {
 	cl, ok := s.Store.(store.ChangeLog)
 	if !ok || s.snap == nil {
@@ -97,24 +106,33 @@ func (s *Syncer) incremental(ctx context.Context) (bool, error) {
 	keys := map[string][]string{} // region → key ids, in order, without repeats
 	seen := map[[2]string]bool{}
 	plans := map[[2]string]bool{} // region, plan id: plans written
+	add := func(region, id string) {
+		if !seen[[2]string{region, id}] {
+			seen[[2]string{region, id}] = true
+			keys[region] = append(keys[region], id)
+		}
+	}
 	for _, c := range changes {
-		id := c.ID
 		switch c.Kind {
 		case store.KindApiKey:
+			add(c.Region, c.ID)
 		case store.KindUsagePlanKey:
-			_, id, _ = strings.Cut(c.ID, "/")
+			_, id, _ := strings.Cut(c.ID, "/")
+			add(c.Region, id)
+		case store.KindApiKeys:
+			for _, id := range store.SplitKeyIDs(c.ID) {
+				add(c.Region, id)
+			}
 		case store.KindUsagePlan:
 			plans[[2]string{c.Region, c.ID}] = true
-			continue
 		case store.KindAccount:
-			continue // the account resource holds nothing the data plane enforces
+			// the account resource holds nothing the data plane enforces
 		default:
 			return false, nil
 		}
-		if !seen[[2]string{c.Region, id}] {
-			seen[[2]string{c.Region, id}] = true
-			keys[c.Region] = append(keys[c.Region], id)
-		}
+	}
+	if len(seen) > max(minIncrementalKeys, s.snap.KeyCount()) {
+		return false, nil
 	}
 	// A plan written without a change the data plane enforces (its name, description, tags)
 	// needs nothing; any other plan change is a full build.
@@ -151,64 +169,72 @@ type writtenViewer interface {
 }
 
 // loadKeys reads what the snapshot needs of each key: its value's hash, whether it is enabled,
-// its plans and its UpdateUsage allowances for their current periods.
+// its plans and its UpdateUsage allowances for their current periods. ids are distinct. The
+// reads are batched (store.Tx.KeyIndexOf and the like), so that an import's 100,000 keys take
+// a few hundred statements, not three for each key.
 func (s *Syncer) loadKeys(ctx context.Context, region string, ids []string, now time.Time) ([]snapshot.KeyUpdate, error) {
-	ups := make([]snapshot.KeyUpdate, 0, len(ids))
-	quotas := map[string]*apigw.Quota{}
+	var ups []snapshot.KeyUpdate
 	view := s.Store.View
-	if w, ok := s.Store.(writtenViewer); ok {
+	if w, ok := s.Store.(writtenViewer); ok && len(ids) <= writtenKeys {
 		view = w.ViewWritten
 	}
 	err := view(ctx, region, func(tx store.Tx) error {
-		ups = ups[:0]
+		entries, err := tx.KeyIndexOf(ids)
+		if err != nil {
+			return err
+		}
+		found := make(map[string]store.KeyIndexEntry, len(entries))
+		for _, e := range entries {
+			found[e.ID] = e
+		}
+		plansOf, err := tx.PlansOfKeys(ids)
+		if err != nil {
+			return err
+		}
+		ups = make([]snapshot.KeyUpdate, 0, len(ids))
+		members := map[string][]int{} // plan id → the updates of its keys
 		for _, id := range ids {
-			k, err := tx.GetKeyIndex(id)
-			if errors.Is(err, store.ErrNotFound) {
+			k, ok := found[id]
+			if !ok {
 				ups = append(ups, snapshot.KeyUpdate{ID: id, Deleted: true})
 				continue
 			}
-			if err != nil {
-				return err
-			}
-			plans, err := tx.PlanIDsOfKey(id)
-			if err != nil {
-				return err
-			}
+			plans := plansOf[id]
 			for _, p := range plans {
-				if _, ok := quotas[p]; ok {
-					continue
-				}
-				up, err := tx.GetUsagePlan(p)
-				if err != nil {
-					return err
-				}
-				quotas[p] = up.Quota
+				members[p] = append(members[p], len(ups))
 			}
 			ups = append(ups, snapshot.KeyUpdate{ID: id, Hash: k.Hash, Enabled: k.Enabled, PlanIDs: plans})
 		}
 		if s.Counters == nil {
 			return nil
 		}
-		// Each changed key's override in each of its plans, for the plan's current period: one
-		// lookup each, whatever else the plan holds, in the same transaction (on the embedded
-		// store, the writer's connection, whose cache holds what the write touched: on a reader
-		// connection these lookups were 7% of the server's CPU while 16 clients created keys).
-		for i := range ups {
-			for _, p := range ups[i].PlanIDs {
-				q := quotas[p]
-				if q == nil {
-					continue
-				}
-				start := quota.PeriodStart(q.Period, now)
-				a, ok, err := tx.QuotaAllowance(p, ups[i].ID, start)
-				if err != nil {
-					return err
-				}
-				if ok {
-					if ups[i].Overrides == nil {
-						ups[i].Overrides = map[string]snapshot.Override{}
+		// Each changed key's override in each of its plans with a quota, for the plan's current
+		// period, read in the same transaction (on the embedded store, for a few keys, the
+		// writer's connection, whose cache holds what the write touched: on a reader connection
+		// these lookups were 7% of the server's CPU while 16 clients created keys).
+		for p, idx := range members {
+			up, err := tx.GetUsagePlan(p)
+			if err != nil {
+				return err
+			}
+			if up.Quota == nil {
+				continue
+			}
+			start := quota.PeriodStart(up.Quota.Period, now)
+			keyIDs := make([]string, len(idx))
+			for i, u := range idx {
+				keyIDs[i] = ups[u].ID
+			}
+			allowances, err := tx.QuotaAllowances(p, keyIDs, start)
+			if err != nil {
+				return err
+			}
+			for _, u := range idx {
+				if a, ok := allowances[ups[u].ID]; ok {
+					if ups[u].Overrides == nil {
+						ups[u].Overrides = map[string]snapshot.Override{}
 					}
-					ups[i].Overrides[p] = snapshot.Override{PeriodStart: start, Allowance: a}
+					ups[u].Overrides[p] = snapshot.Override{PeriodStart: start, Allowance: a}
 				}
 			}
 		}

@@ -278,6 +278,83 @@ func TestIncrementalReadsTheKeysOverride(t *testing.T) {
 	}
 }
 
+// TestImportIsIncremental: a write of thousands of keys (an import, which the change log lists
+// in one row) into a region that holds more is applied in place, and the snapshot then answers
+// every key as a full build does: keys created into one plan or two, an existing key disabled
+// and another deleted in the same write, and an imported key's UpdateUsage allowance.
+func TestImportIsIncremental(t *testing.T) {
+	st, s, tg := fixture(t)
+	s.Counters = st
+	ctx := context.Background()
+	value := func(prefix string, i int) string { return fmt.Sprintf("value-%s%05d-0123456789", prefix, i) }
+	write := func(prefix string, n int, more func(tx store.Tx) error) {
+		t.Helper()
+		keys := make([]*apigw.ApiKey, n)
+		var links []*apigw.UsagePlanKey
+		for i := range keys {
+			keys[i] = &apigw.ApiKey{ID: fmt.Sprintf("%s%05d", prefix, i), Value: value(prefix, i), Enabled: i%7 != 0}
+			links = append(links, &apigw.UsagePlanKey{PlanID: "p1", KeyID: keys[i].ID})
+			if i%5 == 0 {
+				links = append(links, &apigw.UsagePlanKey{PlanID: "p2", KeyID: keys[i].ID})
+			}
+		}
+		err := st.Update(ctx, "us-east-1", func(tx store.Tx) error {
+			if _, err := tx.PutApiKeys(keys); err != nil {
+				return err
+			}
+			if err := tx.PutUsagePlanKeys(links); err != nil {
+				return err
+			}
+			return more(tx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first keys: more than an incremental update takes into an empty region.
+	write("a", minIncrementalKeys+100, func(store.Tx) error { return nil })
+	swaps := tg.swaps
+	start := quota.PeriodStart("DAY", time.Now())
+	if err := st.SetAllowance(ctx, store.QuotaKey{Region: "us-east-1", PlanID: "p1", KeyID: "b00003", PeriodStart: start}, 42); err != nil {
+		t.Fatal(err)
+	}
+	write("b", 3000, func(tx store.Tx) error {
+		k, err := tx.GetApiKey("a00001")
+		if err != nil {
+			return err
+		}
+		k.Enabled = false
+		if err := tx.PutApiKey(k); err != nil {
+			return err
+		}
+		return tx.DeleteApiKey("a00002")
+	})
+	if tg.swaps != swaps || s.Incremental.Load() == 0 {
+		t.Fatalf("the import was a full build (%d swaps, %d changes in place)", tg.swaps-swaps, s.Incremental.Load())
+	}
+	full := buildOf(t, st)
+	for _, prefix := range []string{"a", "b"} {
+		for i := range 3000 {
+			if got, want := describe(tg.snap, value(prefix, i)), describe(full, value(prefix, i)); got != want {
+				t.Fatalf("key %s%05d: in place %q, full build %q", prefix, i, got, want)
+			}
+		}
+	}
+	if got := describe(tg.snap, value("a", 1)); got != "a00001 enabled=false a:p1" {
+		t.Errorf("the key disabled by the import's write: %q", got)
+	}
+	if got := describe(tg.snap, value("a", 2)); got != "absent" {
+		t.Errorf("the key deleted by the import's write: %q", got)
+	}
+	api := tg.snap.API("api1")
+	if b := api.Region.Key(snapshot.HashKey(value("b", 3))).Binding(api.Stage("a")); b == nil || b.Policy == nil || b.Policy.Override != 42 {
+		t.Errorf("the imported key's allowance: binding %+v", b)
+	}
+}
+
 // racingStore is a store whose hook runs once, inside Load, just before the first read of the
 // key index or of a plan's key list (on), when that read's transaction has not read anything
 // yet: a write that lands between Load's transactions.

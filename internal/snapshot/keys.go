@@ -186,17 +186,13 @@ func (t *keyTable) fillIndex(dir []*group, n int, key func(i int) *Key, num func
 	}
 }
 
-// resharded returns a table holding t's keys in as many shards as their number calls for.
-func (t *keyTable) resharded() *keyTable {
-	keys := make([]*Key, 0, t.n)
-	for s := range t.shards() {
-		for _, e := range at(t.byID, s) {
-			keys = append(keys, e.k)
-		}
+// KeyCount returns the number of keys in the snapshot, in every region.
+func (s *Snapshot) KeyCount() int {
+	n := 0
+	for _, r := range s.regions {
+		n += r.keys.Load().n
 	}
-	next := newKeyTable(len(keys))
-	next.fillWith(len(keys), func(i int) *Key { return keys[i] })
-	return next
+	return n
 }
 
 // Key looks an API key up by the hash of its value.
@@ -220,8 +216,13 @@ type KeyUpdate struct {
 // untouched shard with the current one; readers see either table, never a mix. The state
 // bound to keys (quota entries, usage counters, throttle buckets) is found again through the
 // Binder by ids, so it carries over. It reports false, changing nothing, when the update needs
-// a full build: the region or one of the plans is not in this snapshot. Calls must not run
-// concurrently (the syncer serialises them).
+// a full build: the region or one of the plans is not in this snapshot. The ids of ups must be
+// distinct. Calls must not run concurrently (the syncer serialises them).
+//
+// An import's 100,000 keys come as one update: their entries are sorted and merged into each
+// shard they reach, which is copied once with room for them, and when they call for more shards
+// the table is made anew around the same Keys. (A full build would hold a second copy of every
+// key and binding until the swap.)
 func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 	reg := s.regions[region]
 	if reg == nil {
@@ -235,47 +236,103 @@ func (s *Snapshot) UpdateKeys(region string, ups []KeyUpdate) bool {
 		}
 	}
 	cur := reg.keys.Load()
-	// A copy of the group directories only; each touched group, then each touched shard, is
-	// cloned once and then written freely: the published table never changes.
-	next := keyTable{bits: cur.bits, n: cur.n, byHash: slices.Clone(cur.byHash), byID: slices.Clone(cur.byID)}
-	hashes, ids := cow{dir: next.byHash}, cow{dir: next.byID}
-	for _, u := range ups {
-		if prev := next.key(u.ID); prev != nil {
-			hn := hashNum(&prev.hash)
-			hashes.remove(next.shard(hn), hn, prev)
-			in := idNum(u.ID)
-			ids.remove(next.shard(in), in, prev)
-			next.n--
+	adds := 0
+	for i := range ups {
+		if !ups[i].Deleted {
+			adds++
+		}
+	}
+	block := make([]Key, adds) // the new keys, in one allocation
+	var removed []*Key
+	j := 0
+	for i := range ups {
+		u := &ups[i]
+		if prev := cur.key(u.ID); prev != nil {
+			removed = append(removed, prev)
 		}
 		if u.Deleted {
 			continue
 		}
-		k := &Key{ID: u.ID, Enabled: u.Enabled, hash: u.Hash}
-		in := make(map[string]bool, len(u.PlanIDs))
-		for _, id := range u.PlanIDs {
-			in[id] = true
-		}
-		// The plans in Build's order, so that a key in several plans binds as a build would.
-		for _, p := range reg.planOrder {
-			if in[p.ID] {
-				var ov map[string]Override
-				if o, ok := u.Overrides[p.ID]; ok {
-					ov = map[string]Override{u.ID: o}
-				}
-				bindKey(k, p, ov)
-			}
-		}
-		hn, idn := hashNum(&k.hash), idNum(k.ID)
-		hashes.insert(next.shard(hn), entry{hn, k})
-		ids.insert(next.shard(idn), entry{idn, k})
-		next.n++
+		k := &block[j]
+		j++
+		*k = Key{ID: u.ID, Enabled: u.Enabled, hash: u.Hash}
+		reg.bindUpdate(k, u)
 	}
-	if next.bits < maxShardBits && next.n > regrowAt*keysPerShard<<next.bits {
-		reg.keys.Store(next.resharded())
+	n := cur.n - len(removed) + len(block)
+	if cur.bits < maxShardBits && n > regrowAt*keysPerShard<<cur.bits {
+		reg.keys.Store(cur.rebuilt(removed, block))
 		return true
 	}
+	// A copy of the group directories only; each touched group, then each touched shard, is
+	// cloned once and then written freely: the published table never changes.
+	next := keyTable{bits: cur.bits, n: n, byHash: slices.Clone(cur.byHash), byID: slices.Clone(cur.byID)}
+	hashes, ids := cow{dir: next.byHash}, cow{dir: next.byID}
+	for _, prev := range removed {
+		hn, in := hashNum(&prev.hash), idNum(prev.ID)
+		hashes.remove(next.shard(hn), hn, prev)
+		ids.remove(next.shard(in), in, prev)
+	}
+	byNum := func(a, b entry) int { return cmp.Compare(a.n, b.n) }
+	es := make([]entry, len(block))
+	for i := range block {
+		es[i] = entry{hashNum(&block[i].hash), &block[i]}
+	}
+	slices.SortFunc(es, byNum)
+	hashes.insertAll(&next, es)
+	for i := range block {
+		es[i] = entry{idNum(block[i].ID), &block[i]}
+	}
+	slices.SortFunc(es, byNum)
+	ids.insertAll(&next, es)
 	reg.keys.Store(&next)
 	return true
+}
+
+// bindUpdate binds a key of an update to its plans, as Build would: in the build's plan order
+// when the key is in several.
+func (r *Region) bindUpdate(k *Key, u *KeyUpdate) {
+	overrides := func(planID string) map[string]Override {
+		if o, ok := u.Overrides[planID]; ok {
+			return map[string]Override{u.ID: o}
+		}
+		return nil
+	}
+	if len(u.PlanIDs) == 1 {
+		bindKey(k, r.plans[u.PlanIDs[0]], overrides(u.PlanIDs[0]))
+		return
+	}
+	in := make(map[string]bool, len(u.PlanIDs))
+	for _, id := range u.PlanIDs {
+		in[id] = true
+	}
+	for _, p := range r.planOrder {
+		if in[p.ID] {
+			bindKey(k, p, overrides(p.ID))
+		}
+	}
+}
+
+// rebuilt returns a table of t's keys without removed and with added, in as many shards as
+// their number calls for (the Keys are shared, only the index is made anew).
+func (t *keyTable) rebuilt(removed []*Key, added []Key) *keyTable {
+	gone := make(map[*Key]struct{}, len(removed))
+	for _, k := range removed {
+		gone[k] = struct{}{}
+	}
+	keys := make([]*Key, 0, t.n-len(removed)+len(added))
+	for s := range t.shards() {
+		for _, e := range at(t.byID, s) {
+			if _, ok := gone[e.k]; !ok {
+				keys = append(keys, e.k)
+			}
+		}
+	}
+	for i := range added {
+		keys = append(keys, &added[i])
+	}
+	next := newKeyTable(len(keys))
+	next.fillWith(len(keys), func(i int) *Key { return keys[i] })
+	return next
 }
 
 // cow edits the shards of one index of a new table, cloning each group and shard it writes the
@@ -287,8 +344,8 @@ type cow struct {
 }
 
 // shard returns a pointer to shard s, cloned (with its group) if not written yet, with room for
-// one more entry.
-func (c *cow) shard(s int) *[]entry {
+// extra more entries.
+func (c *cow) shard(s, extra int) *[]entry {
 	g, i := s>>groupBits, s&(1<<groupBits-1)
 	if !c.shards[s] {
 		if c.shards == nil {
@@ -299,20 +356,48 @@ func (c *cow) shard(s int) *[]entry {
 			c.dir[g], c.groups[g] = &clone, true
 		}
 		old := c.dir[g][i]
-		c.dir[g][i], c.shards[s] = append(make([]entry, 0, len(old)+1), old...), true
+		c.dir[g][i], c.shards[s] = append(make([]entry, 0, len(old)+extra), old...), true
 	}
-	return &c.dir[g][i]
+	p := &c.dir[g][i]
+	*p = slices.Grow(*p, extra)
+	return p
 }
 
-// insert adds e to shard s, in order.
-func (c *cow) insert(s int, e entry) {
-	p := c.shard(s)
-	*p = slices.Insert(*p, search(*p, e.n), e)
+// insertAll adds es, sorted by number, to their shards (t's), each shard copied once and merged
+// with what it gains.
+func (c *cow) insertAll(t *keyTable, es []entry) {
+	for i := 0; i < len(es); {
+		s := t.shard(es[i].n)
+		j := i + 1
+		for j < len(es) && t.shard(es[j].n) == s {
+			j++
+		}
+		p := c.shard(s, j-i)
+		*p = merge(*p, es[i:j])
+		i = j
+	}
+}
+
+// merge merges b into a, both sorted by number, in a's spare capacity (which must hold b),
+// from the back.
+func merge(a, b []entry) []entry {
+	i, j := len(a)-1, len(b)-1
+	a = a[:len(a)+len(b)]
+	for k := len(a) - 1; j >= 0; k-- {
+		if i >= 0 && a[i].n > b[j].n {
+			a[k] = a[i]
+			i--
+		} else {
+			a[k] = b[j]
+			j--
+		}
+	}
+	return a
 }
 
 // remove takes k, indexed by n, out of shard s.
 func (c *cow) remove(s int, n uint64, k *Key) {
-	p := c.shard(s)
+	p := c.shard(s, 0)
 	for i := search(*p, n); i < len(*p) && (*p)[i].n == n; i++ {
 		if (*p)[i].k == k {
 			*p = slices.Delete(*p, i, i+1)

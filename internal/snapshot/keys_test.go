@@ -215,3 +215,111 @@ func TestKeysSharingAHashPrefix(t *testing.T) {
 		t.Fatalf("the key whose number the twins share: %+v", k)
 	}
 }
+
+// One update of many keys (an import, with some keys changed and some deleted in the same
+// write) leaves the table an update of each would: every new or changed key found by hash and
+// by id as written, deleted and replaced ones gone, each shard sorted and in range, and the
+// table it replaced unchanged. The cases cover a merge into shards as they are and, past
+// regrowAt, a table made anew with more shards.
+func TestUpdateKeysInOneWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		start, added, changed int
+		deleted               int
+		reshard               bool
+	}{
+		{"a few", 200, 3, 1, 1, false},
+		{"merged into the shards", 10_000, 2_000, 500, 500, false},
+		{"re-sharded", 1_000, 10_000, 100, 100, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Build(keyedInput(tc.start), Binder{})
+			reg := s.regions["us-east-1"]
+			before := reg.keys.Load()
+			var ups []KeyUpdate
+			for i := range tc.added {
+				ups = append(ups, KeyUpdate{ID: fmt.Sprint("new", i), Hash: HashKey(fmt.Sprint("new-value-", i)), Enabled: i%3 != 0, PlanIDs: []string{"p1"}})
+			}
+			// Changed keys keep their ids, take new values and lose their plan; deleted keys
+			// come after them, from the other end of the table.
+			for i := range tc.changed {
+				ups = append(ups, KeyUpdate{ID: fmt.Sprintf("key%06d", i), Hash: HashKey(fmt.Sprint("changed-", i)), Enabled: true})
+			}
+			for i := range tc.deleted {
+				ups = append(ups, KeyUpdate{ID: fmt.Sprintf("key%06d", tc.start-1-i), Deleted: true})
+			}
+			if !s.UpdateKeys("us-east-1", ups) {
+				t.Fatal("UpdateKeys wants a full build")
+			}
+			table := reg.keys.Load()
+			checkTable(t, table)
+			if want := tc.start + tc.added - tc.deleted; table.n != want {
+				t.Fatalf("n %d, want %d", table.n, want)
+			}
+			if grew := table.bits > before.bits; grew != tc.reshard {
+				t.Errorf("shards %d → %d, re-sharded %v, want %v", before.shards(), table.shards(), grew, tc.reshard)
+			}
+			st := s.API("api1").Stage("dev")
+			for _, u := range ups {
+				k := table.key(u.ID)
+				if u.Deleted {
+					if k != nil {
+						t.Fatalf("deleted %s found by id", u.ID)
+					}
+					continue
+				}
+				if k == nil || k.hash != u.Hash || k.Enabled != u.Enabled || table.byValue(&u.Hash) != k {
+					t.Fatalf("%s: %+v", u.ID, k)
+				}
+				if bound := k.Binding(st) != nil; bound != (len(u.PlanIDs) > 0) {
+					t.Fatalf("%s: bound to the stage %v, plans %v", u.ID, bound, u.PlanIDs)
+				}
+			}
+			for i := range max(tc.changed, tc.deleted) {
+				old := HashKey(fmt.Sprintf("value-%020d", i))
+				if k := table.byValue(&old); k != nil {
+					t.Fatalf("the old value of changed key %d finds %s", i, k.ID)
+				}
+				gone := HashKey(fmt.Sprintf("value-%020d", tc.start-1-i))
+				if k := table.byValue(&gone); k != nil {
+					t.Fatalf("deleted key %d found by value", tc.start-1-i)
+				}
+			}
+			// The table readers may still hold is as it was.
+			checkTable(t, before)
+			if before.n != tc.start || before.key("new0") != nil {
+				t.Fatalf("the replaced table changed: n %d", before.n)
+			}
+			if k := before.key("key000000"); k == nil || k.hash != HashKey(fmt.Sprintf("value-%020d", 0)) {
+				t.Fatalf("the replaced table's key000000: %+v", k)
+			}
+		})
+	}
+}
+
+// BenchmarkImportUpdate times the update of an import of 100,000 keys into a region of a
+// million, beside the full build of the same 1.1 million keys that it replaces: time, and the
+// bytes each allocates (a build's are all live at once with the snapshot it replaces).
+func BenchmarkImportUpdate(b *testing.B) {
+	const n, added = 1_000_000, 100_000
+	ups := make([]KeyUpdate, added)
+	for i := range ups {
+		ups[i] = KeyUpdate{ID: fmt.Sprintf("imp%06d", i), Hash: HashKey(fmt.Sprint("imported-", i)), Enabled: true, PlanIDs: []string{"p1"}}
+	}
+	b.Run("update", func(b *testing.B) {
+		s := Build(keyedInput(n), Binder{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if !s.UpdateKeys("us-east-1", ups) {
+				b.Fatal("full build wanted")
+			}
+		}
+	})
+	b.Run("build", func(b *testing.B) {
+		in := keyedInput(n + added)
+		b.ReportAllocs()
+		for b.Loop() {
+			Build(in, Binder{})
+		}
+	})
+}

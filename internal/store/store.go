@@ -21,6 +21,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -141,6 +142,16 @@ type Tx interface {
 	// plane reads of a key after each write that changed it, without decoding its document or
 	// opening its sealed value.
 	GetKeyIndex(id string) (KeyIndexEntry, error)
+	// KeyIndexOf is GetKeyIndex for many keys at once: the entries of the keys among ids that
+	// exist, in no particular order, a few statements for thousands of keys (the data plane
+	// reloading the keys of an import reads 100,000 of them).
+	KeyIndexOf(ids []string) ([]KeyIndexEntry, error)
+	// PlansOfKeys is PlanIDsOfKey for many keys: each key among ids that is in a plan, with its
+	// plans in the order PlanIDsOfKey lists them.
+	PlansOfKeys(ids []string) (map[string][]string, error)
+	// QuotaAllowances is QuotaAllowance for many keys of one plan: the keys among keyIDs with an
+	// allowance for the period starting at periodStart, with it.
+	QuotaAllowances(planID string, keyIDs []string, periodStart time.Time) (map[string]int64, error)
 	// ListPlanKeyIDs lists the ids of every key in the plan, in id order, without reading the
 	// keys: the snapshot only needs the membership.
 	ListPlanKeyIDs(planID string) ([]string, error)
@@ -175,7 +186,19 @@ const (
 	KindUsagePlanKey = "usageplankey" // ID is "<planId>/<keyId>"
 	KindUsagePlan    = "usageplan"
 	KindAccount      = "account" // the region's account resource (nothing the data plane reads)
+	// KindApiKeys is the keys a transaction wrote when they were too many for a row each (an
+	// import): their ids, separated by newlines (SplitKeyIDs), for the ones that were created,
+	// changed or deleted, or added to or removed from a plan.
+	KindApiKeys = "apikeys"
 )
+
+// SplitKeyIDs returns the key ids of a KindApiKeys change.
+func SplitKeyIDs(id string) []string {
+	if id == "" {
+		return nil
+	}
+	return strings.Split(id, "\n")
+}
 
 // Change is one aggregate a committed transaction wrote.
 type Change struct{ Region, Kind, ID string }

@@ -325,7 +325,7 @@ func TestCloseWaitsForPendingUpdate(t *testing.T) {
 	}
 }
 
-// A bulk write logs one region-wide change row instead of one per aggregate.
+// A bulk write of keys logs one change row listing them instead of one per key.
 func TestBulkChangeCollapses(t *testing.T) {
 	s := openFresh(t)
 	count := func() (rows int, kind string) {
@@ -337,8 +337,8 @@ func TestBulkChangeCollapses(t *testing.T) {
 	}
 	n := sqlstore.BulkChanges + 1
 	putKeys(t, s, "us-east-1", n, 0)
-	if rows, kind := count(); rows != 1 || kind != "*" {
-		t.Fatalf("change log after a bulk write: %d rows, kind %q; want 1 row of kind *", rows, kind)
+	if rows, kind := count(); rows != 1 || kind != store.KindApiKeys {
+		t.Fatalf("change log after a bulk write: %d rows, kind %q; want 1 row of kind %s", rows, kind, store.KindApiKeys)
 	}
 	putKeys(t, s, "us-east-1", 2, n)
 	if rows, _ := count(); rows != 3 {

@@ -193,6 +193,11 @@ func (t *tx) finish(schema string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("postgres store: change log: %w", err)
 	}
+	if t.KeyList() {
+		if _, err := t.tx.Exec(t.ctx, sqlstore.PruneKeyListsSQL); err != nil {
+			return 0, fmt.Errorf("postgres store: change log: %w", err)
+		}
+	}
 	return last, nil
 }
 

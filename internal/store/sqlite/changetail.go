@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // changeTail holds the newest change-log rows this process committed, so that ChangesSince, which
@@ -46,9 +47,30 @@ func (t *changeTail) add(rows []tailRow) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rows = append(t.rows, rows...)
+	for _, r := range rows {
+		if r.c.Kind == store.KindApiKeys {
+			t.pruneKeyLists()
+			break
+		}
+	}
 	if n := len(t.rows) - tailMax; len(t.rows) > 2*tailMax {
 		t.from = t.rows[n-1].seq
 		t.rows = append(t.rows[:0], t.rows[n:]...)
+	}
+}
+
+// pruneKeyLists does to the tail what sqlstore.PruneKeyListsSQL does to the table: the key lists
+// older than the newest KeepKeyLists become region-wide markers, so that the tail holds a few
+// lists of ids, not thousands (a list of a 100,000-key import is 2 MB).
+func (t *changeTail) pruneKeyLists() {
+	lists := 0
+	for i := len(t.rows) - 1; i >= 0; i-- {
+		if t.rows[i].c.Kind != store.KindApiKeys {
+			continue
+		}
+		if lists++; lists > sqlstore.KeepKeyLists {
+			t.rows[i].c = store.Change{Region: t.rows[i].c.Region, Kind: "*"}
+		}
 	}
 }
 

@@ -178,7 +178,7 @@ func TestChangesChannelClosedOnCancel(t *testing.T) {
 	}
 }
 
-// A bulk write logs one region-wide change row instead of one per aggregate.
+// A bulk write of keys logs one change row listing them instead of one per key.
 func TestBulkChangeCollapses(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "tollgate.db"))
 	n := sqlstore.BulkChanges + 1
@@ -188,8 +188,8 @@ func TestBulkChangeCollapses(t *testing.T) {
 	if err := s.reader.QueryRow("SELECT COUNT(*), MAX(kind) FROM changes").Scan(&rows, &kind); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 || kind != "*" {
-		t.Fatalf("change log after a bulk write: %d rows, kind %q; want 1 row of kind *", rows, kind)
+	if rows != 1 || kind != store.KindApiKeys {
+		t.Fatalf("change log after a bulk write: %d rows, kind %q; want 1 row of kind %s", rows, kind, store.KindApiKeys)
 	}
 	putKeys(t, s, "us-east-1", 2, n)
 	if err := s.reader.QueryRow("SELECT COUNT(*) FROM changes").Scan(&rows); err != nil {

@@ -194,6 +194,11 @@ func (t *tx) finish() ([]tailRow, error) {
 	if _, err := t.Exec("DELETE FROM changes WHERE seq <= ?", rows[len(rows)-1].seq-sqlstore.KeepChanges); err != nil {
 		return nil, err
 	}
+	if t.KeyList() {
+		if _, err := t.Exec(sqlstore.PruneKeyListsSQL); err != nil {
+			return nil, err
+		}
+	}
 	return rows, nil
 }
 

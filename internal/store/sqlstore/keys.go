@@ -484,3 +484,59 @@ func SealKeys(d *Dialect, q Querier, keys *seal.Keyring, after string, reseal bo
 	}
 	return changed, last, nil
 }
+
+// KeyIndexOf reads the entries of many keys (store.Tx), inBatch to a statement.
+func (t *Tx) KeyIndexOf(ids []string) ([]store.KeyIndexEntry, error) {
+	out := make([]store.KeyIndexEntry, 0, len(ids))
+	var e store.KeyIndexEntry
+	var hash string
+	err := inBatches(ids, []any{t.region}, func(marks string, args []any) error {
+		return t.q.Query([]any{&e.ID, &hash, &e.Enabled}, func() error {
+			if err := decodeValueHash(&e, hash); err != nil {
+				return err
+			}
+			out = append(out, e)
+			return nil
+		}, "SELECT id, value_hash, enabled FROM api_keys WHERE region = ? AND id IN ("+marks+")", args...)
+	})
+	if err != nil {
+		return nil, t.d.Errorf("key index: %w", err)
+	}
+	return out, nil
+}
+
+// inBatch is the most ids one statement of a batched read binds (SQLite allows 32,766
+// parameters, PostgreSQL 65,535).
+const inBatch = 500
+
+// inSizes are the lengths an IN list is padded to (with repeats of its last id, which match
+// nothing more), so that a batched read is one of a few statements, each prepared once, and
+// not a new one for every length.
+var inSizes = [...]int{1, 8, 64, inBatch}
+
+// inBatches calls fn for each batch of ids with the batch's IN list of markers and its
+// arguments: prefix, then the ids.
+func inBatches(ids []string, prefix []any, fn func(marks string, args []any) error) error {
+	args := make([]any, 0, len(prefix)+min(len(ids), inBatch))
+	for start := 0; start < len(ids); start += inBatch {
+		batch := ids[start:min(start+inBatch, len(ids))]
+		size := inBatch
+		for _, n := range inSizes {
+			if n >= len(batch) {
+				size = n
+				break
+			}
+		}
+		args = append(args[:0], prefix...)
+		for i := range size {
+			args = append(args, batch[min(i, len(batch)-1)])
+		}
+		if err := fn(inMarks(size), args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inMarks returns n markers separated by commas.
+func inMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

@@ -273,3 +273,37 @@ func (t *Tx) ListPlanKeyIDs(planID string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// PlansOfKeys reads the plans of many keys (store.Tx), in PlanIDsOfKey's order.
+func (t *Tx) PlansOfKeys(ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	var key, plan string
+	err := inBatches(ids, []any{t.region}, func(marks string, args []any) error {
+		return t.q.Query([]any{&key, &plan}, func() error {
+			out[key] = append(out[key], plan)
+			return nil
+		}, "SELECT key_id, plan_id FROM usage_plan_keys WHERE region = ? AND key_id IN ("+marks+") ORDER BY seq", args...)
+	})
+	if err != nil {
+		return nil, t.d.Errorf("plans of keys: %w", err)
+	}
+	return out, nil
+}
+
+// QuotaAllowances reads many keys' UpdateUsage overrides in one plan for one period (store.Tx).
+func (t *Tx) QuotaAllowances(planID string, keyIDs []string, periodStart time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	var key string
+	var n int64
+	err := inBatches(keyIDs, []any{t.region, planID, periodStart.Unix()}, func(marks string, args []any) error {
+		return t.q.Query([]any{&key, &n}, func() error {
+			out[key] = n
+			return nil
+		}, `SELECT key_id, allowance FROM quota_allowances
+			WHERE region = ? AND plan_id = ? AND period_start = ? AND key_id IN (`+marks+")", args...)
+	})
+	if err != nil {
+		return nil, t.d.Errorf("allowances: %w", err)
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,12 +12,25 @@ import (
 )
 
 // BulkChanges is the number of distinct aggregates one Update may write before its change log
-// entry collapses into a single region-wide row (kind "*"): an import of 100,000 keys should
-// not double its cost writing 100,000 log rows nobody reads one by one.
+// stops writing a row for each: an import of 100,000 keys should not double its cost writing
+// 100,000 log rows. Beyond it, the keys written (created, changed, deleted, added to or removed
+// from plans) go into one row that lists their ids (store.KindApiKeys), which lets every node's
+// data plane reload those keys alone; any other aggregates beyond it collapse the entry into a
+// single region-wide row (kind "*"), which makes them rebuild.
 const BulkChanges = 256
 
 // KeepChanges is how many change rows the log keeps; older ones are pruned as new ones arrive.
 const KeepChanges = 10000
+
+// KeepKeyLists is how many of the newest store.KindApiKeys rows keep their lists of ids: a list
+// of a 100,000-key import is 2 MB, and the log keeps KeepChanges rows. Older ones become
+// region-wide markers ("*"), so that a node that falls that far behind rebuilds.
+const KeepKeyLists = 16
+
+// PruneKeyListsSQL turns the key lists older than the newest KeepKeyLists into region-wide
+// markers. The backends run it after writing a key list.
+var PruneKeyListsSQL = fmt.Sprintf(`UPDATE changes SET kind = '*', id = '' WHERE kind = 'apikeys' AND seq <
+	(SELECT MIN(seq) FROM (SELECT seq FROM changes WHERE kind = 'apikeys' ORDER BY seq DESC LIMIT %d) AS newest)`, KeepKeyLists)
 
 // Change kinds recorded in the changes table.
 const (
@@ -42,11 +56,16 @@ type Tx struct {
 	keys   *seal.Keyring // seals and opens API key values
 
 	changed map[ChangeKey]struct{}
+	// keyList holds, once more than BulkChanges aggregates were written, the ids of the keys
+	// written (first-write order, without repeats; keyListed is its set): they make one
+	// store.KindApiKeys row, and only the other aggregates have rows of their own.
+	keyList   []string
+	keyListed map[string]struct{}
 	// present holds the keys and plans this transaction wrote or found: PutUsagePlanKey checks
 	// its parents once per transaction, not once per row (an import attaches 100,000 keys to
 	// one plan, keys it has just inserted).
 	present   map[ChangeKey]bool
-	bulk      bool        // more than BulkChanges distinct aggregates written: changed was dropped
+	bulk      bool        // more than BulkChanges aggregates other than keys written: changed was dropped
 	changeLog []ChangeKey // first-write order, for deterministic change rows
 }
 
@@ -59,26 +78,54 @@ func NewTx(d *Dialect, q Querier, keys *seal.Keyring, region string, write bool)
 }
 
 // Changes returns the change log rows the transaction owes: one per written aggregate in
-// first-write order, a single region-wide {"*", ""} beyond BulkChanges, nil when nothing
-// was written.
+// first-write order; beyond BulkChanges, one row listing the keys written (store.KindApiKeys)
+// after the rows of the other aggregates, or a single region-wide {"*", ""} when those are
+// beyond BulkChanges too; nil when nothing was written.
 func (t *Tx) Changes() []ChangeKey {
 	if t.bulk {
 		return []ChangeKey{{Kind: "*"}}
 	}
-	if len(t.changed) == 0 {
-		return nil
+	if t.keyListed == nil {
+		return t.changeLog
 	}
-	return t.changeLog
+	for _, id := range t.keyList {
+		if strings.Contains(id, "\n") {
+			return []ChangeKey{{Kind: "*"}} // not an id the API makes; its list could not be read
+		}
+	}
+	return append(slices.Clip(t.changeLog), ChangeKey{Kind: store.KindApiKeys, ID: strings.Join(t.keyList, "\n")})
 }
 
-// Bulk reports whether the transaction wrote more than BulkChanges aggregates (its change log
-// is one region-wide marker).
+// Bulk reports whether the transaction's change log is one region-wide marker.
 func (t *Tx) Bulk() bool { return t.bulk }
+
+// KeyList reports whether the transaction's change log lists keys in one row (the backend then
+// runs PruneKeyListsSQL).
+func (t *Tx) KeyList() bool { return !t.bulk && t.keyListed != nil }
+
+// keyOf returns the key a change of kind/id wrote: the id of an apikey change, the key of a
+// usageplankey change ("<planId>/<keyId>"), "" for other kinds.
+func keyOf(kind, id string) string {
+	switch kind {
+	case kindApiKey:
+		return id
+	case kindUsagePlanKey:
+		_, key, _ := strings.Cut(id, "/")
+		return key
+	}
+	return ""
+}
 
 // changedAgg records that the transaction wrote the aggregate kind/id.
 func (t *Tx) changedAgg(kind, id string) {
 	if t.bulk {
 		return // the log entry is region-wide already; a 100,000-key import keeps no set of them
+	}
+	if t.keyListed != nil {
+		if key := keyOf(kind, id); key != "" {
+			t.listKey(key)
+			return
+		}
 	}
 	if t.changed == nil {
 		t.changed = map[ChangeKey]struct{}{}
@@ -88,11 +135,36 @@ func (t *Tx) changedAgg(kind, id string) {
 		return
 	}
 	t.changed[k] = struct{}{}
-	if len(t.changed) > BulkChanges {
-		t.bulk, t.changed, t.changeLog = true, nil, nil
+	t.changeLog = append(t.changeLog, k)
+	if len(t.changed) <= BulkChanges {
 		return
 	}
-	t.changeLog = append(t.changeLog, k)
+	if t.keyListed == nil {
+		// From now on keys are listed, not logged: move the keys logged so far to the list.
+		t.keyListed = map[string]struct{}{}
+		rest := t.changeLog[:0]
+		for _, c := range t.changeLog {
+			if key := keyOf(c.Kind, c.ID); key != "" {
+				t.listKey(key)
+				delete(t.changed, c)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		clear(t.changeLog[len(rest):])
+		t.changeLog = rest
+	}
+	if len(t.changed) > BulkChanges {
+		t.bulk, t.changed, t.changeLog, t.keyList, t.keyListed = true, nil, nil, nil, nil
+	}
+}
+
+// listKey adds a key to the transaction's key list.
+func (t *Tx) listKey(id string) {
+	if _, ok := t.keyListed[id]; !ok {
+		t.keyListed[id] = struct{}{}
+		t.keyList = append(t.keyList, id)
+	}
 }
 
 // exec runs a write statement; a read-only transaction refuses it before it reaches the driver.

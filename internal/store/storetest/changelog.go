@@ -3,10 +3,12 @@ package storetest
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // testChangeLog: what a store.ChangeLog lists is what the incremental sync applies, so it must
@@ -56,17 +58,96 @@ func testChangeLog(t *testing.T, open Opener) {
 	if _, _, complete, err := cl.ChangesSince(ctx(), seq0, 2); err != nil || complete {
 		t.Errorf("ChangesSince with max 2 of %d: complete %v, %v; want incomplete", len(got), complete, err)
 	}
-	// A bulk write is one region-wide marker: never complete.
+	// A bulk write of keys lists them in one row, beside a row for each other aggregate: the
+	// keys created, and the ones added to a plan, once each.
+	update(t, s, east, func(tx store.Tx) error { return tx.PutApiKey(newKey("k3", "value-3-0123456789", "", "")) })
+	last = seqOf(t, s)
 	update(t, s, east, func(tx store.Tx) error {
+		if err := tx.PutUsagePlan(newPlan("p2", "bulk plan")); err != nil {
+			return err
+		}
 		for i := range 300 {
 			if err := tx.PutApiKey(newKey(fmt.Sprint("b", i), fmt.Sprintf("bulk-value-%04d-0123456789", i), "", "")); err != nil {
 				return err
 			}
+			if err := tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p2", KeyID: fmt.Sprint("b", i)}); err != nil {
+				return err
+			}
 		}
-		return nil
+		return tx.PutUsagePlanKey(&apigw.UsagePlanKey{PlanID: "p1", KeyID: "k3"})
 	})
-	if _, _, complete, err := cl.ChangesSince(ctx(), last, 100); err != nil || complete {
-		t.Errorf("ChangesSince over a bulk write: complete %v, %v; want incomplete", complete, err)
+	got, _, complete, err = cl.ChangesSince(ctx(), last, 100)
+	wantErr(t, "ChangesSince over a bulk write", err, nil)
+	var listed []string
+	for i := range 300 {
+		listed = append(listed, fmt.Sprint("b", i))
+	}
+	listed = append(listed, "k3")
+	want = []store.Change{
+		{Region: east, Kind: store.KindUsagePlan, ID: "p2"},
+		{Region: east, Kind: store.KindApiKeys, ID: strings.Join(listed, "\n")},
+	}
+	if !reflect.DeepEqual(got, want) || !complete {
+		t.Fatalf("ChangesSince over a bulk write of keys = %d changes (complete %v), want the plan's and one listing the %d keys", len(got), complete, len(listed))
+	}
+	if ids := store.SplitKeyIDs(got[1].ID); !reflect.DeepEqual(ids, listed) {
+		t.Fatalf("SplitKeyIDs = %d ids, want %d", len(ids), len(listed))
+	}
+
+	// More than BulkChanges aggregates other than keys make one region-wide marker: never
+	// complete. So does a key id no list can hold.
+	for _, tc := range []struct {
+		name  string
+		write func(tx store.Tx) error
+	}{
+		{"plans", func(tx store.Tx) error {
+			for i := range 300 {
+				if err := tx.PutUsagePlan(newPlan(fmt.Sprint("bp", i), "plan")); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"a key id with a newline", func(tx store.Tx) error {
+			for i := range 300 {
+				if err := tx.PutApiKey(newKey(fmt.Sprint("nl\n", i), fmt.Sprintf("nl-value-%04d-0123456789", i), "", "")); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	} {
+		last = seqOf(t, s)
+		update(t, s, east, tc.write)
+		got, _, complete, err := cl.ChangesSince(ctx(), last, 100)
+		if err != nil || complete || len(got) != 1 || got[0].Kind != "*" {
+			t.Errorf("ChangesSince over a bulk write of %s: %d changes, complete %v, %v; want one marker, incomplete", tc.name, len(got), complete, err)
+		}
+	}
+
+	// Only the newest KeepKeyLists lists are kept: a reader from before an older one finds a
+	// marker there, and rebuilds.
+	last = seqOf(t, s)
+	for range sqlstore.KeepKeyLists + 1 {
+		update(t, s, east, func(tx store.Tx) error {
+			for i := range sqlstore.BulkChanges + 1 {
+				if err := tx.TouchUsagePlanKey("p2", fmt.Sprint("b", i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	got, _, complete, err = cl.ChangesSince(ctx(), last, 100)
+	lists := 0
+	for _, c := range got {
+		if c.Kind == store.KindApiKeys {
+			lists++
+		}
+	}
+	if err != nil || complete || len(got) != sqlstore.KeepKeyLists+1 || got[0].Kind != "*" || lists != sqlstore.KeepKeyLists {
+		t.Errorf("ChangesSince over %d lists: %d changes (%d lists, the first %q), complete %v, %v; want the first a marker and the rest lists, incomplete",
+			sqlstore.KeepKeyLists+1, len(got), lists, got[0].Kind, complete, err)
 	}
 }
 

@@ -297,6 +297,17 @@ func ctrAllowances(t *testing.T, c store.Counters) {
 		if err != nil || a != q.want || ok != q.ok {
 			t.Errorf("Tx.QuotaAllowance(%v) = %d, %v, %v; want %d, %v", q.key, a, ok, err, q.want, q.ok)
 		}
+		// QuotaAllowances reads the same among other keys' (k4 has none anywhere).
+		var many map[string]int64
+		err = v.View(ctrCtx, q.key.Region, func(tx store.Tx) error {
+			var err error
+			many, err = tx.QuotaAllowances(q.key.PlanID, []string{"k4", q.key.KeyID}, q.key.PeriodStart)
+			return err
+		})
+		got, found := many[q.key.KeyID]
+		if err != nil || got != q.want || found != q.ok || len(many) > 1 {
+			t.Errorf("Tx.QuotaAllowances(%v) = %v, %v; want %s: %d, %v", q.key, many, err, q.key.KeyID, q.want, q.ok)
+		}
 	}
 }
 

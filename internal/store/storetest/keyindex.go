@@ -2,6 +2,10 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tollgate/tollgate/internal/store"
@@ -127,6 +131,44 @@ func testKeyIndex(t *testing.T, open Opener) {
 				wantErr(t, "GetKeyIndex", err, tc.err)
 				if tc.err == nil {
 					same(t, "entry", got, tc.want)
+				}
+				return nil
+			})
+		})
+	}
+	// KeyIndexOf and PlansOfKeys read many keys at once, as GetKeyIndex and PlanIDsOfKey read
+	// one: unknown ids and keys of other regions are left out, and a list longer than a
+	// statement's batch (unknown ids around the known ones) is read whole.
+	var many []string
+	for i := range 1200 {
+		many = append(many, fmt.Sprint("absent", i))
+	}
+	many = slices.Insert(many, 700, "k1", "k2")
+	for _, tc := range []struct {
+		name, region string
+		ids          []string
+		want         []store.KeyIndexEntry
+		plans        map[string][]string
+	}{
+		{"known and unknown", east, []string{"k1", "nope", "k3", "k2"}, []store.KeyIndexEntry{all[2], all[1], all[0]},
+			map[string][]string{"k1": {"p1"}, "k2": {"p1"}, "k3": {"p1", "p2"}}},
+		{"one", east, []string{"k3"}, all[:1], map[string][]string{"k3": {"p1", "p2"}}},
+		{"none", east, nil, nil, nil},
+		{"key of another region", west, []string{"k3"}, nil, nil},
+		{"more than a batch", east, many, []store.KeyIndexEntry{all[2], all[1]}, map[string][]string{"k1": {"p1"}, "k2": {"p1"}}},
+	} {
+		t.Run("KeyIndexOf "+tc.name, func(t *testing.T) {
+			view(t, s, tc.region, func(tx store.Tx) error {
+				got, err := tx.KeyIndexOf(tc.ids)
+				wantErr(t, "KeyIndexOf", err, nil)
+				slices.SortFunc(got, func(a, b store.KeyIndexEntry) int { return strings.Compare(a.ID, b.ID) })
+				if len(got) != len(tc.want) || (len(got) > 0 && !reflect.DeepEqual(got, tc.want)) {
+					t.Errorf("KeyIndexOf = %v, want %v", got, tc.want)
+				}
+				plans, err := tx.PlansOfKeys(tc.ids)
+				wantErr(t, "PlansOfKeys", err, nil)
+				if len(plans) != len(tc.plans) || (len(plans) > 0 && !reflect.DeepEqual(plans, tc.plans)) {
+					t.Errorf("PlansOfKeys = %v, want %v", plans, tc.plans)
 				}
 				return nil
 			})
