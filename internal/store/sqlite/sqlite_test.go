@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -384,5 +385,47 @@ func TestViewWritten(t *testing.T) {
 		return err
 	}); err != nil {
 		t.Fatalf("the key is gone after ViewWritten refused its deletion: %v", err)
+	}
+}
+
+// The data plane's batched reads of keys (an import's 100,000 after it commits) look each id up
+// in an index. With the region in KeyIndexOf's WHERE clause, SQLite chose the covering index
+// that starts with the region (without statistics it takes an equality there to match a few
+// rows) and walked every key of the region for each batch of 500: minutes at a million keys.
+func TestBatchedReadsLookUp(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "tollgate.db"))
+	putKeys(t, s, "us-east-1", 1000, 0)
+	for _, q := range []string{sqlstore.KeyIndexOfSQL, sqlstore.PlansOfKeysSQL, sqlstore.QuotaAllowancesSQL} {
+		// A full batch: with few ids, SQLite looked them up even with the region there.
+		query := sqlstore.InList(q, strings.TrimSuffix(strings.Repeat("?, ", sqlstore.InBatch), ", "))
+		var args []any
+		if strings.Contains(query, "region = ?") {
+			args = []any{"us-east-1", "p1", 0}
+		}
+		for i := range sqlstore.InBatch {
+			args = append(args, fmt.Sprint("id", i))
+		}
+		rows, err := s.reader.Query("EXPLAIN QUERY PLAN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		// Each step that reads the table must look up by the id (api_keys.id or key_id), not
+		// walk a region.
+		for _, step := range plan {
+			if (strings.HasPrefix(step, "SCAN") || strings.HasPrefix(step, "SEARCH")) && !strings.Contains(step, "id=?") {
+				t.Errorf("%s\nplan %q: does not look the ids up", query[:40], plan)
+			}
+		}
+		t.Logf("%q", plan)
 	}
 }

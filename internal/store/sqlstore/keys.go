@@ -485,19 +485,25 @@ func SealKeys(d *Dialect, q Querier, keys *seal.Keyring, after string, reseal bo
 	return changed, last, nil
 }
 
-// KeyIndexOf reads the entries of many keys (store.Tx), inBatch to a statement.
+// KeyIndexOf reads the entries of many keys (store.Tx), InBatch to a statement.
 func (t *Tx) KeyIndexOf(ids []string) ([]store.KeyIndexEntry, error) {
 	out := make([]store.KeyIndexEntry, 0, len(ids))
 	var e store.KeyIndexEntry
-	var hash string
-	err := inBatches(ids, []any{t.region}, func(marks string, args []any) error {
-		return t.q.Query([]any{&e.ID, &hash, &e.Enabled}, func() error {
+	var region, hash string
+	// The region is checked here, not in the query: with it there, SQLite walked the region's
+	// whole covering index (region, seq, …) instead of looking each id up (ids are unique
+	// across regions, so each is one lookup of the primary key).
+	err := inBatches(ids, nil, func(marks string, args []any) error {
+		return t.q.Query([]any{&e.ID, &region, &hash, &e.Enabled}, func() error {
+			if region != t.region {
+				return nil
+			}
 			if err := decodeValueHash(&e, hash); err != nil {
 				return err
 			}
 			out = append(out, e)
 			return nil
-		}, "SELECT id, value_hash, enabled FROM api_keys WHERE region = ? AND id IN ("+marks+")", args...)
+		}, InList(KeyIndexOfSQL, marks), args...)
 	})
 	if err != nil {
 		return nil, t.d.Errorf("key index: %w", err)
@@ -505,22 +511,34 @@ func (t *Tx) KeyIndexOf(ids []string) ([]store.KeyIndexEntry, error) {
 	return out, nil
 }
 
-// inBatch is the most ids one statement of a batched read binds (SQLite allows 32,766
+// The batched reads, with #in where the IN list of markers goes (InList); each must look its
+// ids up by an index, which TestBatchedReadsLookUp checks on SQLite's plans.
+const (
+	KeyIndexOfSQL      = "SELECT id, region, value_hash, enabled FROM api_keys WHERE id IN (#in)"
+	PlansOfKeysSQL     = "SELECT key_id, plan_id, region FROM usage_plan_keys WHERE key_id IN (#in) ORDER BY seq"
+	QuotaAllowancesSQL = `SELECT key_id, allowance FROM quota_allowances
+		WHERE region = ? AND plan_id = ? AND period_start = ? AND key_id IN (#in)`
+)
+
+// InList puts marks in query's IN list.
+func InList(query, marks string) string { return strings.Replace(query, "#in", marks, 1) }
+
+// InBatch is the most ids one statement of a batched read binds (SQLite allows 32,766
 // parameters, PostgreSQL 65,535).
-const inBatch = 500
+const InBatch = 500
 
 // inSizes are the lengths an IN list is padded to (with repeats of its last id, which match
 // nothing more), so that a batched read is one of a few statements, each prepared once, and
 // not a new one for every length.
-var inSizes = [...]int{1, 8, 64, inBatch}
+var inSizes = [...]int{1, 8, 64, InBatch}
 
 // inBatches calls fn for each batch of ids with the batch's IN list of markers and its
 // arguments: prefix, then the ids.
 func inBatches(ids []string, prefix []any, fn func(marks string, args []any) error) error {
-	args := make([]any, 0, len(prefix)+min(len(ids), inBatch))
-	for start := 0; start < len(ids); start += inBatch {
-		batch := ids[start:min(start+inBatch, len(ids))]
-		size := inBatch
+	args := make([]any, 0, len(prefix)+min(len(ids), InBatch))
+	for start := 0; start < len(ids); start += InBatch {
+		batch := ids[start:min(start+InBatch, len(ids))]
+		size := InBatch
 		for _, n := range inSizes {
 			if n >= len(batch) {
 				size = n

@@ -277,12 +277,15 @@ func (t *Tx) ListPlanKeyIDs(planID string) ([]string, error) {
 // PlansOfKeys reads the plans of many keys (store.Tx), in PlanIDsOfKey's order.
 func (t *Tx) PlansOfKeys(ids []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	var key, plan string
-	err := inBatches(ids, []any{t.region}, func(marks string, args []any) error {
-		return t.q.Query([]any{&key, &plan}, func() error {
-			out[key] = append(out[key], plan)
+	var key, plan, region string
+	// The region is checked here, as in KeyIndexOf, so that the key_id index is the one used.
+	err := inBatches(ids, nil, func(marks string, args []any) error {
+		return t.q.Query([]any{&key, &plan, &region}, func() error {
+			if region == t.region {
+				out[key] = append(out[key], plan)
+			}
 			return nil
-		}, "SELECT key_id, plan_id FROM usage_plan_keys WHERE region = ? AND key_id IN ("+marks+") ORDER BY seq", args...)
+		}, InList(PlansOfKeysSQL, marks), args...)
 	})
 	if err != nil {
 		return nil, t.d.Errorf("plans of keys: %w", err)
@@ -299,8 +302,7 @@ func (t *Tx) QuotaAllowances(planID string, keyIDs []string, periodStart time.Ti
 		return t.q.Query([]any{&key, &n}, func() error {
 			out[key] = n
 			return nil
-		}, `SELECT key_id, allowance FROM quota_allowances
-			WHERE region = ? AND plan_id = ? AND period_start = ? AND key_id IN (`+marks+")", args...)
+		}, InList(QuotaAllowancesSQL, marks), args...)
 	})
 	if err != nil {
 		return nil, t.d.Errorf("allowances: %w", err)
