@@ -103,6 +103,18 @@ func (s *Syncer) incremental(ctx context.Context) (bool, error) {
 	if err != nil || !complete {
 		return false, err
 	}
+	// An import into a region that holds fewer keys than it brings is a full build: count
+	// before collecting.
+	listed := 0
+	for _, c := range changes {
+		if c.Kind == store.KindApiKeys {
+			listed += strings.Count(c.ID, "\n") + 1
+		}
+	}
+	limit := max(minIncrementalKeys, s.snap.KeyCount())
+	if listed > limit {
+		return false, nil
+	}
 	keys := map[string][]string{} // region → key ids, in order, without repeats
 	seen := map[[2]string]bool{}
 	plans := map[[2]string]bool{} // region, plan id: plans written
@@ -131,7 +143,7 @@ func (s *Syncer) incremental(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 	}
-	if len(seen) > max(minIncrementalKeys, s.snap.KeyCount()) {
+	if len(seen) > limit {
 		return false, nil
 	}
 	// A plan written without a change the data plane enforces (its name, description, tags)
@@ -157,6 +169,14 @@ func (s *Syncer) incremental(ctx context.Context) (bool, error) {
 	}
 	s.seq = last
 	s.Incremental.Add(int64(len(changes)))
+	if len(seen) >= keyIndexPartMin {
+		// An import's keys, read and applied: as after a large load, the store's connections
+		// hand back what they read, and the runtime what reading and merging them left.
+		if r, ok := s.Store.(store.MemoryReleaser); ok {
+			r.ReleaseMemory(ctx)
+		}
+		go debug.FreeOSMemory()
+	}
 	return true, nil
 }
 

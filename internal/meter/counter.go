@@ -228,7 +228,7 @@ func (m *Meter) settle(applied, scanFile bool) {
 	}
 	m.inflight = reuse(m.inflight)
 	if scanFile {
-		m.journal.each(func(s *slot) {
+		m.journal.each(func(_ int, s *slot) {
 			for i := range s.days {
 				fix(&s.days[i])
 			}

@@ -11,7 +11,8 @@ import (
 // journalSupported: the journal needs mmap and fallocate, here Linux's.
 const journalSupported = true
 
-// mapJournal maps every chunk of f, which must be a whole number of chunks.
+// mapJournal maps every chunk of f, which must be a whole number of chunks and start with
+// either version's magic: the slots of a version-2 file, the whole chunks of a version-1 one.
 func mapJournal(f *os.File) (*journal, error) {
 	st, err := f.Stat()
 	if err != nil {
@@ -20,7 +21,18 @@ func mapJournal(f *os.File) (*journal, error) {
 	if st.Size() == 0 || st.Size()%chunkSize != 0 {
 		return nil, fmt.Errorf("size %d is not a whole number of %d-byte chunks", st.Size(), chunkSize)
 	}
+	var m [len(magic)]byte
+	if _, err := f.ReadAt(m[:], 0); err != nil {
+		return nil, err
+	}
 	j := &journal{f: f}
+	switch string(m[:]) {
+	case magic:
+	case magicV1:
+		j.v1 = true
+	default:
+		return nil, errors.New("not a usage journal")
+	}
 	for off := int64(0); off < st.Size(); off += chunkSize {
 		if err := j.mapChunk(off); err != nil {
 			j.close()
@@ -45,8 +57,13 @@ func (j *journal) grow() error {
 	return j.mapChunk(off)
 }
 
+// mapChunk maps the chunk at off: its slots, or all of it in a version-1 file.
 func (j *journal) mapChunk(off int64) error {
-	b, err := syscall.Mmap(int(j.f.Fd()), off, chunkSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	size := slotsSize
+	if j.v1 {
+		size = chunkSize
+	}
+	b, err := syscall.Mmap(int(j.f.Fd()), off, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("meter: usage journal: mmap: %w", err)
 	}

@@ -2,6 +2,7 @@ package meter
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -333,12 +334,19 @@ func FuzzJournalOpen(f *testing.F) {
 	if !journalSupported {
 		f.Skip("no usage journal on this system")
 	}
-	seed := make([]byte, 3*slotSize)
+	// A version-2 file with one named slot, its name record where it belongs; a version-1 file
+	// with one named slot (its name in the slot).
+	seed := make([]byte, slotsSize+firstSlot*nameSize+nameSize)
 	copy(seed, magic)
-	slot1 := seed[slotSize:]
-	copy(slot1[48:], "\x01\x01\x01rpk")
+	seed[firstSlot*slotSize+48] = 1
+	copy(seed[nameOffset(firstSlot):], "\x01\x01\x01rpk")
 	f.Add(seed)
+	seed1 := make([]byte, 3*slotSizeV1)
+	copy(seed1, magicV1)
+	copy(seed1[slotSizeV1+48:], "\x01\x01\x01rpk")
+	f.Add(seed1)
 	f.Add([]byte(magic))
+	f.Add([]byte(magicV1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > chunkSize {
 			data = data[:chunkSize]
@@ -368,6 +376,51 @@ func FuzzJournalOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A journal of the first format (128-byte slots, each holding its name), as a node of an
+// earlier release leaves it: Open flushes its counts, then starts a file of the current format,
+// in which new counters take their slots.
+func TestJournalVersion1Recovered(t *testing.T) {
+	if !journalSupported {
+		t.Skip("no usage journal on this system")
+	}
+	file := make([]byte, chunkSize)
+	copy(file, magicV1)
+	copy(file[24:40], "0123456789abcdef") // the journal's id
+	copy(file[40:], bootID())
+	for i, c := range []struct {
+		name  string
+		count uint64
+	}{{"\x01\x01\x02rpk1", 5}, {"\x01\x01\x02rpk2", 7}} {
+		off := (1 + i) * slotSizeV1
+		d := epochDay(day1)
+		binary.LittleEndian.PutUint64(file[off+int(d&1)*24:], d<<countBits|c.count) // the day's half's word
+		copy(file[off+48:], c.name)
+	}
+	path := filepath.Join(t.TempDir(), "usage.journal")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &flakySink{Counters: quotamem.New()}
+	m, rec := openJ(t, s, path)
+	defer m.Close()
+	if rec.Counters != 2 || rec.Requests != 12 || rec.Discarded != "" {
+		t.Fatalf("recovered %+v, want 2 counters and 12 requests", rec)
+	}
+	if u := usageOf(t, s, "p"); u["k1"][day1] != 5 || u["k2"][day1] != 7 {
+		t.Fatalf("usage %v", u)
+	}
+	if m.journal.v1 || string(m.head.magic[:]) != magic {
+		t.Fatalf("the journal in use is %q", m.head.magic)
+	}
+	m.Counter("r", "p", "k3").AddN(day1, 1)
+	crash(t, m)
+	m2, rec := openJ(t, s, path)
+	defer m2.Close()
+	if rec.Counters != 1 || usageOf(t, s, "p")["k3"][day1] != 1 {
+		t.Fatalf("after a crash on the new file: recovered %+v", rec)
+	}
 }
 
 func TestJournalAddDoesNotAllocate(t *testing.T) {

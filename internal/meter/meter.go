@@ -196,13 +196,16 @@ func Open(ctx context.Context, sink JournalSink, path string, opt Options) (*Met
 			rec.Discarded = "the store has batches of this journal it does not know of (a copy of an older file?)"
 		} else {
 			m.settle(stored == pending, true)
-			j.each(func(s *slot) {
+			j.each(func(i int, s *slot) {
 				var n uint64
 				for i := range s.days {
 					n += unflushed(s.days[i].word.Load(), s.days[i].flushed.Load())
 				}
 				if n > 0 {
-					id, _ := s.getID()
+					id, ok := j.getID(i)
+					if !ok {
+						return // a torn record: its counts cannot be attributed
+					}
 					m.register(id, s)
 					rec.Counters++
 					rec.Requests += int64(n)
@@ -262,7 +265,9 @@ func (m *Meter) Counter(region, planID, keyID string) *KeyCounter {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var s *slot
-	if m.journal != nil {
+	// A version-1 journal is only recovered from (its flush failed at Open, which said so):
+	// new counters stay on the heap until the next start.
+	if m.journal != nil && !m.journal.v1 {
 		var err error
 		if s, err = m.journal.alloc(id); err != nil && m.opt.OnError != nil {
 			m.opt.OnError(fmt.Errorf("%w; this key's usage is counted in memory only", err))

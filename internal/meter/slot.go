@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-// A slot is one counter's state: 128 bytes, in the journal file (see journal.go) or on the heap
+// A slot is one counter's state: 64 bytes, in the journal file (see journal.go) or on the heap
 // when there is none. It holds two days, indexed by the day's parity, so a rollover never moves
 // counts: today's requests go to one half while the flusher finishes yesterday's in the other.
 //
@@ -17,26 +17,34 @@ import (
 // Add touches only word. The flusher alone writes flushed and target. Because nothing is moved
 // or reset by two parties, a process that dies at any instant leaves a file that says exactly
 // what the store has and has not been given (see Meter.resolve for the batch in flight).
+//
+// The counter's name is not in the slot but in a name record of the file that the process
+// writes once and never maps (journal.go): a slot of 128 bytes with its name in it was half of
+// a million keys' usage counters in RSS.
 type slot struct {
 	days [2]daySlot
-	// id names the counter so that a restart can flush it: three length bytes (region, plan
-	// id, key id) and then the three strings. Written once, before the slot is used.
-	id [slotSize - 2*unsafe.Sizeof(daySlot{})]byte
+	// named is set once the slot's name record is written: the slot is in use.
+	named atomic.Uint32
+	_     [slotSize - 2*unsafe.Sizeof(daySlot{}) - 4]byte
 }
 
 type daySlot struct {
 	word, flushed, target atomic.Uint64
 }
 
-const slotSize = 128
+const slotSize = 64
 
 // The file layout depends on this size.
 var _ [slotSize - unsafe.Sizeof(slot{})]byte
 var _ [unsafe.Sizeof(slot{}) - slotSize]byte
 
-// maxID is the longest region + plan id + key id a slot can name (longer ones, which
-// Tollgate's own ids never reach, are counted on the heap).
-const maxID = len(slot{}.id) - 3
+// nameSize is the size of a name record: three length bytes (region, plan id, key id) and then
+// the three strings. maxID is the longest region + plan id + key id one holds (longer ones,
+// which Tollgate's own ids never reach, are counted on the heap).
+const (
+	nameSize = 64
+	maxID    = nameSize - 3
+)
 
 // A word holds the day (days since the Unix epoch) in its high bits and a count in its low
 // countBits bits: 2^40 requests a day per key cannot be reached.
@@ -80,12 +88,13 @@ func (s *slot) add(d, n uint64) bool {
 	}
 }
 
-// setID writes the counter's name into the slot; false if it does not fit.
-func (s *slot) setID(id counterID) bool {
-	if len(id.region)+len(id.planID)+len(id.keyID) > maxID || !idString(id.region) || !idString(id.planID) || !idString(id.keyID) {
+// encodeID writes a counter's name into a name record b (nameSize bytes, or a version-1 slot's
+// 80); false if it does not fit.
+func encodeID(b []byte, id counterID) bool {
+	if len(id.region)+len(id.planID)+len(id.keyID) > len(b)-3 || !idString(id.region) || !idString(id.planID) || !idString(id.keyID) {
 		return false
 	}
-	b := s.id[:]
+	clear(b)
 	b[0], b[1], b[2] = byte(len(id.region)), byte(len(id.planID)), byte(len(id.keyID))
 	n := 3
 	n += copy(b[n:], id.region)
@@ -94,38 +103,28 @@ func (s *slot) setID(id counterID) bool {
 	return true
 }
 
-// getID reads the name a slot holds: false for an unused slot or one that does not hold a
-// name Tollgate could have written (a torn or foreign file).
-func (s *slot) getID() (counterID, bool) {
-	if !s.named() {
+// decodeID reads the name a record holds: false for one that does not hold a name Tollgate
+// could have written (unused, torn or foreign).
+func decodeID(b []byte) (counterID, bool) {
+	if len(b) < 3 {
 		return counterID{}, false
 	}
-	b := s.id[:]
-	lr, lp := int(b[0]), int(b[1])
-	rest := b[3 : 3+lr+lp+int(b[2])]
-	return counterID{region: string(rest[:lr]), planID: string(rest[lr : lr+lp]), keyID: string(rest[lr+lp:])}, true
-}
-
-// named reports whether getID can read the slot's name, without making its strings: a restart
-// looks at every slot of the journal (a million at a million keys in use) and names only those
-// with requests the store lacks.
-func (s *slot) named() bool {
-	b := s.id[:]
 	lr, lp, lk := int(b[0]), int(b[1]), int(b[2])
-	if lr == 0 || lp == 0 || lk == 0 || lr+lp+lk > maxID {
-		return false
+	if lr == 0 || lp == 0 || lk == 0 || lr+lp+lk > len(b)-3 {
+		return counterID{}, false
 	}
-	for _, c := range b[3 : 3+lr+lp+lk] {
+	rest := b[3 : 3+lr+lp+lk]
+	for _, c := range rest {
 		if !idByte(c) {
-			return false
+			return counterID{}, false
 		}
 	}
 	for _, c := range b[3+lr+lp+lk:] {
 		if c != 0 {
-			return false
+			return counterID{}, false
 		}
 	}
-	return true
+	return counterID{region: string(rest[:lr]), planID: string(rest[lr : lr+lp]), keyID: string(rest[lr+lp:])}, true
 }
 
 // idString reports whether getID can read s back.
