@@ -185,7 +185,7 @@ func (s *Store) runBatch() {
 		s.feed.Observe(committed[len(committed)-1].seq)
 	}
 	if bulk {
-		// A bulk write (an import) filled the writer's 64 MB page cache, which lives in SQLite's
+		// A bulk write (an import) filled the writer's page cache, which lives in SQLite's
 		// own allocator, outside the Go heap: give it back rather than keep it for the process's
 		// life (about 90 MB of resident memory after a 100,000-key import).
 		_, _ = s.writer.ExecContext(ctx, "PRAGMA shrink_memory")

@@ -96,8 +96,11 @@ func (t *Tx) Changes() []ChangeKey {
 	return append(slices.Clip(t.changeLog), ChangeKey{Kind: store.KindApiKeys, ID: strings.Join(t.keyList, "\n")})
 }
 
-// Bulk reports whether the transaction's change log is one region-wide marker.
-func (t *Tx) Bulk() bool { return t.bulk }
+// Bulk reports whether the transaction wrote more than BulkChanges aggregates (an import): its
+// change log lists the keys in one row or is one region-wide marker. The backends tidy up
+// after such a write (SQLite's writer gives its page cache back, PostgreSQL samples the tables
+// again).
+func (t *Tx) Bulk() bool { return t.bulk || t.keyListed != nil }
 
 // KeyList reports whether the transaction's change log lists keys in one row (the backend then
 // runs PruneKeyListsSQL).
