@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/tollgate/tollgate/internal/store"
-	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // changeTail holds the newest change-log rows this process committed, so that ChangesSince, which
@@ -59,16 +58,21 @@ func (t *changeTail) add(rows []tailRow) {
 	}
 }
 
+// tailKeyLists is how many key lists the tail keeps: the syncer reads each right after its write
+// commits, so an older one is only wanted by a sync that fell behind, which then rebuilds (or
+// reads the table, which keeps sqlstore.KeepKeyLists). Ten imports of 100,000 keys kept 11 MB
+// of lists on the heap when the tail kept as many as the table.
+const tailKeyLists = 2
+
 // pruneKeyLists does to the tail what sqlstore.PruneKeyListsSQL does to the table: the key lists
-// older than the newest KeepKeyLists become region-wide markers, so that the tail holds a few
-// lists of ids, not thousands (a list of a 100,000-key import is 2 MB).
+// older than the newest tailKeyLists become region-wide markers.
 func (t *changeTail) pruneKeyLists() {
 	lists := 0
 	for i := len(t.rows) - 1; i >= 0; i-- {
 		if t.rows[i].c.Kind != store.KindApiKeys {
 			continue
 		}
-		if lists++; lists > sqlstore.KeepKeyLists {
+		if lists++; lists > tailKeyLists {
 			t.rows[i].c = store.Change{Region: t.rows[i].c.Region, Kind: "*"}
 		}
 	}
