@@ -229,14 +229,14 @@ func (e *Enforcer) verifyIAM(in Inbound, region string) *GatewayError {
 func (e *Enforcer) planThrottle(b *snapshot.Binding, m *snapshot.Method, region string, now time.Time) (limit.Decision, reqstats.Scope) {
 	p := b.Plan
 	if mt, ok := p.MethodThrottle(m); ok {
-		id := limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID, ApiID: m.Stage.API.ID, Stage: m.Stage.Name, Method: mt.Key}
+		id := limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID(), ApiID: m.Stage.API.ID, Stage: m.Stage.Name, Method: mt.Key}
 		return e.Limiter.Allow(id, mt.Throttle.RateLimit, mt.Throttle.BurstLimit, now), reqstats.ScopeMethod
 	}
 	if t := p.Throttle; t != nil {
 		if bk := b.Throttle(now.UnixNano()); bk != nil {
 			return bk.Decide(now.UnixNano()), reqstats.ScopePlan // bound in process: no registry lookup
 		}
-		return e.Limiter.Allow(limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID}, t.RateLimit, t.BurstLimit, now), reqstats.ScopePlan
+		return e.Limiter.Allow(limit.BucketID{Region: region, PlanID: p.ID, KeyID: b.KeyID()}, t.RateLimit, t.BurstLimit, now), reqstats.ScopePlan
 	}
 	return limit.Decision{Allowed: true}, reqstats.ScopePlan
 }

@@ -8,29 +8,33 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tollgate/tollgate/internal/store"
 )
 
 // KeyCounter counts one key's admitted requests in one plan. Add is safe for concurrent use.
+// It is 32 bytes, one of a million keys in use: what it holds only while the store has been
+// away for over a day (spilled counts) is in its Meter's spills, not here.
 type KeyCounter struct {
-	slot  *slot    // in the journal, or on the heap
-	plan  *planRef // the Meter's one copy of the region and plan id
+	slot  *slot         // in the journal, or on the heap
+	plan  *planCounters // its plan's: the Meter's one copy of the region and plan id
 	keyID string
-
-	// spill holds requests of a day whose half of the slot still held an older day the store
-	// lacked (it was unreachable for over a day): heap only, flushed like the rest. It is made
-	// the first time that happens, so a counter that never spills (every one, while the store
-	// answers) costs 48 bytes, and Flush skips it without a lock.
-	spill atomic.Pointer[spill]
 }
 
-type spill struct {
-	mu     sync.Mutex
-	counts []dayCount
-}
+// The counter is made for every key in use: it must stay within the 32-byte size class (this
+// fails to compile if it grows past it).
+var _ [32 - unsafe.Sizeof(KeyCounter{})]byte
 
 type dayCount struct{ day, n uint64 }
+
+// spills holds the requests of counters whose day's half of the slot still held an older day
+// the store lacked (it was unreachable for over a day): heap only, flushed like the rest.
+type spills struct {
+	mu     sync.Mutex
+	any    atomic.Bool // counts is not empty: Flush and Pending skip the lock otherwise
+	counts map[*KeyCounter][]dayCount
+}
 
 // Add counts one request admitted at now.
 func (k *KeyCounter) Add(now time.Time) { k.AddN(now, 1) }
@@ -45,28 +49,31 @@ func (k *KeyCounter) AddN(now time.Time, n int64) {
 		return
 	}
 	// Off the hot path: only while the store has been away for a day.
-	sp := k.spill.Load()
-	if sp == nil {
-		k.spill.CompareAndSwap(nil, &spill{})
-		sp = k.spill.Load()
-	}
+	sp := &k.plan.m.spills
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	sp.counts = append(sp.counts, dayCount{d, uint64(n)})
+	if sp.counts == nil {
+		sp.counts = map[*KeyCounter][]dayCount{}
+	}
+	sp.counts[k] = append(sp.counts[k], dayCount{d, uint64(n)})
+	sp.any.Store(true)
 }
 
-// drainSpill moves the heap-only counts out of k into emit.
-func (k *KeyCounter) drainSpill(emit func(day, n uint64)) {
-	sp := k.spill.Load()
-	if sp == nil {
+// drainSpills moves every spilled count out into emit.
+func (m *Meter) drainSpills(emit func(k *KeyCounter, day, n uint64)) {
+	sp := &m.spills
+	if !sp.any.Load() {
 		return
 	}
 	sp.mu.Lock()
 	counts := sp.counts
 	sp.counts = nil
+	sp.any.Store(false)
 	sp.mu.Unlock()
-	for _, s := range counts {
-		emit(s.day, s.n)
+	for k, cs := range counts {
+		for _, c := range cs {
+			emit(k, c.day, c.n)
+		}
 	}
 }
 
@@ -79,14 +86,14 @@ func (k *KeyCounter) peek(emit func(day, n uint64)) {
 			emit(w>>countBits, n)
 		}
 	}
-	sp := k.spill.Load()
-	if sp == nil {
+	sp := &k.plan.m.spills
+	if !sp.any.Load() {
 		return
 	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	for _, s := range sp.counts {
-		emit(s.day, s.n)
+	for _, c := range sp.counts[k] {
+		emit(c.day, c.n)
 	}
 }
 
@@ -133,14 +140,14 @@ func (m *Meter) Flush(ctx context.Context) error {
 				if n := unflushed(w, ds.flushed.Load()); n > 0 {
 					ds.target.Store(w)
 					m.inflight = append(m.inflight, ds)
-					deltas = append(deltas, store.UsageDelta{Region: k.plan.region, PlanID: k.plan.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
+					deltas = append(deltas, store.UsageDelta{Region: k.plan.ref.region, PlanID: k.plan.ref.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
 				}
 			}
-			k.drainSpill(func(day, n uint64) {
-				m.retry[deltaKey{counterID{k.plan.region, k.plan.planID, k.keyID}, day}] += int64(n)
-			})
 		}
 	}
+	m.drainSpills(func(k *KeyCounter, day, n uint64) {
+		m.retry[deltaKey{counterID{k.plan.ref.region, k.plan.ref.planID, k.keyID}, day}] += int64(n)
+	})
 	if len(deltas) == 0 && len(m.retry) == 0 {
 		m.flushed.Store(time.Now().UnixNano())
 		return nil
@@ -256,9 +263,9 @@ func (m *Meter) Discard() {
 				ds := &k.slot.days[i]
 				ds.flushed.Store(ds.word.Load())
 			}
-			k.drainSpill(func(uint64, uint64) {})
 		}
 	}
+	m.drainSpills(func(*KeyCounter, uint64, uint64) {})
 	clear(m.retry)
 }
 

@@ -74,10 +74,12 @@ type Meter struct {
 	byPlan map[planRef]*planCounters
 	plans  []*planCounters
 
+	spills spills
+
 	// flushMu serialises Flush, Discard and Pending, so Pending never sees a batch both in the
 	// counters and in the sink. The fields below it are the flusher's.
 	flushMu  sync.Mutex
-	retry    map[deltaKey]int64 // counts that live only on the heap (see KeyCounter.spill)
+	retry    map[deltaKey]int64 // counts that live only on the heap (see spills)
 	deltas   []store.UsageDelta // the batch being built, reused
 	inflight []*daySlot         // the halves whose target the batch sets
 
@@ -88,10 +90,11 @@ type Meter struct {
 
 type planRef struct{ region, planID string }
 
-// planCounters are a plan's counters. Each counter points at its plan's ref rather than holding
-// the two strings: 8 bytes a key in use instead of 32.
+// planCounters are a plan's counters. Each counter points at it rather than holding the two
+// strings (8 bytes a key in use instead of 32), and reaches its Meter through it.
 type planCounters struct {
 	ref      planRef
+	m        *Meter
 	counters []*KeyCounter
 }
 
@@ -289,11 +292,11 @@ func (m *Meter) registerLocked(id counterID, s *slot) *KeyCounter {
 	ref := planRef{id.region, id.planID}
 	pc := m.byPlan[ref]
 	if pc == nil {
-		pc = &planCounters{ref: ref}
+		pc = &planCounters{ref: ref, m: m}
 		m.byPlan[ref] = pc
 		m.plans = append(m.plans, pc)
 	}
-	k := &KeyCounter{slot: s, plan: &pc.ref, keyID: id.keyID} // a torn file may name a counter twice: both are flushed
+	k := &KeyCounter{slot: s, plan: pc, keyID: id.keyID} // a torn file may name a counter twice: both are flushed
 	pc.counters = append(pc.counters, k)
 	return k
 }

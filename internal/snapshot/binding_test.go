@@ -66,8 +66,8 @@ func TestBindingsByStage(t *testing.T) {
 				got := ""
 				if b := k.Binding(api.Stage(stage)); b != nil {
 					got = b.Plan.ID
-					if b.KeyID != "k1" {
-						t.Errorf("stage %s: binding of %q", stage, b.KeyID)
+					if b.KeyID() != "k1" {
+						t.Errorf("stage %s: binding of %q", stage, b.KeyID())
 					}
 				}
 				if got != want {

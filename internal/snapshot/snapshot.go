@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tollgate/tollgate/internal/accesslog"
 	"github.com/tollgate/tollgate/internal/apigw"
@@ -196,19 +197,26 @@ type Key struct {
 	bindings map[*Stage]*Binding
 }
 
+// A Key is made for every key of every region, a million on a large store, in blocks: its size
+// is what a key costs (this fails to compile if it grows past 96 bytes).
+var _ [96 - unsafe.Sizeof(Key{})]byte
+
 // Binding is a key's membership in a plan that covers a stage. The per-key state that outlives
 // snapshots (quota entry, usage counter, throttle bucket) is found on the key's first request in
 // the Binder's KeyStates and cached, so a build does not create state for a million idle keys
 // and later requests do no lookups for it.
 type Binding struct {
-	Plan  *Plan
-	KeyID string
+	Plan *Plan
+	key  *Key // the key bound (for its id): 8 bytes where a copy of the id's header took 16
 	// Policy is the key's quota policy (nil without a quota): the plan's shared one, or the key's
 	// own when an UpdateUsage override applies. The pointer is stable for the life of this
 	// snapshot, which lets the quota entry skip its period maths.
 	Policy *quota.Policy
 	state  atomic.Pointer[keyState]
 }
+
+// KeyID is the id of the key bound.
+func (b *Binding) KeyID() string { return b.key.ID }
 
 // Quota returns the key's quota counter (nil without a quota or without a binder). The first
 // call binds it; later calls only load pointers and do not allocate.
@@ -224,7 +232,7 @@ func (b *Binding) Quota() *quota.Entry {
 	if p.binder.QuotaEntry == nil {
 		return nil
 	}
-	st.quota.CompareAndSwap(nil, p.binder.QuotaEntry(p.Region, p.ID, b.KeyID))
+	st.quota.CompareAndSwap(nil, p.binder.QuotaEntry(p.Region, p.ID, b.key.ID))
 	return st.quota.Load()
 }
 
@@ -264,13 +272,13 @@ func (b *Binding) bound() *keyState {
 	newState := func() *keyState {
 		st := &keyState{}
 		if p.binder.Usage != nil {
-			st.usage = p.binder.Usage(p.Region, p.ID, b.KeyID)
+			st.usage = p.binder.Usage(p.Region, p.ID, b.key.ID)
 		}
 		return st
 	}
 	var st *keyState
 	if p.binder.States != nil {
-		st = p.binder.States.get(p.Region, p.ID, b.KeyID, newState)
+		st = p.binder.States.get(p.Region, p.ID, b.key.ID, newState)
 	} else {
 		st = newState()
 	}
@@ -542,7 +550,7 @@ func bindKey(k *Key, p *Plan, overrides map[string]Override) {
 			k.bindings[st] = b
 		}
 	}
-	b.Plan, b.KeyID, b.Policy = p, k.ID, p.policy // k.ID: the plan's key list is garbage after a build
+	b.Plan, b.key, b.Policy = p, k, p.policy
 	if o, ok := overrides[k.ID]; ok && p.policy != nil {
 		b.Policy = p.policy.WithOverride(o.PeriodStart, o.Allowance)
 	}

@@ -36,7 +36,7 @@ func TestBuildBindsKeysToStages(t *testing.T) {
 	if k == nil || k.ID != "key000001" || !k.Enabled {
 		t.Fatalf("key lookup: %+v", k)
 	}
-	if b := k.Binding(st); b == nil || b.Plan.ID != "p1" || b.KeyID != "key000001" {
+	if b := k.Binding(st); b == nil || b.Plan.ID != "p1" || b.KeyID() != "key000001" {
 		t.Fatalf("binding: %+v", b)
 	}
 	if api.Region.Key(HashKey("unknown-value-000000000")) != nil {

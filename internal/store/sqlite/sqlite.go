@@ -42,7 +42,14 @@ const busyTimeoutMS = 10000
 // 1 GiB, a store of a million keys kept 700 MB of its file resident after an import (1,730 B of
 // RSS a key in all); with 64 MiB, 89 MB of mapped files (395 B a key), and the start, the
 // import and one page of GetApiKeys took no longer. Pages past it go through SQLite's page cache.
-const mmapSize = 64 << 20
+// With every one of a million keys called, the map is full (the usage and lease writes reach
+// pages all over the file); at 32 MiB TestScale measured 113 against 138 MB of mapped files
+// (the usage journal's 64 MB among them). The imports of
+// 100,000 keys, A/B in the same minutes, took no longer (3.6–4.0 against 3.6–4.4 s into an empty
+// store, 5.8–5.9 against 5.4–6.4 s into 100,000); 16 writers spent 1,119 against 928 µs of
+// server CPU a key, in runs on different minutes of a machine whose data plane alone moved by a
+// tenth between them. At 16 MiB, 601 B a key and 1,424 µs.
+const mmapSize = 32 << 20
 
 // writerCacheKiB is the writer's page cache (negative = KiB for the pragma). Full, it costs
 // twice that in RSS: each cached 4 KB page is a 4.3 KB allocation, which modernc's allocator
