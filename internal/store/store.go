@@ -124,10 +124,6 @@ type Tx interface {
 	ListUsagePlanKeys(planID, namePrefix string, p Page) ([]*apigw.ApiKey, string, error)
 	// PlanIDsOfKey lists the ids of the plans that contain the key.
 	PlanIDsOfKey(keyID string) ([]string, error)
-	// QuotaAllowance reads the key's UpdateUsage allowance in the plan for the quota period
-	// starting at periodStart (ok false without one), as Counters.SetAllowance wrote it: read in
-	// this transaction, so that a reader of a write's keys needs no second one.
-	QuotaAllowance(planID, keyID string, periodStart time.Time) (allowance int64, ok bool, err error)
 	// ListKeyIndex lists the region's keys newest first (as ListApiKeys) with only what the data
 	// plane indexes. It reads columns, not documents, so loading a million keys into a snapshot
 	// does not decode a million JSON documents. A non-empty stop is a cursor of SplitKeyIndex:
@@ -138,19 +134,18 @@ type Tx interface {
 	// side by side: part i is read from cursor i-1 ("" for the first) down to stop i ("" for
 	// the last). It returns none when the index is too short to split.
 	SplitKeyIndex(parts, minSpan int) ([]string, error)
-	// GetKeyIndex returns one key's entry of that index (ErrNotFound if none): what the data
-	// plane reads of a key after each write that changed it, without decoding its document or
-	// opening its sealed value.
-	GetKeyIndex(id string) (KeyIndexEntry, error)
-	// KeyIndexOf is GetKeyIndex for many keys at once: the entries of the keys among ids that
-	// exist, in no particular order, a few statements for thousands of keys (the data plane
-	// reloading the keys of an import reads 100,000 of them).
+	// KeyIndexOf returns the entries of that index of the keys among ids that exist, in no
+	// particular order: what the data plane reads of the keys a write changed, without decoding
+	// their documents or opening their sealed values; a few statements for thousands of keys
+	// (the reload after an import reads 100,000 of them).
 	KeyIndexOf(ids []string) ([]KeyIndexEntry, error)
 	// PlansOfKeys is PlanIDsOfKey for many keys: each key among ids that is in a plan, with its
 	// plans in the order PlanIDsOfKey lists them.
 	PlansOfKeys(ids []string) (map[string][]string, error)
-	// QuotaAllowances is QuotaAllowance for many keys of one plan: the keys among keyIDs with an
-	// allowance for the period starting at periodStart, with it.
+	// QuotaAllowances reads the UpdateUsage allowances of keys of one plan for the quota period
+	// starting at periodStart, as Counters.SetAllowance wrote them: the keys among keyIDs with
+	// one, with it. It reads in this transaction, so that a reader of a write's keys needs no
+	// second one.
 	QuotaAllowances(planID string, keyIDs []string, periodStart time.Time) (map[string]int64, error)
 	// ListPlanKeyIDs lists the ids of every key in the plan, in id order, without reading the
 	// keys: the snapshot only needs the membership.

@@ -309,10 +309,10 @@ func BenchmarkReadAfterWrite(b *testing.B) {
 	ctx := context.Background()
 	read := func(view func(context.Context, string, func(store.Tx) error) error, id string) {
 		err := view(ctx, "us-east-1", func(tx store.Tx) error {
-			if _, err := tx.GetKeyIndex(id); err != nil {
+			if _, err := tx.KeyIndexOf([]string{id}); err != nil {
 				return err
 			}
-			_, err := tx.PlanIDsOfKey(id)
+			_, err := tx.PlansOfKeys([]string{id})
 			return err
 		})
 		if err != nil {
@@ -364,11 +364,11 @@ func TestViewWritten(t *testing.T) {
 			t.Fatal(err)
 		}
 		err := s.ViewWritten(ctx, "us-east-1", func(tx store.Tx) error {
-			e, err := tx.GetKeyIndex(id)
+			es, err := tx.KeyIndexOf([]string{id})
 			if err != nil {
 				return err
 			}
-			if e.Enabled {
+			if len(es) != 1 || es[0].Enabled {
 				t.Errorf("%s: ViewWritten reads it enabled after the write that disabled it", id)
 			}
 			if err := tx.DeleteApiKey(id); err == nil {

@@ -17,9 +17,6 @@ const (
 	SetAllowanceSQL = `INSERT INTO quota_allowances (region, plan_id, period_start, key_id, allowance)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (region, plan_id, period_start, key_id) DO UPDATE SET allowance = excluded.allowance`
-	// AllowanceSQL reads one override; arguments as in QuotaArgs.
-	AllowanceSQL = `SELECT allowance FROM quota_allowances
-		WHERE region = ? AND plan_id = ? AND key_id = ? AND period_start = ?`
 	// AllowancesSQL lists a plan's overrides; scan its rows with AllowanceRows.
 	AllowancesSQL = `SELECT key_id, period_start, allowance FROM quota_allowances
 		WHERE region = ? AND plan_id = ? AND period_start >= ?`

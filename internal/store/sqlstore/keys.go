@@ -321,18 +321,6 @@ func (t *Tx) listKeys(p store.Page, query string, args []any) ([]*apigw.ApiKey, 
 	return out, next, nil
 }
 
-// GetKeyIndex reads one key's id, value_hash and enabled columns (the enabled column mirrors the
-// document, written with it by PutApiKey), decoding no document.
-func (t *Tx) GetKeyIndex(id string) (store.KeyIndexEntry, error) {
-	e := store.KeyIndexEntry{ID: id}
-	var hash string
-	err := t.q.QueryRow([]any{&hash, &e.Enabled}, "SELECT value_hash, enabled FROM api_keys WHERE id = ? AND region = ?", id, t.region)
-	if err != nil {
-		return e, wrapNotFound(err, "api key %s", id)
-	}
-	return e, decodeValueHash(&e, hash)
-}
-
 // decodeValueHash puts a value_hash column's hex into e.Hash.
 func decodeValueHash(e *store.KeyIndexEntry, hash string) error {
 	if len(hash) != 2*len(e.Hash) {
@@ -344,7 +332,7 @@ func decodeValueHash(e *store.KeyIndexEntry, hash string) error {
 	return nil
 }
 
-// ListKeyIndex lists newest first from the same columns as GetKeyIndex, down to stop (a cursor
+// ListKeyIndex lists newest first from the same columns as KeyIndexOf, down to stop (a cursor
 // of SplitKeyIndex) when one is given.
 func (t *Tx) ListKeyIndex(p store.Page, stop string) ([]store.KeyIndexEntry, string, error) {
 	bound, limit, err := t.pageBounds(p, true)

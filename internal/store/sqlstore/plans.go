@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -242,19 +241,6 @@ func (t *Tx) PlanIDsOfKey(keyID string) ([]string, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// QuotaAllowance reads one key's UpdateUsage override for one period (AllowanceSQL).
-func (t *Tx) QuotaAllowance(planID, keyID string, periodStart time.Time) (int64, bool, error) {
-	var n int64
-	err := t.q.QueryRow([]any{&n}, AllowanceSQL, QuotaArgs(store.QuotaKey{Region: t.region, PlanID: planID, KeyID: keyID, PeriodStart: periodStart})...)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("allowance: %w", err)
-	}
-	return n, true, nil
 }
 
 // ListPlanKeyIDs reads the association's primary key alone: (plan_id, key_id) answers it with no

@@ -264,7 +264,7 @@ func ctrAllowances(t *testing.T, c store.Counters) {
 			t.Errorf("Allowances(%s, %s, %v) = %v, want %v", q.region, q.plan, q.since, got, q.want)
 		}
 	}
-	// A store's transaction reads one of them (Tx.QuotaAllowance, in the key's region): a zero
+	// A store's transaction reads them by key (Tx.QuotaAllowances, in the key's region): a zero
 	// override is one; another period, key, plan or region is not. Counters that are not a store
 	// (the in-memory ledger) have no transactions and no single read.
 	v, isStore := c.(interface {
@@ -287,26 +287,18 @@ func ctrAllowances(t *testing.T, c store.Counters) {
 		{ctrVariant(func(k *store.QuotaKey) { k.PlanID = "p3" }), 0, false},
 		{ctrVariant(func(k *store.QuotaKey) { k.Region = "ap-south-1" }), 0, false},
 	} {
-		var a int64
-		var ok bool
-		err := v.View(ctrCtx, q.key.Region, func(tx store.Tx) error {
-			var err error
-			a, ok, err = tx.QuotaAllowance(q.key.PlanID, q.key.KeyID, q.key.PeriodStart)
-			return err
-		})
-		if err != nil || a != q.want || ok != q.ok {
-			t.Errorf("Tx.QuotaAllowance(%v) = %d, %v, %v; want %d, %v", q.key, a, ok, err, q.want, q.ok)
-		}
-		// QuotaAllowances reads the same among other keys' (k4 has none anywhere).
-		var many map[string]int64
-		err = v.View(ctrCtx, q.key.Region, func(tx store.Tx) error {
-			var err error
-			many, err = tx.QuotaAllowances(q.key.PlanID, []string{"k4", q.key.KeyID}, q.key.PeriodStart)
-			return err
-		})
-		got, found := many[q.key.KeyID]
-		if err != nil || got != q.want || found != q.ok || len(many) > 1 {
-			t.Errorf("Tx.QuotaAllowances(%v) = %v, %v; want %s: %d, %v", q.key, many, err, q.key.KeyID, q.want, q.ok)
+		// Read alone, and among other keys' (k4 has none anywhere).
+		for _, keys := range [][]string{{q.key.KeyID}, {"k4", q.key.KeyID}} {
+			var many map[string]int64
+			err := v.View(ctrCtx, q.key.Region, func(tx store.Tx) error {
+				var err error
+				many, err = tx.QuotaAllowances(q.key.PlanID, keys, q.key.PeriodStart)
+				return err
+			})
+			got, found := many[q.key.KeyID]
+			if err != nil || got != q.want || found != q.ok || len(many) > 1 {
+				t.Errorf("Tx.QuotaAllowances(%v, %v) = %v, %v; want %s: %d, %v", q.key, keys, many, err, q.key.KeyID, q.want, q.ok)
+			}
 		}
 	}
 }
