@@ -30,8 +30,8 @@ import (
 
 const (
 	chunkSlots = 8192
-	chunkSize  = 2 * chunkSlots * slotSize // 1 MiB, a multiple of every page size
-	slotsSize  = chunkSlots * slotSize     // the mapped half
+	chunkSize  = chunkSlots * (slotSize + nameSize) // 1 MiB, a multiple of every page size
+	slotsSize  = chunkSlots * slotSize              // the mapped half
 	magic      = "TGUSAGE2"
 	// firstSlot is the first counter slot: the header takes the slots before it.
 	firstSlot = headerSize / slotSize

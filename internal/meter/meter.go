@@ -199,13 +199,13 @@ func Open(ctx context.Context, sink JournalSink, path string, opt Options) (*Met
 			rec.Discarded = "the store has batches of this journal it does not know of (a copy of an older file?)"
 		} else {
 			m.settle(stored == pending, true)
-			j.each(func(i int, s *slot) {
+			j.each(func(at int, s *slot) {
 				var n uint64
 				for i := range s.days {
 					n += unflushed(s.days[i].word.Load(), s.days[i].flushed.Load())
 				}
 				if n > 0 {
-					id, ok := j.getID(i)
+					id, ok := j.getID(at)
 					if !ok {
 						return // a torn record: its counts cannot be attributed
 					}

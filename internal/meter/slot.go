@@ -39,12 +39,9 @@ var _ [slotSize - unsafe.Sizeof(slot{})]byte
 var _ [unsafe.Sizeof(slot{}) - slotSize]byte
 
 // nameSize is the size of a name record: three length bytes (region, plan id, key id) and then
-// the three strings. maxID is the longest region + plan id + key id one holds (longer ones,
-// which Tollgate's own ids never reach, are counted on the heap).
-const (
-	nameSize = 64
-	maxID    = nameSize - 3
-)
+// the three strings, 61 bytes at most (longer names, which Tollgate's own ids never reach, are
+// counted on the heap).
+const nameSize = 64
 
 // A word holds the day (days since the Unix epoch) in its high bits and a count in its low
 // countBits bits: 2^40 requests a day per key cannot be reached.
