@@ -162,7 +162,7 @@ func BenchmarkLoadKeys(b *testing.B) {
 	binder := snapshot.Binder{
 		States:     snapshot.NewKeyStates(),
 		QuotaEntry: quotas.Entry,
-		Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },
+		Meter:      usage,
 	}
 	for b.Loop() {
 		heap0, rss0, anon0 := heapInUse(), rss(), rssAnon()

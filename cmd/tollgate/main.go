@@ -376,7 +376,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, env runtime
 			States:     snapshot.NewKeyStates(),
 			Stats:      stats,
 			QuotaEntry: quotas.Entry,
-			Usage:      func(region, planID, keyID string) snapshot.UsageCounter { return usage.Counter(region, planID, keyID) },
+			Meter:      usage,
 			Bucket:     bucketBinder(lim),
 			// Authorizer results outlive snapshots: a management write must not flush them.
 			AuthorizerCache: authCache,

@@ -3,21 +3,30 @@ package dataplane
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/quota/quotamem"
 	"github.com/tollgate/tollgate/internal/quota/quotastore"
 	"github.com/tollgate/tollgate/internal/snapshot"
 )
 
-type countUsage struct{ n atomic.Int64 }
+// countUsage reads what the fixture's real Meter counted for its plan, over keys and days.
+type countUsage struct{ m *meter.Meter }
 
-func (c *countUsage) Add(time.Time) { c.n.Add(1) }
+func (c *countUsage) total() int64 {
+	var n int64
+	for _, days := range c.m.Pending("us-east-1", "plan1") {
+		for _, c := range days {
+			n += c
+		}
+	}
+	return n
+}
 
 // fixture is one API ("api1", stage "dev") with GET /pets (key required), GET /open (no key),
 // GET /pets/{id} (key required) and a plan with one key.
@@ -68,11 +77,11 @@ func newFixtureLedger(t testing.TB, plan apigw.UsagePlan, mt map[string]apigw.Th
 	}}}
 	counter := quota.New(ledger, quota.Options{Deadline: 50 * time.Millisecond})
 	t.Cleanup(func() { counter.Close(context.Background()) })
-	u := &countUsage{}
+	u := &countUsage{meter.New(nil, meter.Options{})}
 	lim := limit.NewLocal()
 	binder := snapshot.Binder{
 		QuotaEntry: counter.Entry,
-		Usage:      func(string, string, string) snapshot.UsageCounter { return u },
+		Meter:      u.m,
 	}
 	if bindBuckets {
 		binder.Bucket = lim.Bucket
@@ -130,7 +139,7 @@ func TestCheckRows(t *testing.T) {
 			}
 		})
 	}
-	if n := f.usage.n.Load(); n != 2 {
+	if n := f.usage.total(); n != 2 {
 		t.Fatalf("metered %d requests, want 2 (unmetered and rejected requests do not count)", n)
 	}
 }
@@ -152,7 +161,7 @@ func TestPlanThrottleRefillsWithTheClock(t *testing.T) {
 		if err := f.check("GET", "/pets", keyValue, t0.Add(500*time.Millisecond)); err != ErrTooManyRequests {
 			t.Fatalf("second request in the same instant: %v", err)
 		}
-		if n := f.usage.n.Load(); n != 4 {
+		if n := f.usage.total(); n != 4 {
 			t.Fatalf("metered %d, want 4 (throttled requests are not counted)", n)
 		}
 	})
@@ -257,7 +266,7 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 			t.Errorf("Check %s %s allocates %.1f times per request", v.Method, v.Path, allocs)
 		}
 	}
-	if f.usage.n.Load() == 0 {
+	if f.usage.total() == 0 {
 		t.Fatal("nothing was metered: the fixture does not exercise the full path")
 	}
 }
@@ -321,22 +330,22 @@ func TestNoWaitCheck(t *testing.T) {
 			f := newFixture(t, apigw.UsagePlan{Quota: &apigw.Quota{Limit: tc.limit, Period: apigw.PeriodDay}}, nil, wide)
 			for _, st := range tc.steps {
 				o := &Outcome{}
-				before := f.usage.n.Load()
+				before := f.usage.total()
 				f.e.Check(context.Background(), f.stage, &View{Method: "GET", Path: st.path, APIKey: keyValue, NoWait: true}, t0, o)
 				if o.Handoff != st.handoff || o.Pending() != st.pending {
 					t.Fatalf("%s: handoff %v pending %v, want %v %v", st.name, o.Handoff, o.Pending(), st.handoff, st.pending)
 				}
 				if st.pending {
-					if o.Err != nil || f.usage.n.Load() != before {
-						t.Fatalf("%s: pending, yet err %v and %d metered", st.name, o.Err, f.usage.n.Load()-before)
+					if o.Err != nil || f.usage.total() != before {
+						t.Fatalf("%s: pending, yet err %v and %d metered", st.name, o.Err, f.usage.total()-before)
 					}
 					f.e.Resume(context.Background(), t0, o)
 					if o.Pending() {
 						t.Fatalf("%s: still pending after Resume", st.name)
 					}
 				}
-				if o.Err != st.want || f.usage.n.Load() != st.usage {
-					t.Fatalf("%s: err %v, %d metered; want %v, %d", st.name, o.Err, f.usage.n.Load(), st.want, st.usage)
+				if o.Err != st.want || f.usage.total() != st.usage {
+					t.Fatalf("%s: err %v, %d metered; want %v, %d", st.name, o.Err, f.usage.total(), st.want, st.usage)
 				}
 			}
 		})

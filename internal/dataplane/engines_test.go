@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate/tollgate/internal/dataplane/fastengine"
 	"github.com/tollgate/tollgate/internal/dataplane/loopengine"
 	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/quota/quotamem"
 	"github.com/tollgate/tollgate/internal/quota/quotastore"
@@ -197,15 +198,11 @@ func buildSnapshotCounter(t testing.TB, backend, closed string, keys []string, p
 	lim := limit.NewLocal()
 	return snapshot.Build(snapshot.Input{Regions: []snapshot.RegionInput{in}}, snapshot.Binder{
 		QuotaEntry: counter.Entry,
-		Usage:      func(string, string, string) snapshot.UsageCounter { return &usage{} },
+		Meter:      meter.New(nil, meter.Options{}),
 		Bucket:     lim.Bucket,
 		Stats:      reqstats.NewRegistry(), // statistics bound as serve binds them
 	})
 }
-
-type usage struct{ n atomic.Int64 }
-
-func (u *usage) Add(time.Time) { u.n.Add(1) }
 
 func ptr(s string) *string { return &s }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/apigw"
 )
 
 // KeyCounter counts one key's admitted requests in one plan. Add is safe for concurrent use.
@@ -35,6 +35,13 @@ type spills struct {
 	any    atomic.Bool // counts is not empty: Flush and Pending skip the lock otherwise
 	counts map[*KeyCounter][]dayCount
 }
+
+// KeyID is the id of the key counted.
+func (k *KeyCounter) KeyID() string { return k.keyID }
+
+// Counting reports whether a Meter counts k (false for a zero counter or one a nil Meter
+// named): Add must be called only when it is true.
+func (k *KeyCounter) Counting() bool { return k.slot != nil }
 
 // Add counts one request admitted at now.
 func (k *KeyCounter) Add(now time.Time) { k.AddN(now, 1) }
@@ -140,7 +147,7 @@ func (m *Meter) Flush(ctx context.Context) error {
 				if n := unflushed(w, ds.flushed.Load()); n > 0 {
 					ds.target.Store(w)
 					m.inflight = append(m.inflight, ds)
-					deltas = append(deltas, store.UsageDelta{Region: k.plan.ref.region, PlanID: k.plan.ref.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
+					deltas = append(deltas, apigw.UsageDelta{Region: k.plan.ref.region, PlanID: k.plan.ref.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
 				}
 			}
 		}
@@ -153,10 +160,10 @@ func (m *Meter) Flush(ctx context.Context) error {
 		return nil
 	}
 	for dk, n := range m.retry {
-		deltas = append(deltas, store.UsageDelta{Region: dk.region, PlanID: dk.planID, KeyID: dk.keyID, Day: dayTime(dk.day), Count: n})
+		deltas = append(deltas, apigw.UsageDelta{Region: dk.region, PlanID: dk.planID, KeyID: dk.keyID, Day: dayTime(dk.day), Count: n})
 	}
 	// Sorted: deterministic batches, and rows in index order for the database.
-	slices.SortFunc(deltas, func(a, b store.UsageDelta) int {
+	slices.SortFunc(deltas, func(a, b apigw.UsageDelta) int {
 		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.PlanID, b.PlanID),
 			a.Day.Compare(b.Day), cmp.Compare(a.KeyID, b.KeyID))
 	})

@@ -9,8 +9,9 @@
 // before serving, and each flush names its batch with an epoch the store records in the same
 // transaction, so a batch is never applied twice (see journal.go and slot.go).
 //
-// The data plane sees only its KeyCounters (through snapshot.UsageCounter), never this package's
-// store side, so meter may speak store types.
+// The data plane holds its KeyCounters inside its key states (snapshot imports this package),
+// so meter depends on the domain package only: its Sink takes apigw.UsageDelta, which is
+// store.UsageDelta, and the store side of a flush stays behind the Sink interface.
 package meter
 
 import (
@@ -23,20 +24,20 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/apigw"
 )
 
 // Sink is where counts go; store.Counters is one.
 type Sink interface {
 	// AddUsage adds deltas in one transaction.
-	AddUsage(ctx context.Context, deltas []store.UsageDelta) error
+	AddUsage(ctx context.Context, deltas []apigw.UsageDelta) error
 }
 
 // JournalSink is a Sink that records, with each batch, which batch of which journal it was
 // (store.Counters is one).
 type JournalSink interface {
 	Sink
-	CommitUsage(ctx context.Context, journal string, epoch uint64, deltas []store.UsageDelta) error
+	CommitUsage(ctx context.Context, journal string, epoch uint64, deltas []apigw.UsageDelta) error
 	UsageEpoch(ctx context.Context, journal string) (uint64, error)
 }
 
@@ -80,7 +81,7 @@ type Meter struct {
 	// counters and in the sink. The fields below it are the flusher's.
 	flushMu  sync.Mutex
 	retry    map[deltaKey]int64 // counts that live only on the heap (see spills)
-	deltas   []store.UsageDelta // the batch being built, reused
+	deltas   []apigw.UsageDelta // the batch being built, reused
 	inflight []*daySlot         // the halves whose target the batch sets
 
 	closed    bool                                           // Close ran (guarded by flushMu)
@@ -259,11 +260,26 @@ func (m *Meter) Close() error {
 // ErrClosed is returned by a Flush after Close.
 var ErrClosed = errors.New("meter: closed")
 
-// Counter creates the counter of a key in a plan. It lasts the Meter's lifetime and the caller
-// keeps it: the data plane's key state holds one per key and plan (snapshot.KeyStates) and
-// calls Add per request. The Meter keeps no index by ids, which at a million keys in use cost
-// as much as the counters; two counters of one key would both be flushed, adding up.
+// Counter creates the counter of a key in a plan (see Init); tests and tools use it, the data
+// plane keeps its counters inside its own key state.
 func (m *Meter) Counter(region, planID, keyID string) *KeyCounter {
+	k := new(KeyCounter)
+	m.Init(k, region, planID, keyID)
+	return k
+}
+
+// Init makes k, a zero KeyCounter in memory the caller keeps for the Meter's lifetime, the
+// counter of a key in a plan. The data plane's key state holds one per key and plan inside
+// itself (snapshot.KeyStates), so a key in use costs no separate object, and calls Add per
+// request. The Meter keeps no index by ids, which at a million keys in use cost as much as the
+// counters; two counters of one key would both be flushed, adding up.
+//
+// A nil Meter only names k: it holds keyID and counts nothing (Counting reports false).
+func (m *Meter) Init(k *KeyCounter, region, planID, keyID string) {
+	if m == nil {
+		*k = KeyCounter{keyID: keyID}
+		return
+	}
 	id := counterID{region, planID, keyID}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -279,16 +295,29 @@ func (m *Meter) Counter(region, planID, keyID string) *KeyCounter {
 	if s == nil {
 		s = &slot{}
 	}
-	return m.registerLocked(id, s)
+	m.registerLocked(k, id, s)
 }
 
+// Counters returns how many counters the Meter counts in (one per key and plan in use, plus
+// any a journal brought back).
+func (m *Meter) Counters() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, pc := range m.plans {
+		n += len(pc.counters)
+	}
+	return n
+}
+
+// register adds a counter the journal held at Open.
 func (m *Meter) register(id counterID, s *slot) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.registerLocked(id, s)
+	m.registerLocked(new(KeyCounter), id, s) // a torn file may name a counter twice: both are flushed
 }
 
-func (m *Meter) registerLocked(id counterID, s *slot) *KeyCounter {
+func (m *Meter) registerLocked(k *KeyCounter, id counterID, s *slot) {
 	ref := planRef{id.region, id.planID}
 	pc := m.byPlan[ref]
 	if pc == nil {
@@ -296,9 +325,8 @@ func (m *Meter) registerLocked(id counterID, s *slot) *KeyCounter {
 		m.byPlan[ref] = pc
 		m.plans = append(m.plans, pc)
 	}
-	k := &KeyCounter{slot: s, plan: pc, keyID: id.keyID} // a torn file may name a counter twice: both are flushed
+	*k = KeyCounter{slot: s, plan: pc, keyID: id.keyID}
 	pc.counters = append(pc.counters, k)
-	return k
 }
 
 // Run flushes every Interval until ctx ends (one goroutine per Meter). It does not flush on the

@@ -7,10 +7,14 @@ import (
 
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/quota"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+// dayOf is the UTC day of t as the meter names it.
+func dayOf(t time.Time) time.Time { return time.Unix(t.Unix()/86400*86400, 0).UTC() }
 
 // multiInput is one API with stages a, b and c, and plans: pa on a, pab on a+b, pc on c, pq
 // (with a quota) on b, pnone on no deployed stage.
@@ -93,14 +97,11 @@ func TestLazyBinding(t *testing.T) {
 			entries[planID+"/"+keyID] = e
 			return e
 		},
-		Usage: func(region, planID, keyID string) UsageCounter {
-			calls = append(calls, call{"usage", region, planID, keyID})
-			return nopUsage{}
-		},
+		Meter: meter.New(nil, meter.Options{}),
 	}
 	s := Build(multiInput(map[string][]string{"pa": {"k1", "k2"}, "pq": {"k1"}}, nil), b)
-	if len(calls) != 0 {
-		t.Fatalf("Build bound %d states, want none: %v", len(calls), calls)
+	if len(calls) != 0 || b.Meter.Counters() != 0 {
+		t.Fatalf("Build bound %d states and %d counters, want none: %v", len(calls), b.Meter.Counters(), calls)
 	}
 	api := s.API("api1")
 	k1 := api.Region.Key(HashKey("v1"))
@@ -108,24 +109,35 @@ func TestLazyBinding(t *testing.T) {
 	if onA.Quota() != nil {
 		t.Error("plan without a quota has a quota entry")
 	}
-	if onA.Usage() == nil {
-		t.Error("no usage counter")
+	if u := onA.Usage(); u == nil || u.KeyID() != "k1" {
+		t.Errorf("usage counter %+v, want one of k1", u)
 	}
 	if q := onB.Quota(); q == nil || q != entries["pq/k1"] {
 		t.Errorf("quota entry %p, want %p", q, entries["pq/k1"])
 	}
-	want := []call{{"usage", "us-east-1", "pa", "k1"}, {"usage", "us-east-1", "pq", "k1"}, {"quota", "us-east-1", "pq", "k1"}}
+	want := []call{{"quota", "us-east-1", "pq", "k1"}}
 	if fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Fatalf("binder calls %v, want %v", calls, want)
 	}
 	if n := testing.AllocsPerRun(100, func() {
 		_ = onB.Quota()
-		onB.Usage().Add(time.Time{})
+		onB.Usage().Add(t0)
 	}); n != 0 {
 		t.Errorf("bound use allocates %v times", n)
 	}
 	if len(calls) != len(want) {
 		t.Errorf("binder called again: %v", calls[len(want):])
+	}
+	// One counter for each plan the key was used in, counting where it was used.
+	if n := b.Meter.Counters(); n != 2 {
+		t.Errorf("the meter has %d counters, want 2 (k1 in pa and in pq)", n)
+	}
+	got := b.Meter.Pending("us-east-1", "pq")
+	if len(got) != 1 || len(got["k1"]) != 1 || got["k1"][dayOf(t0)] != 101 {
+		t.Errorf("pq's pending usage %v, want k1's 101 requests on %v", got, dayOf(t0))
+	}
+	if got := b.Meter.Pending("us-east-1", "pa"); len(got) != 0 {
+		t.Errorf("pa's pending usage %v, want none", got)
 	}
 }
 
@@ -154,10 +166,6 @@ func TestQuotaPolicies(t *testing.T) {
 		t.Error("the override leaked into the plan's shared policy")
 	}
 }
-
-type nopUsage struct{}
-
-func (nopUsage) Add(time.Time) {}
 
 // TestConcurrentFirstUse races first requests on one key, through one binding and through the
 // bindings of two snapshots: they all see the same state.
@@ -197,15 +205,12 @@ func TestKeyStatesOutliveSnapshots(t *testing.T) {
 			made["quota "+planID+"/"+keyID]++
 			return counter.Entry(region, planID, keyID)
 		},
-		Usage: func(region, planID, keyID string) UsageCounter {
-			made["usage "+planID+"/"+keyID]++
-			return &countingUsage{}
-		},
+		Meter:  meter.New(nil, meter.Options{}),
 		Bucket: limit.NewLocal().Bucket,
 	}
 	type state struct {
 		q *quota.Entry
-		u UsageCounter
+		u *meter.KeyCounter
 		b *limit.Bucket
 	}
 	use := func(binder Binder) map[string]state {
@@ -234,9 +239,17 @@ func TestKeyStatesOutliveSnapshots(t *testing.T) {
 			t.Errorf("state not bound: %+v", s)
 		}
 	}
-	want := map[string]int{"usage pa/k1": 1, "usage pa/k2": 1, "usage pq/k1": 1, "quota pq/k1": 1}
+	want := map[string]int{"quota pq/k1": 1}
 	if fmt.Sprint(made) != fmt.Sprint(want) {
 		t.Errorf("made %v, want %v", made, want)
+	}
+	if n := binder.Meter.Counters(); n != 3 {
+		t.Errorf("the meter has %d counters, want 3", n)
+	}
+	for name, s := range first {
+		if s.u.KeyID() != name[len("pa/"):] {
+			t.Errorf("%s counts key %q", name, s.u.KeyID())
+		}
 	}
 	if n := binder.States.Len(); n != 3 {
 		t.Errorf("KeyStates holds %d states, want 3", n)
@@ -246,10 +259,6 @@ func TestKeyStatesOutliveSnapshots(t *testing.T) {
 		t.Error("without KeyStates two snapshots shared state")
 	}
 }
-
-type countingUsage struct{ n int }
-
-func (u *countingUsage) Add(time.Time) { u.n++ }
 
 // TestBoundBucketsFollowSnapshots: a key's plan bucket and the account bucket are bound from the
 // in-process limiter on first use; a later snapshot with other limits binds the same bucket,

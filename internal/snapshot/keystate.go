@@ -4,8 +4,10 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/quota"
 )
 
@@ -50,24 +52,39 @@ type stateShard struct {
 // keyState is the state of one key in one plan. usage is set when it is made; quota and
 // throttle are made on the first request that needs them (a plan may gain a quota or a
 // throttle later), with a CompareAndSwap: concurrent first requests all use the winner's.
+//
+// The usage counter is held here rather than made apart and pointed at: one 64-byte object a
+// key in use instead of 64 plus a 32-byte counter and the 16-byte interface that reached it.
+// The counter's key id is the state's.
 type keyState struct {
 	quota    atomic.Pointer[quota.Entry]
-	usage    UsageCounter
 	throttle atomic.Pointer[limit.Bucket]
+	usage    meter.KeyCounter // named by Binder.Meter (which may be nil) before it is shared
 
-	// What KeyStates finds it by (unset outside a table).
-	hash  uint64
-	keyID string
-	plan  uint32
+	// What KeyStates finds it by (unset outside a table), with usage's key id.
+	hash uint64
+	plan uint32
 }
+
+// A keyState is made for every key in use, a million on a large store: it must stay within the
+// 64-byte size class (this fails to compile if it grows past it).
+var _ [64 - unsafe.Sizeof(keyState{})]byte
 
 // NewKeyStates returns an empty table; give it to every Build through Binder.States.
 func NewKeyStates() *KeyStates {
 	return &KeyStates{seed: maphash.MakeSeed(), plans: map[planRef]uint32{}}
 }
 
-// get returns the state of a key in a plan, making it with newState the first time.
-func (t *KeyStates) get(region, planID, keyID string, newState func() *keyState) *keyState {
+// newKeyState makes the state of a key in a plan, its usage counted by m (nil: not counted).
+func newKeyState(m *meter.Meter, region, planID, keyID string) *keyState {
+	st := &keyState{}
+	m.Init(&st.usage, region, planID, keyID)
+	return st
+}
+
+// get returns the state of a key in a plan, making it the first time with its usage counted by
+// m (nil: not counted).
+func (t *KeyStates) get(m *meter.Meter, region, planID, keyID string) *keyState {
 	plan := t.plan(region, planID)
 	h := maphash.String(t.seed, keyID) ^ uint64(plan)*0x9e3779b97f4a7c15
 	sh := &t.shards[h%stateShards]
@@ -77,8 +94,8 @@ func (t *KeyStates) get(region, planID, keyID string, newState func() *keyState)
 	if st := sh.find(h, plan, keyID); st != nil {
 		return st
 	}
-	st := newState()
-	st.hash, st.keyID, st.plan = h, keyID, plan
+	st := newKeyState(m, region, planID, keyID)
+	st.hash, st.plan = h, plan
 	sh.insert(st)
 	return st
 }
@@ -92,7 +109,7 @@ func (sh *stateShard) find(h uint64, plan uint32, keyID string) *keyState {
 		if st == nil {
 			return nil
 		}
-		if st.hash == h && st.plan == plan && st.keyID == keyID {
+		if st.hash == h && st.plan == plan && st.usage.KeyID() == keyID {
 			return st
 		}
 	}

@@ -20,7 +20,7 @@ func TestKeyStatesTable(t *testing.T) {
 			for i := range keys {
 				for j, p := range plans {
 					id := fmt.Sprint("key", i)
-					st := tbl.get(p.region, p.plan, id, func() *keyState { return &keyState{} })
+					st := tbl.get(nil, p.region, p.plan, id)
 					mu.Lock()
 					if made[j] == nil {
 						made[j] = map[string]*keyState{}
@@ -42,9 +42,9 @@ func TestKeyStatesTable(t *testing.T) {
 	for j, p := range plans {
 		for i := range keys {
 			id := fmt.Sprint("key", i)
-			st := tbl.get(p.region, p.plan, id, func() *keyState { t.Fatalf("%s/%s/%s made again", p.region, p.plan, id); return nil })
-			if st != made[j][id] || st.keyID != id {
-				t.Fatalf("%s/%s/%s: found %p (%q), made %p", p.region, p.plan, id, st, st.keyID, made[j][id])
+			st := tbl.get(nil, p.region, p.plan, id)
+			if st != made[j][id] || st.usage.KeyID() != id {
+				t.Fatalf("%s/%s/%s: found %p (%q), made %p", p.region, p.plan, id, st, st.usage.KeyID(), made[j][id])
 			}
 			if seen[st] {
 				t.Fatalf("%s/%s/%s shares its state", p.region, p.plan, id)
@@ -66,12 +66,13 @@ func TestKeyStatesCollide(t *testing.T) {
 	var sh stateShard
 	var states []*keyState
 	for i := range 20 { // 16 slots, then 32: the 13th insert grows the table
-		st := &keyState{hash: 5 + 16*uint64(i%3), keyID: fmt.Sprint("k", i/2), plan: uint32(i % 2)}
+		st := newKeyState(nil, "us-east-1", "p", fmt.Sprint("k", i/2))
+		st.hash, st.plan = 5+16*uint64(i%3), uint32(i%2)
 		sh.insert(st)
 		states = append(states, st)
 		for _, want := range states {
-			if got := sh.find(want.hash, want.plan, want.keyID); got != want {
-				t.Fatalf("after %d inserts (%d slots): %s in plan %d found %p, want %p", i+1, len(sh.slots), want.keyID, want.plan, got, want)
+			if got := sh.find(want.hash, want.plan, want.usage.KeyID()); got != want {
+				t.Fatalf("after %d inserts (%d slots): %s in plan %d found %p, want %p", i+1, len(sh.slots), want.usage.KeyID(), want.plan, got, want)
 			}
 		}
 	}
@@ -84,7 +85,7 @@ func TestKeyStatesCollide(t *testing.T) {
 		keyID string
 	}{{5, 0, "nobody"}, {5, 7, "k0"}, {6, 0, "k0"}} {
 		if got := sh.find(miss.hash, miss.plan, miss.keyID); got != nil {
-			t.Errorf("%+v found %s in plan %d", miss, got.keyID, got.plan)
+			t.Errorf("%+v found %s in plan %d", miss, got.usage.KeyID(), got.plan)
 		}
 	}
 }

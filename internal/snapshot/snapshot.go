@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/internal/apigw"
 	"github.com/tollgate/tollgate/internal/authorizer"
 	"github.com/tollgate/tollgate/internal/limit"
+	"github.com/tollgate/tollgate/internal/meter"
 	"github.com/tollgate/tollgate/internal/quota"
 	"github.com/tollgate/tollgate/internal/reqstats"
 )
@@ -236,9 +237,14 @@ func (b *Binding) Quota() *quota.Entry {
 	return st.quota.Load()
 }
 
-// Usage returns the counter of the key's admitted requests (nil without a binder), bound like
-// Quota.
-func (b *Binding) Usage() UsageCounter { return b.bound().usage }
+// Usage returns the counter of the key's admitted requests (nil without a Binder.Meter), bound
+// like Quota.
+func (b *Binding) Usage() *meter.KeyCounter {
+	if u := &b.bound().usage; u.Counting() {
+		return u
+	}
+	return nil
+}
 
 // Throttle returns the key's plan-level bucket with the plan's limits, made on first use at
 // time now (Unix ns, the request's); nil when the plan has no throttle or the binder keeps no
@@ -269,28 +275,16 @@ func (b *Binding) bound() *keyState {
 		return st
 	}
 	p := b.Plan
-	newState := func() *keyState {
-		st := &keyState{}
-		if p.binder.Usage != nil {
-			st.usage = p.binder.Usage(p.Region, p.ID, b.key.ID)
-		}
-		return st
-	}
 	var st *keyState
 	if p.binder.States != nil {
-		st = p.binder.States.get(p.Region, p.ID, b.key.ID, newState)
+		st = p.binder.States.get(p.binder.Meter, p.Region, p.ID, b.key.ID)
 	} else {
-		st = newState()
+		st = newKeyState(p.binder.Meter, p.Region, p.ID, b.key.ID)
 	}
 	if !b.state.CompareAndSwap(nil, st) {
 		return b.state.Load()
 	}
 	return st
-}
-
-// UsageCounter counts admitted requests; Add must not block or allocate.
-type UsageCounter interface {
-	Add(now time.Time)
 }
 
 // Binder attaches state that outlives snapshots: quota entries, usage counters and throttle
@@ -300,10 +294,12 @@ type Binder struct {
 	// States is where each key's state is kept across snapshots; give every Build the same one.
 	// Without it (tests) each binding makes its own state, and a new snapshot starts afresh.
 	States *KeyStates
-	// QuotaEntry and Usage make a key's quota entry and usage counter (quota.Counter.Entry and
-	// meter.Meter.Counter): once per key and plan with States, which keeps them.
+	// QuotaEntry makes a key's quota entry (quota.Counter.Entry): once per key and plan with
+	// States, which keeps it.
 	QuotaEntry func(region, planID, keyID string) *quota.Entry
-	Usage      func(region, planID, keyID string) UsageCounter
+	// Meter counts each key's admitted requests in a counter held in the key's state (nil: no
+	// counting).
+	Meter *meter.Meter
 	// Bucket returns the in-process bucket of id set to these limits at time now (Unix ns, the
 	// request's: the bucket is created full, or reconfigured keeping its tokens). Only an in-process
 	// limiter has one (limit.Local); with a shared or split limiter it stays nil and every

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/tollgate/tollgate/internal/apigw"
 )
 
 // QuotaKey identifies one quota counter: a key's allowance in one plan for one period (the period
@@ -14,14 +16,10 @@ type QuotaKey struct {
 	PeriodStart time.Time
 }
 
-// UsageDelta is a number of admitted requests to add to a key's count for one UTC day.
-type UsageDelta struct {
-	Region string
-	PlanID string
-	KeyID  string
-	Day    time.Time // 00:00 UTC
-	Count  int64
-}
+// UsageDelta is a number of admitted requests to add to a key's count for one UTC day. It is
+// the domain's type, so that the meter, which the data plane holds, can build batches for
+// Counters without depending on this package.
+type UsageDelta = apigw.UsageDelta
 
 // Counters is the durable side of quotas and usage metering. The data plane counts in memory and
 // talks to Counters only off the request path (lease refills, background flushes), except for the
