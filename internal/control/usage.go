@@ -102,7 +102,7 @@ func (s *Service) GetUsage(ctx context.Context, region, planID, keyID, startDate
 	if plan.Quota != nil {
 		from = quota.PeriodStart(plan.Quota.Period, start)
 	}
-	counts, err := s.usage.Counters.Usage(ctx, region, planID, from, end)
+	counts, err := s.usage.Counters.Usage(ctx, region, planID, keys, from, end)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (s *Service) UpdateUsage(ctx context.Context, region, planID, keyID string,
 			return nil, err
 		}
 	}
-	counts, err := s.usage.Counters.Usage(ctx, region, planID, ps, today)
+	counts, err := s.usage.Counters.Usage(ctx, region, planID, []string{keyID}, ps, today)
 	if err != nil {
 		return nil, err
 	}

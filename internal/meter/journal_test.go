@@ -67,7 +67,7 @@ func crash(t *testing.T, m *Meter) {
 
 func usageOf(t *testing.T, c store.Counters, plan string) map[string]map[time.Time]int64 {
 	t.Helper()
-	u, err := c.Usage(context.Background(), "r", plan, day1, day2)
+	u, err := c.Usage(context.Background(), "r", plan, nil, day1, day2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestStoreDownForDays(t *testing.T) {
 	flush(t, m)
 	k.AddN(day3, 8) // the half is free again
 	flush(t, m)
-	got, err := s.Usage(context.Background(), "r", "p", day1, day3)
+	got, err := s.Usage(context.Background(), "r", "p", nil, day1, day3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func FuzzJournalOpen(f *testing.F) {
 			m.Close()
 			m.journal.close() // Close keeps the mapping for the process's life; a fuzz run opens thousands
 		}()
-		u, _ := s.Usage(context.Background(), "r", "p", time.Unix(0, 0), time.Unix(1<<40, 0))
+		u, _ := s.Usage(context.Background(), "r", "p", nil, time.Unix(0, 0), time.Unix(1<<40, 0))
 		for k := range u {
 			if !idString(k) {
 				t.Fatalf("recovered a key named %q", k)

@@ -260,7 +260,7 @@ func TestFlushReachesTheStore(t *testing.T) {
 	m.Counter("eu-west-1", "p", "k1").AddN(day1.Add(time.Hour), 3)
 	m.Counter("eu-west-1", "p", "k2").AddN(day1.Add(30*time.Hour), 2)
 	flush(t, m)
-	got, err := c.Usage(context.Background(), "eu-west-1", "p", day1, day2)
+	got, err := c.Usage(context.Background(), "eu-west-1", "p", nil, day1, day2)
 	if err != nil {
 		t.Fatal(err)
 	}

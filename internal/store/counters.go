@@ -56,7 +56,9 @@ type Counters interface {
 	CommitUsage(ctx context.Context, journal string, epoch uint64, deltas []UsageDelta) error
 	// UsageEpoch returns the last epoch CommitUsage applied for journal (0 if none).
 	UsageEpoch(ctx context.Context, journal string) (uint64, error)
-	// Usage returns per-key, per-day counts of a plan for days in [from, to] (UTC days); keys
-	// with no rows are absent.
-	Usage(ctx context.Context, region, planID string, from, to time.Time) (map[string]map[time.Time]int64, error)
+	// Usage returns per-key, per-day counts of the listed keys of a plan for days in [from, to]
+	// (UTC days); keys with no rows are absent. It reads those keys' rows only, so a page of
+	// GetUsage costs its keys, not the plan's keys in use. keyIDs nil reads every key of the
+	// plan (tests and tools: it costs the plan's rows in the range).
+	Usage(ctx context.Context, region, planID string, keyIDs []string, from, to time.Time) (map[string]map[time.Time]int64, error)
 }

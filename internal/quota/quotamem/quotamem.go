@@ -5,6 +5,7 @@ package quotamem
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -144,13 +145,13 @@ func (c *Counters) UsageEpoch(_ context.Context, journal string) (uint64, error)
 }
 
 // Usage implements store.Counters.
-func (c *Counters) Usage(_ context.Context, region, planID string, from, to time.Time) (map[string]map[time.Time]int64, error) {
+func (c *Counters) Usage(_ context.Context, region, planID string, keyIDs []string, from, to time.Time) (map[string]map[time.Time]int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lo, hi := dayOf(from), dayOf(to)
 	out := map[string]map[time.Time]int64{}
 	for u, n := range c.usage {
-		if u.region != region || u.planID != planID || u.day < lo || u.day > hi {
+		if u.region != region || u.planID != planID || u.day < lo || u.day > hi || (keyIDs != nil && !slices.Contains(keyIDs, u.keyID)) {
 			continue
 		}
 		if out[u.keyID] == nil {

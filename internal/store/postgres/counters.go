@@ -225,18 +225,30 @@ func usageArgs(deltas []store.UsageDelta) ([]any, bool) {
 }
 
 // Usage implements store.Counters.
-func (s *Store) Usage(ctx context.Context, region, planID string, from, to time.Time) (map[string]map[time.Time]int64, error) {
+func (s *Store) Usage(ctx context.Context, region, planID string, keyIDs []string, from, to time.Time) (map[string]map[time.Time]int64, error) {
 	done, err := s.enter()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	rows, err := s.pool.Query(ctx, usageSQL, sqlstore.UsageArgs(region, planID, from, to)...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres store: usage: %w", err)
-	}
 	r := sqlstore.NewUsageRows()
-	if _, err := pgx.ForEachRow(rows, r.Dest(), r.Add); err != nil {
+	read := func(query string, args []any) error {
+		rows, err := s.pool.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		_, err = pgx.ForEachRow(rows, r.Dest(), r.Add)
+		return err
+	}
+	args := sqlstore.UsageArgs(region, planID, from, to)
+	if keyIDs == nil {
+		err = read(usageSQL, args)
+	} else {
+		err = sqlstore.InBatches(sqlstore.SortedIDs(keyIDs), args, func(marks string, args []any) error {
+			return read(sqlstore.Numbered(sqlstore.InList(sqlstore.UsageOfSQL, marks)), args)
+		})
+	}
+	if err != nil {
 		return nil, fmt.Errorf("postgres store: usage: %w", err)
 	}
 	return r.Out, nil

@@ -20,9 +20,14 @@ const (
 	// AllowancesSQL lists a plan's overrides; scan its rows with AllowanceRows.
 	AllowancesSQL = `SELECT key_id, period_start, allowance FROM quota_allowances
 		WHERE region = ? AND plan_id = ? AND period_start >= ?`
-	// UsageSQL lists a plan's daily counts; scan its rows with UsageRows.
+	// UsageSQL lists a plan's daily counts (every key's); scan its rows with UsageRows.
 	UsageSQL = `SELECT key_id, day, count FROM usage_days
 		WHERE region = ? AND plan_id = ? AND day BETWEEN ? AND ?`
+	// UsageOfSQL lists the daily counts of some of a plan's keys (#in: their marks, see
+	// InBatches, after UsageArgs); scan its rows with UsageRows. Through usage_days_key it is one
+	// short range a key, whatever the number of the plan's keys in use.
+	UsageOfSQL = `SELECT key_id, day, count FROM usage_days
+		WHERE region = ? AND plan_id = ? AND day BETWEEN ? AND ? AND key_id IN (#in)`
 	// UsageEpochSQL reads the last batch a usage journal applied (arguments: journal).
 	UsageEpochSQL = `SELECT epoch FROM usage_journals WHERE journal = ?`
 	// SetUsageEpochSQL records it (arguments: journal, epoch).
@@ -64,7 +69,8 @@ func AllowancesArgs(region, planID string, since time.Time) []any {
 	return []any{region, planID, CeilUnix(since)}
 }
 
-// UsageArgs are the arguments of UsageSQL: the UTC days from..to.
+// UsageArgs are the arguments of UsageSQL, and of UsageOfSQL before its key ids: the UTC days
+// from..to.
 func UsageArgs(region, planID string, from, to time.Time) []any {
 	return []any{region, planID, CounterDay(from), CounterDay(to)}
 }
@@ -91,7 +97,7 @@ func (r *AllowanceRows) Add() error {
 	return nil
 }
 
-// UsageRows collects the rows of UsageSQL: scan each into Dest, then call Add.
+// UsageRows collects the rows of UsageSQL and UsageOfSQL: scan each into Dest, then call Add.
 type UsageRows struct {
 	Out    map[string]map[time.Time]int64
 	key    string

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -481,7 +482,7 @@ func (t *Tx) KeyIndexOf(ids []string) ([]store.KeyIndexEntry, error) {
 	// The region is checked here, not in the query: with it there, SQLite walked the region's
 	// whole covering index (region, seq, …) instead of looking each id up (ids are unique
 	// across regions, so each is one lookup of the primary key).
-	err := inBatches(ids, nil, func(marks string, args []any) error {
+	err := InBatches(ids, nil, func(marks string, args []any) error {
 		return t.q.Query([]any{&e.ID, &region, &hash, &e.Enabled}, func() error {
 			if region != t.region {
 				return nil
@@ -520,9 +521,17 @@ const InBatch = 500
 // not a new one for every length.
 var inSizes = [...]int{1, 8, 64, InBatch}
 
-// inBatches calls fn for each batch of ids with the batch's IN list of markers and its
+// SortedIDs returns ids sorted and without repeats, in a new slice: a batched read then looks
+// its ids up in index order, and reads an id listed twice once.
+func SortedIDs(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// InBatches calls fn for each batch of ids with the batch's IN list of markers and its
 // arguments: prefix, then the ids.
-func inBatches(ids []string, prefix []any, fn func(marks string, args []any) error) error {
+func InBatches(ids []string, prefix []any, fn func(marks string, args []any) error) error {
 	args := make([]any, 0, len(prefix)+min(len(ids), InBatch))
 	for start := 0; start < len(ids); start += InBatch {
 		batch := ids[start:min(start+InBatch, len(ids))]

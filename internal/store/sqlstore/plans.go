@@ -265,7 +265,7 @@ func (t *Tx) PlansOfKeys(ids []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	var key, plan, region string
 	// The region is checked here, as in KeyIndexOf, so that the key_id index is the one used.
-	err := inBatches(ids, nil, func(marks string, args []any) error {
+	err := InBatches(ids, nil, func(marks string, args []any) error {
 		return t.q.Query([]any{&key, &plan, &region}, func() error {
 			if region == t.region {
 				out[key] = append(out[key], plan)
@@ -284,7 +284,7 @@ func (t *Tx) QuotaAllowances(planID string, keyIDs []string, periodStart time.Ti
 	out := map[string]int64{}
 	var key string
 	var n int64
-	err := inBatches(keyIDs, []any{t.region, planID, periodStart.Unix()}, func(marks string, args []any) error {
+	err := InBatches(keyIDs, []any{t.region, planID, periodStart.Unix()}, func(marks string, args []any) error {
 		return t.q.Query([]any{&key, &n}, func() error {
 			out[key] = n
 			return nil

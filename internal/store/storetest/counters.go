@@ -328,25 +328,35 @@ func ctrUsage(t *testing.T, c store.Counters) {
 		}
 	}
 	type days = map[time.Time]int64
+	const odd = "q\"\\é\x01,]"
 	for _, q := range []struct {
 		region, plan string
+		keys         []string // nil: every key of the plan
 		from, to     time.Time
 		want         map[string]days
 	}{
-		{ctrRegion, "p1", ctrDay13, ctrDay13, map[string]days{"k1": {ctrDay13: 17}, "k2": {ctrDay13: 1}, "q\"\\é\x01,]": {ctrDay13: 1 << 60}}},
-		{ctrRegion, "p1", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay12: 4, ctrDay13: 17, ctrDay14: 3}, "k2": {ctrDay13: 1}, "q\"\\é\x01,]": {ctrDay13: 1 << 60}}},
-		{ctrRegion, "p1", ctrDay14, ctrDay14.Add(15 * time.Hour), map[string]days{"k1": {ctrDay14: 3}}},
-		{ctrRegion, "p1", ctrDay14.AddDate(0, 0, 1), ctrDay14.AddDate(0, 0, 9), map[string]days{}},
-		{ctrRegion, "p2", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}},
-		{"us-west-2", "p1", ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}},
-		{ctrRegion, "none", ctrDay12, ctrDay14, map[string]days{}},
+		{ctrRegion, "p1", nil, ctrDay13, ctrDay13, map[string]days{"k1": {ctrDay13: 17}, "k2": {ctrDay13: 1}, odd: {ctrDay13: 1 << 60}}},
+		{ctrRegion, "p1", nil, ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay12: 4, ctrDay13: 17, ctrDay14: 3}, "k2": {ctrDay13: 1}, odd: {ctrDay13: 1 << 60}}},
+		{ctrRegion, "p1", nil, ctrDay14, ctrDay14.Add(15 * time.Hour), map[string]days{"k1": {ctrDay14: 3}}},
+		{ctrRegion, "p1", nil, ctrDay14.AddDate(0, 0, 1), ctrDay14.AddDate(0, 0, 9), map[string]days{}},
+		{ctrRegion, "p2", nil, ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}},
+		{"us-west-2", "p1", nil, ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}},
+		{ctrRegion, "none", nil, ctrDay12, ctrDay14, map[string]days{}},
+		// The listed keys only: a page of GetUsage.
+		{ctrRegion, "p1", []string{"k1"}, ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay12: 4, ctrDay13: 17, ctrDay14: 3}}},
+		{ctrRegion, "p1", []string{"k1"}, ctrDay14, ctrDay14, map[string]days{"k1": {ctrDay14: 3}}},
+		// listed twice, unknown, an id to quote
+		{ctrRegion, "p1", []string{"k2", "nobody", "k2", odd}, ctrDay12, ctrDay14, map[string]days{"k2": {ctrDay13: 1}, odd: {ctrDay13: 1 << 60}}},
+		{ctrRegion, "p2", []string{"k2"}, ctrDay12, ctrDay14, map[string]days{}},                            // k2 has no usage in p2
+		{"us-west-2", "p1", []string{"k1", "k2"}, ctrDay12, ctrDay14, map[string]days{"k1": {ctrDay13: 9}}}, // the region's own
+		{ctrRegion, "p1", []string{}, ctrDay12, ctrDay14, map[string]days{}},                                // none listed
 	} {
-		got, err := c.Usage(ctrCtx, q.region, q.plan, q.from, q.to)
+		got, err := c.Usage(ctrCtx, q.region, q.plan, q.keys, q.from, q.to)
 		if err != nil {
-			t.Fatalf("Usage(%s, %s, %v, %v): %v", q.region, q.plan, q.from, q.to, err)
+			t.Fatalf("Usage(%s, %s, %q, %v, %v): %v", q.region, q.plan, q.keys, q.from, q.to, err)
 		}
 		if len(got) != len(q.want) || (len(got) > 0 && !reflect.DeepEqual(got, q.want)) {
-			t.Errorf("Usage(%s, %s, %v, %v) = %v, want %v", q.region, q.plan, q.from, q.to, got, q.want)
+			t.Errorf("Usage(%s, %s, %q, %v, %v) = %v, want %v", q.region, q.plan, q.keys, q.from, q.to, got, q.want)
 		}
 	}
 }
@@ -366,7 +376,7 @@ func ctrUsageLargeBatch(t *testing.T, c store.Counters) {
 	if err := c.AddUsage(ctrCtx, batch); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	got, err := c.Usage(ctrCtx, ctrRegion, "p1", nil, ctrDay13, ctrDay13)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,6 +386,29 @@ func ctrUsageLargeBatch(t *testing.T, c store.Counters) {
 	for i := range keys {
 		if n := got[fmt.Sprintf("key%04d", i)][ctrDay13]; n != int64(2*i+1) {
 			t.Fatalf("key%04d: %d, want %d", i, n, 2*i+1)
+		}
+	}
+	// Read back by their ids too, listed in reverse (more than one statement's worth), and a
+	// sample of them (one short statement).
+	var all, some []string
+	for i := keys - 1; i >= 0; i-- {
+		all = append(all, fmt.Sprintf("key%04d", i))
+		if i%97 == 0 {
+			some = append(some, fmt.Sprintf("key%04d", i))
+		}
+	}
+	for _, ids := range [][]string{all, some} {
+		listed, err := c.Usage(ctrCtx, ctrRegion, "p1", ids, ctrDay13, ctrDay13)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(listed) != len(ids) {
+			t.Fatalf("Usage of %d keys by id: %d keys", len(ids), len(listed))
+		}
+		for _, id := range ids {
+			if !reflect.DeepEqual(listed[id], got[id]) {
+				t.Fatalf("Usage of %d keys by id: %s %v, want %v", len(ids), id, listed[id], got[id])
+			}
 		}
 	}
 }
@@ -395,7 +428,7 @@ func ctrUsageConcurrent(t *testing.T, c store.Counters) {
 		})
 	}
 	wg.Wait()
-	got, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	got, err := c.Usage(ctrCtx, ctrRegion, "p1", nil, ctrDay13, ctrDay13)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +465,7 @@ func ctrCommitUsage(t *testing.T, c store.Counters) {
 		if err := c.CommitUsage(ctrCtx, s.journal, s.epoch, deltas); err != nil {
 			t.Fatalf("step %d: CommitUsage: %v", i, err)
 		}
-		u, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+		u, err := c.Usage(ctrCtx, ctrRegion, "p1", nil, ctrDay13, ctrDay13)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -460,7 +493,7 @@ func ctrCommitUsageConcurrent(t *testing.T, c store.Counters) {
 		})
 	}
 	wg.Wait()
-	u, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	u, err := c.Usage(ctrCtx, ctrRegion, "p1", nil, ctrDay13, ctrDay13)
 	if err != nil || u["k1"][ctrDay13] != 5 {
 		t.Fatalf("usage after 8 concurrent sends of one batch = %v, %v; want 5", u, err)
 	}
@@ -488,7 +521,7 @@ func RunCountersDurability(t *testing.T, open CountersReopener) {
 	if err != nil || !reflect.DeepEqual(a, map[store.QuotaKey]int64{ctrKey: 42}) {
 		t.Errorf("Allowances after reopen = %v, %v", a, err)
 	}
-	u, err := c.Usage(ctrCtx, ctrRegion, "p1", ctrDay13, ctrDay13)
+	u, err := c.Usage(ctrCtx, ctrRegion, "p1", nil, ctrDay13, ctrDay13)
 	if err != nil || !reflect.DeepEqual(u, map[string]map[time.Time]int64{"k1": {ctrDay13: 3}}) {
 		t.Errorf("Usage after reopen = %v, %v", u, err)
 	}
