@@ -488,3 +488,44 @@ func BenchmarkReopen(b *testing.B) {
 		m.Close()
 	}
 }
+
+// BenchmarkFlushIdle measures a Flush that finds little to send among many counters in use:
+// what a real-time GetUsage waits for on a node where TOLLGATE_BENCH_JOURNAL_KEYS (default
+// 100,000) keys have been called and 16 were called since the last flush. Each counter lives
+// in a 64-byte object of its own, as in the data plane's key states.
+func BenchmarkFlushIdle(b *testing.B) {
+	if !journalSupported {
+		b.Skip("no usage journal on this system")
+	}
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("TOLLGATE_BENCH_JOURNAL_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := context.Background()
+	m, _, err := Open(ctx, quotamem.New(), filepath.Join(b.TempDir(), "usage.journal"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	type state struct {
+		_ [4]uint64
+		k KeyCounter
+	}
+	states := make([]*state, n)
+	for i := range states {
+		states[i] = &state{}
+		m.Init(&states[i].k, "us-east-1", "plan01", "key"+strconv.Itoa(i))
+		states[i].k.AddN(day1, 1)
+	}
+	if err := m.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for i := range 16 {
+			states[i*(n/16)].k.AddN(day1, 1)
+		}
+		if err := m.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
