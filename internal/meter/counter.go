@@ -122,36 +122,30 @@ func (m *Meter) Flush(ctx context.Context) error {
 	if err := m.resolve(ctx); err != nil {
 		return fmt.Errorf("meter: flush: %w", err)
 	}
-	all := m.counters()
-	// Sized by a count of the halves to send, so that a large batch is allocated once rather
-	// than grown by doubling (a small one reuses the last batch's buffers, see keepBatch).
-	// Requests that arrive between the count and the batch may add a few.
-	n := len(m.retry)
-	for _, list := range all {
-		for _, k := range list {
-			for i := range k.slot.days {
-				ds := &k.slot.days[i]
-				if unflushed(ds.word.Load(), ds.flushed.Load()) > 0 {
-					n++
-				}
+	// One walk over every slot finds the halves with counts to send (the walk reads the slots in
+	// file order and nothing else); the batch is then built from those alone, sized once. The
+	// walk's lists start at the last batch's size, which a steady load repeats, rather than
+	// grow by doubling (a small batch reuses the last one's buffers, see keepBatch).
+	m.inflight, m.inflightOf = slices.Grow(m.inflight[:0], m.lastBatch), slices.Grow(m.inflightOf[:0], m.lastBatch)
+	m.counters().each(func(k *KeyCounter, s *slot) {
+		for i := range s.days {
+			ds := &s.days[i]
+			if unflushed(ds.word.Load(), ds.flushed.Load()) > 0 {
+				m.inflight = append(m.inflight, ds)
+				m.inflightOf = append(m.inflightOf, k)
 			}
 		}
+	})
+	m.lastBatch = len(m.inflight)
+	deltas := slices.Grow(m.deltas[:0], len(m.inflight)+len(m.retry))
+	for i, ds := range m.inflight {
+		// Requests since the walk only add to the half: it still has counts to send.
+		w := ds.word.Load()
+		k := m.inflightOf[i]
+		ds.target.Store(w)
+		deltas = append(deltas, apigw.UsageDelta{Region: k.plan.ref.region, PlanID: k.plan.ref.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(unflushed(w, ds.flushed.Load()))})
 	}
-	deltas := slices.Grow(m.deltas[:0], n)
-	m.inflight = slices.Grow(m.inflight, n)
-	for _, list := range all {
-		for _, k := range list {
-			for i := range k.slot.days {
-				ds := &k.slot.days[i]
-				w := ds.word.Load()
-				if n := unflushed(w, ds.flushed.Load()); n > 0 {
-					ds.target.Store(w)
-					m.inflight = append(m.inflight, ds)
-					deltas = append(deltas, apigw.UsageDelta{Region: k.plan.ref.region, PlanID: k.plan.ref.planID, KeyID: k.keyID, Day: dayTime(w >> countBits), Count: int64(n)})
-				}
-			}
-		}
-	}
+	m.inflightOf = reuse(m.inflightOf)
 	m.drainSpills(func(k *KeyCounter, day, n uint64) {
 		m.retry[deltaKey{counterID{k.plan.ref.region, k.plan.ref.planID, k.keyID}, day}] += int64(n)
 	})
@@ -175,7 +169,7 @@ func (m *Meter) Flush(ctx context.Context) error {
 	} else {
 		err = m.sink.AddUsage(ctx, deltas)
 	}
-	n = len(deltas)
+	n := len(deltas)
 	m.deltas = reuse(deltas)
 	if err != nil {
 		if m.journal == nil {
@@ -264,14 +258,12 @@ func (m *Meter) Discard() {
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
 	m.settle(false, false)
-	for _, list := range m.counters() {
-		for _, k := range list {
-			for i := range k.slot.days {
-				ds := &k.slot.days[i]
-				ds.flushed.Store(ds.word.Load())
-			}
+	m.counters().each(func(_ *KeyCounter, s *slot) {
+		for i := range s.days {
+			ds := &s.days[i]
+			ds.flushed.Store(ds.word.Load())
 		}
-	}
+	})
 	m.drainSpills(func(*KeyCounter, uint64, uint64) {})
 	clear(m.retry)
 }
@@ -293,14 +285,11 @@ func (m *Meter) Pending(region, planID string) map[string]map[time.Time]int64 {
 			add(dk.keyID, dk.day, n)
 		}
 	}
-	var ks []*KeyCounter
-	m.mu.Lock()
-	if pc := m.byPlan[planRef{region, planID}]; pc != nil {
-		ks = pc.counters // append-only: this prefix never changes
-	}
-	m.mu.Unlock()
-	for _, k := range ks {
-		k.peek(func(day, n uint64) { add(k.keyID, day, int64(n)) })
-	}
+	ref := planRef{region, planID}
+	m.counters().each(func(k *KeyCounter, _ *slot) {
+		if k.plan.ref == ref {
+			k.peek(func(day, n uint64) { add(k.keyID, day, int64(n)) })
+		}
+	})
 	return out
 }

@@ -69,11 +69,15 @@ func (j *journal) name() string { return hex.EncodeToString(j.head.id[:]) }
 // slotAt returns slot i of the file. In a version-1 file that is its first 48 bytes, which
 // hold the two days as a version-2 slot does; nothing else of it is read through the pointer.
 func (j *journal) slotAt(i int) *slot {
-	size := slotSize
+	return (*slot)(unsafe.Pointer(&j.chunks[i/chunkSlots][(i%chunkSlots)*j.slotBytes()]))
+}
+
+// slotBytes is the size of the file's slots.
+func (j *journal) slotBytes() int {
 	if j.v1 {
-		size = slotSizeV1
+		return slotSizeV1
 	}
-	return (*slot)(unsafe.Pointer(&j.chunks[i/chunkSlots][(i%chunkSlots)*size]))
+	return slotSize
 }
 
 // slots is the number of slots the file holds.
@@ -128,28 +132,28 @@ func (j *journal) each(fn func(i int, s *slot)) {
 	}
 }
 
-// alloc returns a fresh slot named id, growing the file by a chunk when it is full. The name
-// record is written first: a slot marked named always has its name.
-func (j *journal) alloc(id counterID) (*slot, error) {
+// alloc returns the index of a fresh slot named id, growing the file by a chunk when it is
+// full. The name record is written first: a slot marked named always has its name.
+func (j *journal) alloc(id counterID) (int, error) {
 	if j.v1 {
-		return nil, errors.New("meter: the usage journal is of an older format, kept until its counts reach the store")
+		return 0, errors.New("meter: the usage journal is of an older format, kept until its counts reach the store")
 	}
 	var b [nameSize]byte
 	if !encodeID(b[:], id) {
-		return nil, errors.New("meter: counter name does not fit a journal name record")
+		return 0, errors.New("meter: counter name does not fit a journal name record")
 	}
 	if j.next == j.slots() {
 		if err := j.grow(); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
 	if _, err := j.f.WriteAt(b[:], nameOffset(j.next)); err != nil {
-		return nil, fmt.Errorf("meter: usage journal: %w", err)
+		return 0, fmt.Errorf("meter: usage journal: %w", err)
 	}
-	s := j.slotAt(j.next)
-	s.named.Store(1)
+	at := j.next
+	j.slotAt(at).named.Store(1)
 	j.next++
-	return s, nil
+	return at, nil
 }
 
 // openJournal maps the journal at path, or reports fs.ErrNotExist. A file that is not a

@@ -529,3 +529,37 @@ func BenchmarkFlushIdle(b *testing.B) {
 		}
 	}
 }
+
+// TestFlushWalksEveryChunk: a flush finds the counts of counters in every chunk of the journal,
+// the last one partly used, and of counters kept on the heap beside them, each once.
+func TestFlushWalksEveryChunk(t *testing.T) {
+	if !journalSupported {
+		t.Skip("no usage journal on this system")
+	}
+	ctx := context.Background()
+	c := quotamem.New()
+	m, _, err := Open(ctx, c, filepath.Join(t.TempDir(), "usage.journal"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const n = 2*chunkSlots + 5
+	want := map[string]map[time.Time]int64{}
+	for i := range n {
+		id := "k" + strconv.Itoa(i)
+		m.Counter("r", "p", id).AddN(day1, int64(i%7+1))
+		want[id] = map[time.Time]int64{day1: int64(i%7 + 1)}
+	}
+	// A name too long for a journal record: counted on the heap.
+	long := strings.Repeat("x", nameSize)
+	m.Counter("r", "p", long).AddN(day1, 3)
+	want[long] = map[time.Time]int64{day1: 3}
+	if got := m.Counters(); got != n+1 {
+		t.Fatalf("Counters() = %d, want %d", got, n+1)
+	}
+	flush(t, m)
+	flush(t, m) // nothing new: adds nothing
+	if got := usageOf(t, c, "p"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the store has %d keys' usage, want %d (first differences hidden)", len(got), len(want))
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tollgate/tollgate/internal/apigw"
 )
@@ -68,21 +69,30 @@ type Meter struct {
 	journal *journal // nil: counters on the heap
 	head    *header  // the journal's, or a heap one
 
-	// The counters by plan, append-only, and the plans in the order they came (Flush walks
-	// them). There is no index by ids: the caller keeps each counter it creates (see Counter).
-	// Flush once walked a second list of every counter, 8 to 16 bytes a key in use.
+	// The counters, append-only. There is no index by ids: the caller keeps each counter it
+	// makes (see Init). Those whose slot is in the journal are listed by the slot's index, one
+	// array of owners a chunk of the file, so that a flush reads the slots in file order and
+	// looks at a counter only when its slot has counts to send: at a million keys in use,
+	// walking the counters themselves, one per key state scattered over the heap, made each
+	// flush (and so each real-time GetUsage) wait on a cache miss a key. The others, on the
+	// heap, are in a list. byPlan gives each plan's counters its one copy of the ids.
 	mu     sync.Mutex
 	byPlan map[planRef]*planCounters
-	plans  []*planCounters
+	owners [][]*KeyCounter // owners[c][o] counts in journal slot c*chunkSlots+o (nil: none)
+	hi     int             // 1 + the highest journal slot index with an owner
+	onHeap []*KeyCounter
+	n      int // counters in all
 
 	spills spills
 
 	// flushMu serialises Flush, Discard and Pending, so Pending never sees a batch both in the
 	// counters and in the sink. The fields below it are the flusher's.
-	flushMu  sync.Mutex
-	retry    map[deltaKey]int64 // counts that live only on the heap (see spills)
-	deltas   []apigw.UsageDelta // the batch being built, reused
-	inflight []*daySlot         // the halves whose target the batch sets
+	flushMu    sync.Mutex
+	retry      map[deltaKey]int64 // counts that live only on the heap (see spills)
+	deltas     []apigw.UsageDelta // the batch being built, reused
+	inflight   []*daySlot         // the halves whose target the batch sets
+	inflightOf []*KeyCounter      // the counter of each of them, while the batch is built
+	lastBatch  int                // how many halves the last flush found to send
 
 	closed    bool                                           // Close ran (guarded by flushMu)
 	newTicker func(time.Duration) (<-chan time.Time, func()) // injected by tests
@@ -91,26 +101,54 @@ type Meter struct {
 
 type planRef struct{ region, planID string }
 
-// planCounters are a plan's counters. Each counter points at it rather than holding the two
-// strings (8 bytes a key in use instead of 32), and reaches its Meter through it.
+// planCounters is what a plan's counters share. Each counter points at it rather than holding
+// the two strings (8 bytes a key in use instead of 32), and reaches its Meter through it.
 type planCounters struct {
-	ref      planRef
-	m        *Meter
-	counters []*KeyCounter
+	ref planRef
+	m   *Meter
 }
 
 type counterID struct{ region, planID, keyID string }
 
-// counters returns every plan's counters so far: prefixes of append-only lists, which never
-// change once read.
-func (m *Meter) counters() [][]*KeyCounter {
+// counterView is the counters registered when it was taken, to walk outside the lock: owner
+// entries below hi and the heap list's prefix never change once set (journal slots are handed
+// out in order, and the ones a recovery registers are registered before anything else runs).
+type counterView struct {
+	chunks   [][]byte // the journal's mapped chunks (nil: no journal)
+	slotSize int
+	owners   [][]*KeyCounter
+	hi       int
+	onHeap   []*KeyCounter
+}
+
+// counters returns the counters registered so far.
+func (m *Meter) counters() counterView {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([][]*KeyCounter, len(m.plans))
-	for i, pc := range m.plans {
-		out[i] = pc.counters
+	v := counterView{owners: m.owners, hi: m.hi, onHeap: m.onHeap}
+	if j := m.journal; j != nil {
+		v.chunks, v.slotSize = j.chunks, j.slotBytes()
 	}
-	return out
+	return v
+}
+
+// each calls fn with every counter of the view and its slot: the journal's in file order,
+// found from the slot's index so that fn can read the slot without touching the counter.
+func (v counterView) each(fn func(k *KeyCounter, s *slot)) {
+	for c, own := range v.owners {
+		if own == nil {
+			continue
+		}
+		chunk := v.chunks[c]
+		for o, k := range own[:min(chunkSlots, v.hi-c*chunkSlots)] {
+			if k != nil {
+				fn(k, (*slot)(unsafe.Pointer(&chunk[o*v.slotSize])))
+			}
+		}
+	}
+	for _, k := range v.onHeap {
+		fn(k, k.slot)
+	}
 }
 
 type deltaKey struct {
@@ -210,7 +248,7 @@ func Open(ctx context.Context, sink JournalSink, path string, opt Options) (*Met
 					if !ok {
 						return // a torn record: its counts cannot be attributed
 					}
-					m.register(id, s)
+					m.register(id, s, at)
 					rec.Counters++
 					rec.Requests += int64(n)
 				}
@@ -229,7 +267,7 @@ func Open(ctx context.Context, sink JournalSink, path string, opt Options) (*Met
 	}
 	m.mu.Lock()
 	clear(m.byPlan)
-	m.plans = nil
+	m.owners, m.hi, m.onHeap, m.n = nil, 0, nil, 0
 	m.mu.Unlock()
 	m.attach(nj)
 	return m, rec, nil
@@ -283,19 +321,19 @@ func (m *Meter) Init(k *KeyCounter, region, planID, keyID string) {
 	id := counterID{region, planID, keyID}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var s *slot
 	// A version-1 journal is only recovered from (its flush failed at Open, which said so):
 	// new counters stay on the heap until the next start.
 	if m.journal != nil && !m.journal.v1 {
-		var err error
-		if s, err = m.journal.alloc(id); err != nil && m.opt.OnError != nil {
+		at, err := m.journal.alloc(id)
+		if err == nil {
+			m.registerLocked(k, id, m.journal.slotAt(at), at)
+			return
+		}
+		if m.opt.OnError != nil {
 			m.opt.OnError(fmt.Errorf("%w; this key's usage is counted in memory only", err))
 		}
 	}
-	if s == nil {
-		s = &slot{}
-	}
-	m.registerLocked(k, id, s)
+	m.registerLocked(k, id, &slot{}, -1)
 }
 
 // Counters returns how many counters the Meter counts in (one per key and plan in use, plus
@@ -303,30 +341,40 @@ func (m *Meter) Init(k *KeyCounter, region, planID, keyID string) {
 func (m *Meter) Counters() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
-	for _, pc := range m.plans {
-		n += len(pc.counters)
-	}
-	return n
+	return m.n
 }
 
-// register adds a counter the journal held at Open.
-func (m *Meter) register(id counterID, s *slot) {
+// register adds a counter the journal held at Open, in its slot at.
+func (m *Meter) register(id counterID, s *slot, at int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.registerLocked(new(KeyCounter), id, s) // a torn file may name a counter twice: both are flushed
+	m.registerLocked(new(KeyCounter), id, s, at) // a torn file may name a counter twice: both are flushed
 }
 
-func (m *Meter) registerLocked(k *KeyCounter, id counterID, s *slot) {
+// registerLocked makes k the counter of id in slot s: journal slot at, or one on the heap
+// (at < 0).
+func (m *Meter) registerLocked(k *KeyCounter, id counterID, s *slot, at int) {
 	ref := planRef{id.region, id.planID}
 	pc := m.byPlan[ref]
 	if pc == nil {
 		pc = &planCounters{ref: ref, m: m}
 		m.byPlan[ref] = pc
-		m.plans = append(m.plans, pc)
 	}
 	*k = KeyCounter{slot: s, plan: pc, keyID: id.keyID}
-	pc.counters = append(pc.counters, k)
+	m.n++
+	if at < 0 {
+		m.onHeap = append(m.onHeap, k)
+		return
+	}
+	c := at / chunkSlots
+	for len(m.owners) <= c {
+		m.owners = append(m.owners, nil)
+	}
+	if m.owners[c] == nil {
+		m.owners[c] = make([]*KeyCounter, chunkSlots)
+	}
+	m.owners[c][at%chunkSlots] = k
+	m.hi = max(m.hi, at+1)
 }
 
 // Run flushes every Interval until ctx ends (one goroutine per Meter). It does not flush on the
