@@ -2,9 +2,13 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/internal/store"
+	"github.com/tollgate/tollgate/internal/store/sqlstore"
 )
 
 // Counter writes are not configuration: they must not wake snapshot rebuilds, here or on another
@@ -63,5 +67,36 @@ func BenchmarkAddUsage1000(b *testing.B) {
 		if err := s.AddUsage(context.Background(), deltas); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUsageOfLooksKeysUp: the read of some keys' usage looks each key up in usage_days_key, even
+// before the table's first ANALYZE (flushes never ask for one), with every key of a large plan
+// counted today. The IN-list form scanned the primary key's range of days there: every key's
+// rows.
+func TestUsageOfLooksKeysUp(t *testing.T) {
+	s := openFresh(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	sqlOn(t, s, `INSERT INTO usage_days (region, plan_id, day, key_id, count)
+		SELECT 'us-east-1', 'p1', $1, 'key' || g, 1 FROM generate_series(1, 20000) g`, day.Unix())
+	var ids []string
+	for i := range 500 {
+		ids = append(ids, fmt.Sprint("key", 1+i*40))
+	}
+	args := append(sqlstore.UsageArgs("us-east-1", "p1", day.AddDate(0, 0, -89), day), ids)
+	var plan string
+	if err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+usageOfSQL, args...).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, `"usage_days_key"`) || strings.Contains(plan, `"usage_days_pkey"`) {
+		t.Errorf("plan does not look each key up in usage_days_key:\n%s", plan)
+	}
+	got, err := s.Usage(ctx, "us-east-1", "p1", ids, day.AddDate(0, 0, -89), day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(ids) || got["key41"][day] != 1 {
+		t.Errorf("Usage of %d keys: %d keys, key41 %v", len(ids), len(got), got["key41"])
 	}
 }
