@@ -102,9 +102,12 @@ func (s *Service) GetUsage(ctx context.Context, region, planID, keyID, startDate
 	if plan.Quota != nil {
 		from = quota.PeriodStart(plan.Quota.Period, start)
 	}
-	counts, err := s.usage.Counters.Usage(ctx, region, planID, keys, from, end)
-	if err != nil {
-		return nil, err
+	// The page's keys' rows only; an empty page reads nothing (nil would ask for every key).
+	var counts map[string]map[time.Time]int64
+	if len(keys) > 0 {
+		if counts, err = s.usage.Counters.Usage(ctx, region, planID, keys, from, end); err != nil {
+			return nil, err
+		}
 	}
 	var overrides map[store.QuotaKey]int64
 	if plan.Quota != nil {

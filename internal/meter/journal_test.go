@@ -452,17 +452,23 @@ func BenchmarkAddJournal(b *testing.B) {
 	}
 }
 
+// journalBenchKeys skips a benchmark where there is no journal, and returns how many counters
+// it should make: TOLLGATE_BENCH_JOURNAL_KEYS, default 100,000.
+func journalBenchKeys(b *testing.B) int {
+	if !journalSupported {
+		b.Skip("no usage journal on this system")
+	}
+	if v, err := strconv.Atoi(os.Getenv("TOLLGATE_BENCH_JOURNAL_KEYS")); err == nil && v > 0 {
+		return v
+	}
+	return 100_000
+}
+
 // BenchmarkReopen measures a restart's look at the journal a clean stop left: every slot
 // named, every count flushed, so nothing to recover. TOLLGATE_BENCH_JOURNAL_KEYS sets the
 // number of counters (default 100,000; a million keys in use leave a million slots).
 func BenchmarkReopen(b *testing.B) {
-	if !journalSupported {
-		b.Skip("no usage journal on this system")
-	}
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("TOLLGATE_BENCH_JOURNAL_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := journalBenchKeys(b)
 	ctx := context.Background()
 	sink := &flakySink{Counters: quotamem.New()}
 	path := filepath.Join(b.TempDir(), "usage.journal")
@@ -494,13 +500,7 @@ func BenchmarkReopen(b *testing.B) {
 // 100,000) keys have been called and 16 were called since the last flush. Each counter lives
 // in a 64-byte object of its own, as in the data plane's key states.
 func BenchmarkFlushIdle(b *testing.B) {
-	if !journalSupported {
-		b.Skip("no usage journal on this system")
-	}
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("TOLLGATE_BENCH_JOURNAL_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := journalBenchKeys(b)
 	ctx := context.Background()
 	m, _, err := Open(ctx, quotamem.New(), filepath.Join(b.TempDir(), "usage.journal"), Options{})
 	if err != nil {
