@@ -85,8 +85,8 @@ func (s *slot) add(d, n uint64) bool {
 	}
 }
 
-// encodeID writes a counter's name into a name record b (nameSize bytes, or a version-1 slot's
-// 80); false if it does not fit.
+// encodeID writes a counter's name into a name record b (nameSize bytes); false if it does not
+// fit.
 func encodeID(b []byte, id counterID) bool {
 	if len(id.region)+len(id.planID)+len(id.keyID) > len(b)-3 || !idString(id.region) || !idString(id.planID) || !idString(id.keyID) {
 		return false
@@ -124,7 +124,7 @@ func decodeID(b []byte) (counterID, bool) {
 	return counterID{region: string(rest[:lr]), planID: string(rest[lr : lr+lp]), keyID: string(rest[lr+lp:])}, true
 }
 
-// idString reports whether getID can read s back.
+// idString reports whether decodeID can read s back.
 func idString(s string) bool {
 	for i := range len(s) {
 		if !idByte(s[i]) {
