@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -95,6 +96,39 @@ func commCPU(comm string) time.Duration {
 		}
 	}
 	return sum
+}
+
+// cpuUse is CPU time spent by the server, by this process (the load's clients) and by the
+// machine's PostgreSQL processes.
+type cpuUse struct{ server, client, pg time.Duration }
+
+func (u cpuUse) sub(v cpuUse) cpuUse {
+	return cpuUse{u.server - v.server, u.client - v.client, u.pg - v.pg}
+}
+
+func (u cpuUse) total() time.Duration { return u.server + u.client + u.pg }
+
+// per divides each part by n (n operations).
+func (u cpuUse) per(n float64) cpuUse {
+	if n == 0 {
+		return cpuUse{}
+	}
+	f := func(d time.Duration) time.Duration { return time.Duration(float64(d) / n) }
+	return cpuUse{f(u.server), f(u.client), f(u.pg)}
+}
+
+// cores is how many CPUs u kept busy on average over d.
+func (u cpuUse) cores(d time.Duration) float64 { return u.total().Seconds() / d.Seconds() }
+
+// cpuMeter reads the CPU used so far by the server pid, this process and (when pg) PostgreSQL.
+func cpuMeter(pid int, pg bool) func() cpuUse {
+	return func() cpuUse {
+		u := cpuUse{server: procCPU(pid), client: procCPU(os.Getpid())}
+		if pg {
+			u.pg = commCPU("postgres")
+		}
+		return u
+	}
 }
 
 // call makes one GET of url with an API key and returns its status, the body read and closed
@@ -398,19 +432,36 @@ func TestScale(t *testing.T) {
 		wg.Wait()
 		return float64(n.Load()) / d.Seconds()
 	}
-	cpu0 := procCPU(s.Pid())
+	// CPU of the server, of this process (the SDK writers and the data plane's load generator)
+	// and of the machine's PostgreSQL processes over each phase: on a machine the load fills,
+	// what the writers take from the data plane is bounded below by the CPU the writes need.
+	used := cpuMeter(s.Pid(), backend == "PostgreSQL")
 	if path := os.Getenv("TOLLGATE_SCALE_WRITE_PROFILE"); path != "" {
 		go profile(t, debugAddr, path, 4)
 	}
+	w0 := used()
 	wps := write(5 * time.Second)
-	row("16 writers: CreateApiKey + CreateUsagePlanKey a second", fmt.Sprintf("%.0f (server CPU %.0f µs per key)", wps, (procCPU(s.Pid())-cpu0).Seconds()*1e6/(wps*5)))
+	wcpu := used().sub(w0).per(wps * 5)
+	row("16 writers: CreateApiKey + CreateUsagePlanKey a second", fmt.Sprintf("%.0f (server CPU %.0f µs per key)", wps, wcpu.server.Seconds()*1e6))
+	row("  CPU per key: server / SDK clients / PostgreSQL", fmt.Sprintf("%.0f / %.0f / %.0f µs", wcpu.server.Seconds()*1e6, wcpu.client.Seconds()*1e6, wcpu.pg.Seconds()*1e6))
+	a0 := used()
 	alone := serve(5*time.Second, nil)
+	aloneCores := used().sub(a0).cores(5 * time.Second)
 	var during, writes float64
 	var both sync.WaitGroup
+	b0 := used()
 	both.Go(func() { during = serve(5*time.Second, nil) })
 	both.Go(func() { writes = write(5 * time.Second) })
 	both.Wait()
+	bothCores := used().sub(b0).cores(5 * time.Second)
 	row("data plane req/s (16 clients, same process as the load): alone / with 16 writers", fmt.Sprintf("%.0f / %.0f (%.2f×; writers %.0f keys/s)", alone, during, during/alone, writes))
+	// If the data plane's throughput is bound by CPU, the writers leave it what they do not use
+	// themselves at the CPU per key measured alone: the ratio that would mean the writes cost
+	// the data plane nothing beyond their own CPU.
+	ncpu := float64(runtime.NumCPU())
+	left := func(keys float64) float64 { return min(aloneCores, ncpu-keys*wcpu.total().Seconds()) / aloneCores }
+	row("  cores busy (of "+strconv.Itoa(runtime.NumCPU())+"): alone / with writers", fmt.Sprintf("%.2f / %.2f; the writers' own CPU leaves the data plane %.2f× (at 500 keys/s %.2f×)",
+		aloneCores, bothCores, left(writes), left(500)))
 
 	start := time.Now()
 	if _, err := c.GetApiKeys(ctx, &apigateway.GetApiKeysInput{Limit: aws.Int32(500)}); err != nil {
