@@ -154,13 +154,12 @@ func (t *Tx) PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error {
 		}
 		return nil
 	}
-	var q strings.Builder
+	var text batchText
 	args := make([]any, 0, 5*min(len(ks), putApiKeysBatch))
-	for start := 0; start < len(ks); start += putApiKeysBatch {
-		q.Reset()
+	return rows.eachBatch(putApiKeysBatch, func(lo, hi int) error {
 		args = args[:0]
-		q.WriteString("INSERT INTO usage_plan_keys (" + strings.Join(planKeyColumns, ", ") + ", seq) VALUES ")
-		for i := start; i < min(start+putApiKeysBatch, len(ks)); i++ {
+		text.start()
+		for i := lo; i < hi; i++ {
 			row, err := rows.row(i)
 			if err != nil {
 				return err
@@ -169,23 +168,19 @@ func (t *Tx) PutUsagePlanKeys(ks []*apigw.UsagePlanKey) error {
 			if err != nil {
 				return err
 			}
-			if i > start {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?, ?, ?, ?, " + expr + ")")
+			text.add(expr)
 			args = append(append(args, row...), seqArgs...)
 		}
-		q.WriteString(" ON CONFLICT DO NOTHING RETURNING plan_id, key_id")
 		var plan, key string
 		err := t.q.Query([]any{&plan, &key}, func() error {
 			t.changedAgg(kindUsagePlanKey, plan+"/"+key)
 			return nil
-		}, q.String(), args...)
+		}, text.query("INSERT INTO usage_plan_keys ("+strings.Join(planKeyColumns, ", ")+", seq) VALUES ", "(?, ?, ?, ?, ", " ON CONFLICT DO NOTHING RETURNING plan_id, key_id"), args...)
 		if err != nil {
 			return t.d.Errorf("put usage plan keys: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // TouchUsagePlanKey logs a change of the association without writing it.
