@@ -272,6 +272,9 @@ func TestScale(t *testing.T) {
 		if path := os.Getenv("TOLLGATE_SCALE_IMPORT_PROFILE"); path != "" && done == 0 {
 			go profile(t, debugAddr, path, 6)
 		}
+		if path := os.Getenv("TOLLGATE_SCALE_LAST_IMPORT_PROFILE"); path != "" && done > 0 && done+m == n {
+			go profile(t, debugAddr, path, 10)
+		}
 		cpu0, pg0 := procCPU(s.Pid()), commCPU("postgres")
 		start := time.Now()
 		stop := make(chan struct{})
@@ -444,11 +447,18 @@ func TestScale(t *testing.T) {
 	wcpu := used().sub(w0).per(wps * 5)
 	row("16 writers: CreateApiKey + CreateUsagePlanKey a second", fmt.Sprintf("%.0f (server CPU %.0f µs per key)", wps, wcpu.server.Seconds()*1e6))
 	row("  CPU per key: server / SDK clients / PostgreSQL", fmt.Sprintf("%.0f / %.0f / %.0f µs", wcpu.server.Seconds()*1e6, wcpu.client.Seconds()*1e6, wcpu.pg.Seconds()*1e6))
+	if path := os.Getenv("TOLLGATE_SCALE_SERVE_PROFILE"); path != "" {
+		go profile(t, debugAddr, path, 4)
+	}
 	a0 := used()
 	alone := serve(5*time.Second, nil)
-	aloneCores := used().sub(a0).cores(5 * time.Second)
+	aloneUse := used().sub(a0)
+	aloneCores := aloneUse.cores(5 * time.Second)
 	var during, writes float64
 	var both sync.WaitGroup
+	if path := os.Getenv("TOLLGATE_SCALE_BOTH_PROFILE"); path != "" {
+		go profile(t, debugAddr, path, 4)
+	}
 	b0 := used()
 	both.Go(func() { during = serve(5*time.Second, nil) })
 	both.Go(func() { writes = write(5 * time.Second) })
@@ -460,8 +470,12 @@ func TestScale(t *testing.T) {
 	// the data plane nothing beyond their own CPU.
 	ncpu := float64(runtime.NumCPU())
 	left := func(keys float64) float64 { return min(aloneCores, ncpu-keys*wcpu.total().Seconds()) / aloneCores }
-	row("  cores busy (of "+strconv.Itoa(runtime.NumCPU())+"): alone / with writers", fmt.Sprintf("%.2f / %.2f; the writers' own CPU leaves the data plane %.2f× (at 500 keys/s %.2f×)",
-		aloneCores, bothCores, left(writes), left(500)))
+	// What the two phases' CPU per request and per key account for of the cores busy with both:
+	// the rest is what serving and writing cost each other (collections marking a larger heap,
+	// caches the other evicts).
+	explained := (during*aloneUse.per(alone*5).total().Seconds() + writes*wcpu.total().Seconds())
+	row("  cores busy (of "+strconv.Itoa(runtime.NumCPU())+"): alone / with writers", fmt.Sprintf("%.2f / %.2f (%.2f at the CPU per request and per key of each alone); the writers' own CPU leaves the data plane %.2f× (at 500 keys/s %.2f×)",
+		aloneCores, bothCores, explained, left(writes), left(500)))
 
 	start := time.Now()
 	if _, err := c.GetApiKeys(ctx, &apigateway.GetApiKeysInput{Limit: aws.Int32(500)}); err != nil {
