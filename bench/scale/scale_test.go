@@ -469,7 +469,9 @@ func TestScale(t *testing.T) {
 	// themselves at the CPU per key measured alone: the ratio that would mean the writes cost
 	// the data plane nothing beyond their own CPU.
 	ncpu := float64(runtime.NumCPU())
-	left := func(keys float64) float64 { return min(aloneCores, ncpu-keys*wcpu.total().Seconds()) / aloneCores }
+	left := func(keys float64) float64 {
+		return max(0, min(aloneCores, ncpu-keys*wcpu.total().Seconds())) / aloneCores
+	}
 	// What the two phases' CPU per request and per key account for of the cores busy with both:
 	// the rest is what serving and writing cost each other (collections marking a larger heap,
 	// caches the other evicts).
