@@ -475,7 +475,7 @@ func TestScale(t *testing.T) {
 	// What the two phases' CPU per request and per key account for of the cores busy with both:
 	// the rest is what serving and writing cost each other (collections marking a larger heap,
 	// caches the other evicts).
-	explained := (during*aloneUse.per(alone*5).total().Seconds() + writes*wcpu.total().Seconds())
+	explained := during*aloneUse.per(alone*5).total().Seconds() + writes*wcpu.total().Seconds()
 	row("  cores busy (of "+strconv.Itoa(runtime.NumCPU())+"): alone / with writers", fmt.Sprintf("%.2f / %.2f (%.2f at the CPU per request and per key of each alone); the writers' own CPU leaves the data plane %.2f× (at 500 keys/s %.2f×)",
 		aloneCores, bothCores, explained, left(writes), left(500)))
 

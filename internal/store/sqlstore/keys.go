@@ -232,7 +232,7 @@ func (c *rowCache) eachBatch(size int, write func(lo, hi int) error) (err error)
 		hi := min(lo+size, len(c.rows))
 		if ready != nil {
 			wait := ready
-			ready = nil
+			ready = nil // before waiting: a panic it re-raises must not wait again in the defer
 			if err := wait(); err != nil {
 				return err
 			}
